@@ -1,0 +1,39 @@
+-- AVX2 + FMA + F16C, 256-bit vectors; the remainder runs the scalar backend.
+-- Each entry spells the IR operation's meaning: MAXPS/MINPS already are
+-- a > b ? a : b and a < b ? a : b; != is unordered, as in C.
+local function arith(s, vtype, lanes, negzero)
+  local function f(name) return "_mm256_" .. name .. "_" .. s end
+  return {
+    vtype = vtype, mtype = vtype, lanes = lanes, splat = f("set1") .. "($1)",
+    add = f("add") .. "($1, $2)", sub = f("sub") .. "($1, $2)", mul = f("mul") .. "($1, $2)",
+    div = f("div") .. "($1, $2)", neg = f("xor") .. "($1, " .. f("set1") .. "(" .. negzero .. "))",
+    sqrt = f("sqrt") .. "($1)", abs = f("andnot") .. "(" .. f("set1") .. "(" .. negzero .. "), $1)",
+    min = f("min") .. "($1, $2)", max = f("max") .. "($1, $2)",
+    fma = f("fmadd") .. "($1, $2, $3)", fms = f("fmsub") .. "($1, $2, $3)", fnma = f("fnmadd") .. "($1, $2, $3)",
+    lt = f("cmp") .. "($1, $2, _CMP_LT_OQ)", le = f("cmp") .. "($1, $2, _CMP_LE_OQ)",
+    gt = f("cmp") .. "($1, $2, _CMP_GT_OQ)", ge = f("cmp") .. "($1, $2, _CMP_GE_OQ)",
+    eq = f("cmp") .. "($1, $2, _CMP_EQ_OQ)", ne = f("cmp") .. "($1, $2, _CMP_NEQ_UQ)",
+    select = f("blendv") .. "($3, $2, $1)",
+  }
+end
+
+return {
+  isa = "avx2",
+  arch = "x86_64",
+  target = "avx2,fma,f16c",
+  prelude = "prelude_avx2.h",
+  default_unroll = 4,
+  tail = "scalar",
+  f32 = arith("ps", "__m256", 8, "-0.0f"),
+  f64 = arith("pd", "__m256d", 4, "-0.0"),
+  load = {
+    f32 = "_mm256_loadu_ps($1 + $2)", f64 = "_mm256_loadu_pd($1 + $2)",
+    bf16 = "optk_avx2_load_bf16($1 + $2)",
+    f16 = "_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)($1 + $2)))",
+  },
+  store = {
+    f32 = "_mm256_storeu_ps($1 + $2, $3)", f64 = "_mm256_storeu_pd($1 + $2, $3)",
+    bf16 = "optk_avx2_store_bf16($1 + $2, $3)",
+    f16 = "_mm_storeu_si128((__m128i *)($1 + $2), _mm256_cvtps_ph($3, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))",
+  },
+}

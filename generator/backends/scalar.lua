@@ -1,0 +1,30 @@
+-- Plain C, no intrinsics: the baseline every other ISA must match bit for
+-- bit.  Its f64 table also spells the per-call code (in double), hence
+-- pow, exp and log.  max and min follow x86's MAXPS/MINPS: a > b ? a : b.
+local function arith(sfx, ctype)
+  return {
+    vtype = ctype, mtype = "int", lanes = 1, splat = "$1",
+    add = "$1 + $2", sub = "$1 - $2", mul = "$1 * $2", div = "$1 / $2", neg = "-$1",
+    sqrt = "sqrt" .. sfx .. "($1)", abs = "fabs" .. sfx .. "($1)",
+    min = "$1 < $2 ? $1 : $2", max = "$1 > $2 ? $1 : $2",
+    fma = "fma" .. sfx .. "($1, $2, $3)", fms = "fma" .. sfx .. "($1, $2, -$3)",
+    fnma = "fma" .. sfx .. "(-$1, $2, $3)",
+    lt = "$1 < $2", le = "$1 <= $2", gt = "$1 > $2", ge = "$1 >= $2", eq = "$1 == $2", ne = "$1 != $2",
+    select = "$1 ? $2 : $3",
+    pow = "pow" .. sfx .. "($1, $2)", exp = "exp" .. sfx .. "($1)", log = "log" .. sfx .. "($1)",
+  }
+end
+
+return {
+  isa = "scalar",
+  arch = nil, -- every architecture
+  target = nil,
+  prelude = "prelude_scalar.h",
+  default_unroll = 1,
+  tail = "none",
+  f32 = arith("f", "float"),
+  f64 = arith("", "double"),
+  load = { f32 = "$1[$2]", f64 = "$1[$2]", bf16 = "optk_bf16_to_f32($1[$2])", f16 = "optk_f16_to_f32($1[$2])" },
+  store = { f32 = "$1[$2] = $3", f64 = "$1[$2] = $3",
+            bf16 = "$1[$2] = optk_f32_to_bf16($3)", f16 = "$1[$2] = optk_f32_to_f16($3)" },
+}

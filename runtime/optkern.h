@@ -1,0 +1,80 @@
+/* optkern: fast, bit-reproducible optimizer updates for the CPU.
+ *
+ * One call applies one optimizer step in place to n parameters, choosing at
+ * run time the fastest kernel this CPU runs.  Every kernel of one optimizer
+ * and storage type gives the same bits on every ISA.
+ *
+ *   const optk_kernel *k = optk_find("adam", OPTK_F32);
+ *   double hp[4];  optk_default_hparams(k, hp);
+ *   void *state[2] = { m, v };
+ *   optk_init_state(k, n, state, hp);
+ *   for (int64_t t = 1; ...; t++)  optk_step(k, n, w, grad, state, hp, t);
+ *
+ * Typed wrappers (optk_adam_f32() and friends) come from the generated header
+ * optkern_generated.h, included at the end of this file.
+ */
+#ifndef OPTKERN_H
+#define OPTKERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Storage type of param and grad.  State and arithmetic are f32 for f32, bf16
+ * and f16 kernels, and f64 for f64 kernels. */
+typedef enum { OPTK_F32, OPTK_F64, OPTK_BF16, OPTK_F16 } optk_dtype;
+typedef enum { OPTK_ISA_SCALAR, OPTK_ISA_AVX2, OPTK_ISA_AVX512, OPTK_ISA_NEON, OPTK_ISA_SVE } optk_isa;
+enum { OPTK_OK = 0, OPTK_EINVAL = -1, OPTK_ENOTSUP = -2 };
+
+/* bf16 and f16 values travel as their raw 16-bit patterns. */
+typedef uint16_t optk_bf16;
+typedef uint16_t optk_f16;
+
+typedef struct optk_kernel optk_kernel; /* one optimizer x one storage type */
+
+/* Registry. */
+const optk_kernel *optk_find(const char *name, optk_dtype dtype); /* NULL if unknown */
+size_t optk_count(void);
+const optk_kernel *optk_at(size_t i); /* NULL if i >= optk_count() */
+
+/* Metadata.  Names are the optimizer, hyperparameter and state names of the
+ * specs (generator/specs/), in spec order. */
+const char *optk_name(const optk_kernel *k);
+optk_dtype optk_dtype_of(const optk_kernel *k);
+int optk_nstate(const optk_kernel *k);
+const char *optk_state_name(const optk_kernel *k, int i);
+int optk_nhparams(const optk_kernel *k);
+const char *optk_hparam_name(const optk_kernel *k, int i);
+double optk_hparam_default(const optk_kernel *k, int i);
+void optk_default_hparams(const optk_kernel *k, double *hp); /* fills nhparams values */
+
+/* Sets every state array to its initial value (which may depend on hp). */
+int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const double *hp);
+
+/* One step in place: param and state are updated, grad is read.  t is the
+ * 1-based step number.  Returns OPTK_EINVAL, touching no memory, on a NULL
+ * kernel, a NULL param, grad or state array with n > 0, a hyperparameter that
+ * is NaN or outside its domain, or t < 1. */
+int optk_step(const optk_kernel *k, size_t n, void *param, const void *grad,
+              void *const *state, const double *hp, int64_t t); /* best ISA */
+int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
+                  void *const *state, const double *hp, int64_t t); /* OPTK_ENOTSUP if not here */
+
+/* Dispatch.  The active ISA is the best one this CPU and build run, capped by
+ * the environment variable OPTK_ISA (scalar, avx2, avx512, neon, sve). */
+optk_isa optk_active_isa(void);
+int optk_isa_available(optk_isa isa);
+const char *optk_isa_name(optk_isa isa);
+
+const char *optk_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include "optkern_generated.h"
+
+#endif

@@ -1,0 +1,31 @@
+@banner@
+#ifndef OPTK_AVX2_H
+#define OPTK_AVX2_H
+
+#include <immintrin.h>
+#include "optk_scalar.h"
+
+#define OPTK_AVX2_FN static inline __attribute__((target("@target@")))
+
+OPTK_AVX2_FN __m256 optk_avx2_load_bf16(const uint16_t *p)
+{
+  const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+/* Round to nearest even in integer code, as optk_f32_to_bf16 does. */
+OPTK_AVX2_FN void optk_avx2_store_bf16(uint16_t *p, __m256 v)
+{
+  const __m256i b = _mm256_castps_si256(v);
+  const __m256i hi = _mm256_srli_epi32(b, 16);
+  const __m256i bias = _mm256_add_epi32(_mm256_and_si256(hi, _mm256_set1_epi32(1)), _mm256_set1_epi32(0x7fff));
+  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(b, bias), 16);
+  const __m256i quiet = _mm256_or_si256(hi, _mm256_set1_epi32(0x40));
+  const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  const __m256i r = _mm256_blendv_epi8(rounded, quiet, nan);
+  /* packus works within 128-bit halves: gather the two low quadwords. */
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
+  _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(packed));
+}
+
+#endif

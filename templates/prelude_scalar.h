@@ -1,0 +1,82 @@
+@banner@
+#ifndef OPTK_SCALAR_H
+#define OPTK_SCALAR_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Storage conversions in integer code, so every compiler and target gives
+ * the same bits: round to nearest even, NaN stays NaN (made quiet, the top
+ * payload bits kept, as F16C does), denormals kept. */
+
+static inline float optk_bits_f32(uint32_t b)
+{
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+static inline uint32_t optk_f32_bits(float f)
+{
+  uint32_t b;
+  memcpy(&b, &f, sizeof b);
+  return b;
+}
+
+static inline float optk_bf16_to_f32(uint16_t h)
+{
+  return optk_bits_f32((uint32_t)h << 16);
+}
+
+static inline uint16_t optk_f32_to_bf16(float f)
+{
+  const uint32_t b = optk_f32_bits(f);
+  if ((b & 0x7fffffffu) > 0x7f800000u)
+    return (uint16_t)((b >> 16) | 0x40u);
+  return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
+static inline float optk_f16_to_f32(uint16_t h)
+{
+  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 0x1fu;
+  uint32_t m = h & 0x3ffu;
+  if (e == 0x1f)
+    return optk_bits_f32(sign | 0x7f800000u | (m ? 0x400000u | m << 13 : 0u));
+  if (e != 0)
+    return optk_bits_f32(sign | (e + 112u) << 23 | m << 13);
+  if (m == 0)
+    return optk_bits_f32(sign);
+  uint32_t exp = 113u; /* a subnormal half: normalise it */
+  while (!(m & 0x400u)) {
+    m <<= 1;
+    exp--;
+  }
+  return optk_bits_f32(sign | exp << 23 | (m & 0x3ffu) << 13);
+}
+
+static inline uint16_t optk_f32_to_f16(float f)
+{
+  const uint32_t b = optk_f32_bits(f);
+  const uint16_t sign = (uint16_t)((b >> 16) & 0x8000u);
+  const uint32_t a = b & 0x7fffffffu;
+  if (a > 0x7f800000u) /* NaN */
+    return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
+  if (a >= 0x477ff000u) /* rounds to infinity */
+    return (uint16_t)(sign | 0x7c00u);
+  if (a >= 0x38800000u) { /* a normal half: rebias, round 13 bits away */
+    const uint32_t r = a - 0x38000000u;
+    return (uint16_t)(sign | (r + 0xfffu + ((r >> 13) & 1u)) >> 13);
+  }
+  if (a <= 0x33000000u) /* at most 2^-25: rounds to zero (the tie too) */
+    return sign;
+  /* A subnormal half, in units of 2^-24. */
+  const uint32_t shift = 126u - (a >> 23);
+  const uint32_t m = (a & 0x7fffffu) | 0x800000u;
+  const uint32_t q = m >> shift, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+  return (uint16_t)(sign | (q + (rem > half || (rem == half && (q & 1u)))));
+}
+
+#endif
