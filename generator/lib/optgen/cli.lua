@@ -94,7 +94,7 @@ function commands.generate(root, args)
   local unroll = parse_unroll(o.unroll, generate.backends(root))
   local files, errors = generate.files(root, { unroll = unroll })
   if not files then report(errors) end
-  local out = o.out or root .. "/generated"
+  local out = o.out or (root == "." and "generated" or root .. "/generated")
   if o.check then
     local stale, missing, extra = generate.compare(files, out)
     for _, p in ipairs(stale) do print("stale: " .. p) end

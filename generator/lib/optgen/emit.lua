@@ -155,7 +155,8 @@ local function common_file(kir, backends, unrolls, scalar, tdir)
         if g ~= "1" then r[#r + 1] = "#if " .. g end
         open = g
       end
-      r[#r + 1] = string.format("    [OPTK_ISA_%s] = %s,", be.isa:upper(), M.symbol(k.name, dtype, be.isa, unrolls[be.isa]))
+      local sym = M.symbol(k.name, dtype, be.isa, unrolls[be.isa])
+      r[#r + 1] = string.format("    [OPTK_ISA_%s] = %s,", be.isa:upper(), sym)
     end
     if open and open ~= "1" then r[#r + 1] = "#endif" end
     r[#r + 1] = "  },"
@@ -169,7 +170,8 @@ local function common_file(kir, backends, unrolls, scalar, tdir)
     banner = banner(k.name .. ": metadata, per-call constants and typed entry points.",
                     "generator/specs/" .. k.family .. ".lua"),
     doc = (k.doc:gsub("%s+$", ""):gsub("\n", "\n * ")), name = k.name, hparams = join(hp),
-    state_names = string.format("static const char *const %s_state_names[] = { %sNULL };", k.name, table.concat(snames)),
+    state_names = string.format("static const char *const %s_state_names[] = { %sNULL };", k.name,
+                                table.concat(snames)),
     state_init = join(init), prep = join(prep), records = join(records),
   }, "templates/common.c.tpl")
   return "common/" .. k.name .. ".c", text
@@ -202,7 +204,8 @@ function M.all(opts)
     for _, dtype in ipairs(dtypes) do
       local open
       for _, be in ipairs(backends) do
-        local path, text, sym = kernel_file(kir, be, be.tail == "scalar" and scalar or nil, dtype, unrolls[be.isa], tdir)
+        local tail_be = be.tail == "scalar" and scalar or nil
+        local path, text, sym = kernel_file(kir, be, tail_be, dtype, unrolls[be.isa], tdir)
         add(path, text)
         unity[be.isa][#unity[be.isa] + 1] = '#include "' .. path .. '"'
         local g = guard(be)

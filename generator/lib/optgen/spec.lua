@@ -65,8 +65,8 @@ end
 
 function M.in_domain(d, x)
   if x ~= x then return false end
-  if d.lo_open and not (x > d.lo) or not d.lo_open and not (x >= d.lo) then return false end
-  if d.hi_open and not (x < d.hi) or not d.hi_open and not (x <= d.hi) then return false end
+  if x < d.lo or x == d.lo and d.lo_open then return false end
+  if x > d.hi or x == d.hi and d.hi_open then return false end
   return true
 end
 
