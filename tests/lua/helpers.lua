@@ -1,0 +1,47 @@
+-- Assertions and fixtures shared by the generator's tests.
+local diag = require("optgen.diag")
+
+local M = {}
+
+function M.eq(got, want, what)
+  if got ~= want then
+    error(string.format("%s:\n  got  %s\n  want %s", what or "value", tostring(got), tostring(want)), 2)
+  end
+end
+
+-- The error message f(...) raises (a diag error), or a failure if none.
+function M.error_of(f, ...)
+  local ok, err = diag.try(f, ...)
+  if ok then error("expected an error", 2) end
+  return tostring(err)
+end
+
+M.root = (arg and arg[0] or ""):match("^(.*)/tests/lua/[^/]*$") or "."
+
+-- Writes text to a fresh temporary file and returns its path.
+function M.tmpfile(text, suffix)
+  local path = os.tmpname() .. (suffix or "")
+  local fh = assert(io.open(path, "wb"))
+  fh:write(text)
+  fh:close()
+  return path
+end
+
+-- A minimal valid spec, with pieces replaceable by name.
+function M.spec_text(over)
+  local parts = {
+    name = 'name = "toy",',
+    doc = 'doc = [[A toy optimizer for tests.]],',
+    variants = 'variants = { { "toy" } },',
+    hparams = 'hparams = { { "lr", 0.5, "[0, inf)" } },',
+    state = 'state = { { "v", 0 } },',
+    scalars = '',
+    update = 'update = [[\n    v = v + g\n    p = p - lr * v\n  ]],',
+  }
+  for k, v in pairs(over or {}) do parts[k] = v end
+  return table.concat({ "return {", "  " .. parts.name, "  " .. parts.doc, "  " .. parts.variants,
+                        "  " .. parts.hparams, "  " .. parts.state, "  " .. parts.scalars,
+                        "  " .. parts.update, "}", "" }, "\n")
+end
+
+return M

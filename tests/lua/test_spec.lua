@@ -1,0 +1,103 @@
+-- Spec loading and translation: every malformed spec gets an exact
+-- file:line:column diagnostic.
+local spec = require("optgen.spec")
+local translate = require("optgen.translate")
+local h = require("helpers")
+
+-- Loads and translates a spec built from helpers.spec_text(over); returns
+-- the kernel IRs, or the error message when err is true.
+local function load(over, err)
+  local path = h.tmpfile(h.spec_text(over), ".lua")
+  local function go()
+    local out = {}
+    for _, k in ipairs(spec.load(path, "toy.lua")) do out[#out + 1] = translate.kernel(k) end
+    return out
+  end
+  if err then
+    local msg = h.error_of(go)
+    os.remove(path)
+    return msg
+  end
+  local r = go()
+  os.remove(path)
+  return r
+end
+
+return {
+  { "a valid spec loads", function()
+    local ks = load()
+    h.eq(#ks, 1, "kernels")
+    h.eq(ks[1].spec.name, "toy", "name")
+    h.eq(#ks[1].stores, 2, "p and v stored")
+  end },
+  { "variants select hyperparameters, state and statements", function()
+    local ks = load({
+      variants = 'variants = { { "toy" }, { "toy_m", "mom" } },',
+      hparams = 'hparams = { { "lr", 0.5, "[0, inf)" }, { "beta", 0.9, "[0, 1)", when = "mom" } },',
+      state = 'state = { { "v", 0 }, { "w", "beta", when = "mom" } },',
+      update = 'update = [[\n    v = v + g\n    w = beta * w + g   if mom\n    p = p - lr * v\n  ]],',
+    })
+    h.eq(#ks, 2, "kernels")
+    h.eq(#ks[1].spec.hparams, 1, "toy hparams")
+    h.eq(#ks[2].spec.hparams, 2, "toy_m hparams")
+    h.eq(#ks[2].stores, 3, "toy_m stores")
+    h.eq(ks[2].inits[2].op, "hparam", "w starts at beta")
+  end },
+  { "error: unknown name in the update", function()
+    h.eq(load({ update = 'update = [[\n    v = v + gg\n    p = p - lr * v\n  ]],' }, true),
+         "toy.lua:9:13: error: unknown name 'gg'")
+  end },
+  { "error: '^' on per-element values", function()
+    h.eq(load({ update = 'update = [[\n    v = v + g ^ 2\n    p = p - lr * v\n  ]],' }, true),
+         "toy.lua:9:15: error: '^' needs per-call operands (hyperparameters, t, scalars)")
+  end },
+  { "error: a comparison used as a number", function()
+    h.eq(load({ update = 'update = [[\n    v = v + (g > 0)\n    p = p - lr * v\n  ]],' }, true),
+         "toy.lua:9:16: error: a comparison cannot be used as an operand")
+  end },
+  { "error: select needs a comparison", function()
+    h.eq(load({ update = 'update = [[\n    v = select(g, 1, 2)\n    p = p - lr * v\n  ]],' }, true),
+         "toy.lua:9:16: error: select() needs a comparison as its first argument")
+  end },
+  { "error: wrong argument count", function()
+    h.eq(load({ update = 'update = [[\n    v = max(g)\n    p = p - lr * v\n  ]],' }, true),
+         "toy.lua:9:9: error: max() takes 2 arguments, not 1")
+  end },
+  { "error: unknown function", function()
+    h.eq(load({ update = 'update = [[\n    v = tanh(g)\n    p = p - lr * v\n  ]],' }, true),
+         "toy.lua:9:9: error: unknown function 'tanh'")
+  end },
+  { "error: assigning the gradient", function()
+    h.eq(load({ update = 'update = [[\n    g = v\n    p = p - lr * v\n  ]],' }, true),
+         "toy.lua:9:5: error: cannot assign to gradient 'g'")
+  end },
+  { "error: state never updated", function()
+    h.eq(load({ update = 'update = [[\n    p = p - lr * g\n  ]],' }, true),
+         "toy.lua:9:1: error: toy: the update never assigns state array 'v'")
+  end },
+  { "error: malformed domain", function()
+    h.eq(load({ hparams = 'hparams = { { "lr", 0.5, "0..1" } },' }, true),
+         "toy.lua:5:29: error: malformed domain '0..1' (expected an interval such as '[0, 1)' or '[0, inf)')")
+  end },
+  { "error: default outside its domain", function()
+    h.eq(load({ hparams = 'hparams = { { "lr", 1, "[0, 1)" } },' }, true),
+         "toy.lua:5:18: error: default 1 of 'lr' lies outside its domain [0, 1)")
+  end },
+  { "error: unknown variant flag", function()
+    h.eq(load({ update = 'update = [[\n    v = v + g   if fast\n    p = p - lr * v\n  ]],' }, true),
+         "toy.lua:9:20: error: unknown variant flag 'fast' in update")
+  end },
+  { "error: reserved names", function()
+    h.eq(load({ state = 'state = { { "k1", 0 } },' }, true),
+         "toy.lua:6:16: error: 'k1' is reserved and cannot name a state array")
+  end },
+  { "error: unknown field", function()
+    h.eq(load({ scalars = 'scalar = [[ x = 1 ]],' }, true), "toy.lua:7:3: error: unknown field 'scalar'")
+  end },
+  { "error: Lua syntax error names the line", function()
+    h.eq(load({ state = 'state = { { "v", 0 } ,, },' }, true), "toy.lua:6:1: error: unexpected symbol near ','")
+  end },
+  { "error: state initial value may use hyperparameters only", function()
+    h.eq(load({ state = 'state = { { "v", "lr * t" } },' }, true), "toy.lua:6:26: error: unknown name 't'")
+  end },
+}
