@@ -108,7 +108,10 @@ function M.contract(roots)
       count(a)
     end
   end
-  for _, r in ipairs(roots) do count(r) end
+  for _, r in ipairs(roots) do
+    uses[r] = (uses[r] or 0) + 1 -- a stored value is a use
+    count(r)
+  end
   local nb, memo = M.builder(), {}
   local function product(x)
     return x.op == "mul" and not x.inv and uses[x] == 1
