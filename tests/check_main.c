@@ -1,0 +1,29 @@
+/* optk_tests: one Check runner, one suite per area.
+ *
+ *   api         the public contract: registry, metadata, argument checks
+ *   dispatch    ISA detection, OPTK_ISA, optk_step == optk_step_isa(active)
+ *   bitexact    every vector kernel gives the scalar kernel's bits
+ *   tail_guard  no kernel touches memory outside [0, n)
+ *   reference   kernels track hand-written double references
+ *   state       optk_init_state, split trajectories, bf16/f16 rounding
+ *
+ * CK_RUN_SUITE=bitexact CK_RUN_CASE=adam_f32_avx2 ./optk_tests reruns one
+ * kernel; CK_FORK=no and CK_TIMEOUT_MULTIPLIER work as usual.
+ */
+#include <stdlib.h>
+
+#include "testutil.h"
+
+int main(void)
+{
+  SRunner *sr = srunner_create(api_suite());
+  srunner_add_suite(sr, dispatch_suite());
+  srunner_add_suite(sr, bitexact_suite());
+  srunner_add_suite(sr, tail_guard_suite());
+  srunner_add_suite(sr, reference_suite());
+  srunner_add_suite(sr, state_suite());
+  srunner_run_all(sr, CK_ENV);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

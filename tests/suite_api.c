@@ -1,0 +1,805 @@
+/* api: the public contract of optkern.h.
+ *
+ * Tcase "registry": optk_count, optk_at, optk_find (unknown names, NULL, bad
+ *   dtype values), optk_strerror.
+ * Tcases per kernel ("adam_f32"):
+ *   test_metadata       names, hyperparameter names and defaults, state names
+ *   test_bad_calls      NULL kernel/param/grad/state/state entry/hp, t < 1:
+ *                       OPTK_EINVAL and not one byte of any array changed,
+ *                       through optk_step and optk_step_isa on every ISA here
+ *   test_hp_domains     every hyperparameter at and beyond its domain bounds,
+ *                       NaN, infinities: EINVAL untouched, or OPTK_OK; the same
+ *                       for optk_init_state
+ *   test_n0             n == 0 with NULL arrays is OPTK_OK (bad hp or t still
+ *                       EINVAL), n == 0 with arrays touches nothing
+ *   test_isa_args       unavailable ISA: OPTK_ENOTSUP untouched; out-of-range
+ *                       ISA: OPTK_EINVAL untouched
+ *   test_init_state_bad NULL kernel/hp/state/state entry, bad hp: EINVAL untouched
+ * Tcase "wrappers": typed wrappers of optkern_generated.h give optk_step's
+ *   bits, their default macros equal the defaults, NULL hp is EINVAL; the
+ *   typed state initialisers fill what optk_init_state fills.
+ */
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref.h"
+#include "testutil.h"
+
+static const optk_dtype all_dtypes[4] = {OPTK_F32, OPTK_F64, OPTK_BF16, OPTK_F16};
+
+struct kentry {
+  const optk_kernel *k;
+  size_t kidx;
+  char name[48];
+};
+#define MAX_KERNELS 128
+static struct kentry api_kernels[MAX_KERNELS];
+static int api_nkernels;
+
+/* ---- registry ------------------------------------------------------------ */
+
+START_TEST(test_count_and_at)
+{
+  ck_assert_uint_eq(optk_count(), 44);
+  ck_assert_uint_eq(optk_registry_count, optk_count());
+  ck_assert_ptr_null(optk_at(optk_count()));
+  ck_assert_ptr_null(optk_at(optk_count() + 1));
+  ck_assert_ptr_null(optk_at(SIZE_MAX));
+  size_t n = optk_count();
+  for (size_t i = 0; i < n; i++) {
+    const optk_kernel *k = optk_at(i);
+    ck_assert_msg(k != NULL, "optk_at(%zu) is NULL", i);
+    ck_assert_ptr_eq(k, optk_registry[i]);
+    for (size_t j = 0; j < i; j++)
+      ck_assert_msg(optk_at(j) != k, "optk_at(%zu) == optk_at(%zu)", i, j);
+  }
+  /* every optimizer x dtype of the contract, exactly once */
+  for (int o = 0; o < REF_NOPT; o++)
+    for (int d = 0; d < 4; d++) {
+      const optk_kernel *k = optk_find(ref_descs[o].name, all_dtypes[d]);
+      ck_assert_msg(k != NULL, "optk_find(\"%s\", %s) is NULL", ref_descs[o].name,
+                    tu_dtype_name(all_dtypes[d]));
+      int seen = 0;
+      for (size_t i = 0; i < n; i++)
+        seen += optk_at(i) == k;
+      ck_assert_msg(seen == 1, "%s_%s appears %d times in optk_at", ref_descs[o].name,
+                    tu_dtype_name(all_dtypes[d]), seen);
+      ck_assert_str_eq(optk_name(k), ref_descs[o].name);
+      ck_assert_int_eq(optk_dtype_of(k), all_dtypes[d]);
+    }
+}
+END_TEST
+
+START_TEST(test_find_unknown)
+{
+  static const char *const bad[] = {"",       "adamw", "Adam",        "ADAM",      "adam ",
+                                    " adam",  "sgd_",  "sgd_momentu", "rmsprop2", "nadam",
+                                    "adam\t", "lion",  "adam_f32",    "sgd/"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (int d = 0; d < 4; d++)
+      ck_assert_msg(optk_find(bad[i], all_dtypes[d]) == NULL, "optk_find(\"%s\", %s) is not NULL",
+                    bad[i], tu_dtype_name(all_dtypes[d]));
+  for (int d = 0; d < 4; d++)
+    ck_assert_ptr_null(optk_find(NULL, all_dtypes[d]));
+  static const int bad_dtypes[] = {4, 5, -1, 99, 1000};
+  for (size_t i = 0; i < sizeof bad_dtypes / sizeof bad_dtypes[0]; i++) {
+    ck_assert_msg(optk_find("adam", (optk_dtype)bad_dtypes[i]) == NULL,
+                  "optk_find(\"adam\", %d) is not NULL", bad_dtypes[i]);
+    ck_assert_msg(optk_find("sgd", (optk_dtype)bad_dtypes[i]) == NULL,
+                  "optk_find(\"sgd\", %d) is not NULL", bad_dtypes[i]);
+  }
+}
+END_TEST
+
+START_TEST(test_strerror)
+{
+  const char *ok = optk_strerror(OPTK_OK), *inval = optk_strerror(OPTK_EINVAL),
+             *notsup = optk_strerror(OPTK_ENOTSUP);
+  ck_assert_ptr_nonnull(ok);
+  ck_assert_ptr_nonnull(inval);
+  ck_assert_ptr_nonnull(notsup);
+  ck_assert_msg(ok[0] && inval[0] && notsup[0], "empty message");
+  ck_assert_str_ne(ok, inval);
+  ck_assert_str_ne(ok, notsup);
+  ck_assert_str_ne(inval, notsup);
+  static const int unknown[] = {1, -3, 12345, -99, INT32_MIN, INT32_MAX};
+  for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+    const char *m = optk_strerror(unknown[i]);
+    ck_assert_msg(m != NULL && m[0] != '\0', "optk_strerror(%d) gives no message", unknown[i]);
+    ck_assert_msg(strcmp(m, ok) != 0, "optk_strerror(%d) says \"%s\", like OPTK_OK",
+                  unknown[i], m);
+  }
+}
+END_TEST
+
+/* ---- metadata ------------------------------------------------------------ */
+
+START_TEST(test_metadata)
+{
+  const struct kentry *e = &api_kernels[_i];
+  const optk_kernel *k = e->k;
+  const int o = tu_opt_index(k);
+  ck_assert_msg(o >= 0, "%s: \"%s\" is not an optimizer of the contract", e->name, optk_name(k));
+  const struct ref_desc *d = &ref_descs[o];
+  ck_assert_ptr_eq(optk_find(d->name, optk_dtype_of(k)), k);
+  ck_assert_int_eq(optk_nhparams(k), d->nhp);
+  for (int i = 0; i < d->nhp; i++) {
+    const char *nm = optk_hparam_name(k, i);
+    ck_assert_msg(nm != NULL && strcmp(nm, d->hp_names[i]) == 0, "%s: hparam %d is \"%s\", want \"%s\"",
+                  e->name, i, nm ? nm : "(null)", d->hp_names[i]);
+    double def = optk_hparam_default(k, i);
+    ck_assert_msg(tu_f64_bits(def) == tu_f64_bits(d->hp_def[i]),
+                  "%s: default of %s is %a, want %a", e->name, d->hp_names[i], def, d->hp_def[i]);
+  }
+  double hp[REF_MAX_HP + 2];
+  for (int i = 0; i < REF_MAX_HP + 2; i++)
+    hp[i] = -12345.0;
+  optk_default_hparams(k, hp);
+  for (int i = 0; i < d->nhp; i++)
+    ck_assert_msg(tu_f64_bits(hp[i]) == tu_f64_bits(d->hp_def[i]),
+                  "%s: optk_default_hparams[%d] = %a, want %a", e->name, i, hp[i], d->hp_def[i]);
+  ck_assert_msg(hp[d->nhp] == -12345.0, "%s: optk_default_hparams wrote past %d values", e->name,
+                d->nhp);
+  ck_assert_int_eq(optk_nstate(k), d->nstate);
+  for (int j = 0; j < d->nstate; j++) {
+    const char *nm = optk_state_name(k, j);
+    ck_assert_msg(nm != NULL && strcmp(nm, d->state_names[j]) == 0,
+                  "%s: state %d is \"%s\", want \"%s\"", e->name, j, nm ? nm : "(null)",
+                  d->state_names[j]);
+  }
+}
+END_TEST
+
+/* ---- bad calls ------------------------------------------------------------ */
+
+/* A problem filled with random bits and a pristine copy to compare with. */
+struct fixture {
+  tu_prob pr, orig;
+  double hp[REF_MAX_HP + 1];
+};
+
+static void fixture_init(struct fixture *f, const optk_kernel *k, size_t n)
+{
+  tu_rng r;
+  tu_seed(&r, 7 + n);
+  tu_prob_init(&f->pr, k, n, 2, 2);
+  tu_prob_init(&f->orig, k, n, 2, 2);
+  tu_prob_fill(&f->pr, TU_VAL_BITS, &r);
+  tu_prob_copy(&f->orig, &f->pr);
+  optk_default_hparams(k, f->hp);
+}
+
+static void fixture_reset(struct fixture *f)
+{
+  tu_prob_copy(&f->pr, &f->orig);
+}
+
+/* 1 if no byte of any buffer changed */
+static int fixture_untouched(const struct fixture *f)
+{
+  for (int a = 0; a < f->pr.narr; a++)
+    if (memcmp(f->pr.buf[a], f->orig.buf[a], f->pr.bytes[a]) != 0)
+      return 0;
+  return 1;
+}
+
+static void fixture_free(struct fixture *f)
+{
+  tu_prob_free(&f->pr);
+  tu_prob_free(&f->orig);
+}
+
+/* Calls optk_step (isa < 0) or optk_step_isa; with the given replacements. */
+struct call {
+  const optk_kernel *k;
+  size_t n;
+  void *p;
+  const void *g;
+  void *const *state;
+  const double *hp;
+  int64_t t;
+};
+
+static int do_call(const struct call *c, int isa)
+{
+  if (isa < 0)
+    return optk_step(c->k, c->n, c->p, c->g, c->state, c->hp, c->t);
+  return optk_step_isa(c->k, (optk_isa)isa, c->n, c->p, c->g, c->state, c->hp, c->t);
+}
+
+static const char *via_name(int isa)
+{
+  return isa < 0 ? "optk_step" : tu_isa_names[isa];
+}
+
+/* Expects rc == want and, for errors, untouched memory; via optk_step and
+ * optk_step_isa on every available ISA. */
+static void expect_call(struct fixture *f, const struct call *c, int want, const char *kname,
+                        const char *what)
+{
+  for (int isa = -1; isa < OPTK_ISA_COUNT; isa++) {
+    if (isa >= 0 && !optk_isa_available((optk_isa)isa))
+      continue;
+    fixture_reset(f);
+    int rc = do_call(c, isa);
+    ck_assert_msg(rc == want, "%s, %s: %s returned %d (%s), want %d", kname, what, via_name(isa),
+                  rc, optk_strerror(rc), want);
+    if (want != OPTK_OK)
+      ck_assert_msg(fixture_untouched(f), "%s, %s: %s returned %d but changed memory", kname,
+                    what, via_name(isa), rc);
+  }
+}
+
+START_TEST(test_bad_calls)
+{
+  const struct kentry *e = &api_kernels[_i];
+  const int ns = optk_nstate(e->k);
+  struct fixture f;
+  fixture_init(&f, e->k, 37);
+  const struct call good = {e->k, 37, f.pr.arr[0], f.pr.arr[1], f.pr.state, f.hp, 1};
+  struct call c;
+
+  expect_call(&f, &good, OPTK_OK, e->name, "valid call");
+  c = good;
+  c.k = NULL;
+  expect_call(&f, &c, OPTK_EINVAL, e->name, "NULL kernel");
+  c = good;
+  c.p = NULL;
+  expect_call(&f, &c, OPTK_EINVAL, e->name, "NULL param");
+  c = good;
+  c.g = NULL;
+  expect_call(&f, &c, OPTK_EINVAL, e->name, "NULL grad");
+  c = good;
+  c.hp = NULL;
+  expect_call(&f, &c, OPTK_EINVAL, e->name, "NULL hp");
+  c = good;
+  c.state = NULL;
+  expect_call(&f, &c, ns > 0 ? OPTK_EINVAL : OPTK_OK, e->name, "NULL state array");
+  for (int j = 0; j < ns; j++) {
+    void *st[OPTK_MAX_STATE];
+    for (int q = 0; q < ns; q++)
+      st[q] = q == j ? NULL : f.pr.state[q];
+    c = good;
+    c.state = st;
+    char what[64];
+    snprintf(what, sizeof what, "NULL state[%d] (%s)", j, optk_state_name(e->k, j));
+    expect_call(&f, &c, OPTK_EINVAL, e->name, what);
+  }
+  static const int64_t bad_t[] = {0, -1, -2, INT64_MIN, INT64_MIN + 1};
+  for (size_t i = 0; i < sizeof bad_t / sizeof bad_t[0]; i++) {
+    c = good;
+    c.t = bad_t[i];
+    char what[64];
+    snprintf(what, sizeof what, "t=%" PRId64, bad_t[i]);
+    expect_call(&f, &c, OPTK_EINVAL, e->name, what);
+  }
+  static const int64_t good_t[] = {1, 2, 1000, INT64_MAX};
+  for (size_t i = 0; i < sizeof good_t / sizeof good_t[0]; i++) {
+    c = good;
+    c.t = good_t[i];
+    char what[64];
+    snprintf(what, sizeof what, "t=%" PRId64, good_t[i]);
+    expect_call(&f, &c, OPTK_OK, e->name, what);
+  }
+  fixture_free(&f);
+}
+END_TEST
+
+/* values around each domain, and whether each is in it */
+struct hpval {
+  double v;
+  int valid;
+};
+
+static int domain_values(const char *name, struct hpval *out)
+{
+  int n = 0;
+#define V(x, ok) (out[n].v = (x), out[n].valid = (ok), n++)
+  const double tiny = 4.9406564584124654e-324; /* smallest denormal */
+  const double below1 = 0x1.fffffffffffffp-1, above1 = 0x1.0000000000001p0;
+  V(NAN, 0);
+  V(-NAN, 0);
+  V(-INFINITY, 0);
+  V(-tiny, 0);
+  V(-1e-30, 0);
+  V(-1.0, 0);
+  V(0.0, 1);
+  V(-0.0, 1);
+  V(tiny, 1);
+  if (strcmp(name, "lr") == 0) {
+    V(INFINITY, 0);
+    V(1e-30, 1);
+    V(1.0, 1);
+    V(1e300, 1);
+    V(DBL_MAX, 1);
+  } else if (strcmp(name, "eps") == 0 || strcmp(name, "initial_accumulator_value") == 0) {
+    /* +inf is left out: the contract says only ">= 0" */
+    V(1e-7, 1);
+    V(1.0, 1);
+    V(1e300, 1);
+  } else if (strcmp(name, "momentum") == 0) {
+    V(0.5, 1);
+    V(below1, 1);
+    V(1.0, 1);
+    V(above1, 0);
+    V(2.0, 0);
+    V(INFINITY, 0);
+  } else { /* beta1, beta2, rho: [0, 1) */
+    V(0.5, 1);
+    V(below1, 1);
+    V(1.0, 0);
+    V(above1, 0);
+    V(2.0, 0);
+    V(INFINITY, 0);
+  }
+#undef V
+  return n;
+}
+
+START_TEST(test_hp_domains)
+{
+  const struct kentry *e = &api_kernels[_i];
+  const int o = tu_opt_index(e->k);
+  ck_assert_int_ge(o, 0);
+  const struct ref_desc *d = &ref_descs[o];
+  struct fixture f;
+  fixture_init(&f, e->k, 19);
+  int nvalid = 0, ninvalid = 0;
+  for (int h = 0; h < d->nhp; h++) {
+    struct hpval vals[32];
+    int nv = domain_values(d->hp_names[h], vals);
+    for (int q = 0; q < nv; q++) {
+      double hp[REF_MAX_HP + 1];
+      for (int i = 0; i < d->nhp; i++)
+        hp[i] = d->hp_def[i];
+      hp[h] = vals[q].v;
+      ck_assert_msg(tu_hp_in_domain(d->hp_names[h], vals[q].v) == vals[q].valid,
+                    "test table: %s=%a", d->hp_names[h], vals[q].v);
+      const struct call c = {e->k, 19, f.pr.arr[0], f.pr.arr[1], f.pr.state, hp, 1};
+      char what[96];
+      snprintf(what, sizeof what, "%s=%a (%g)", d->hp_names[h], vals[q].v, vals[q].v);
+      expect_call(&f, &c, vals[q].valid ? OPTK_OK : OPTK_EINVAL, e->name, what);
+      /* optk_init_state validates the same domain */
+      fixture_reset(&f);
+      int rc = optk_init_state(e->k, 19, f.pr.state, hp);
+      ck_assert_msg(rc == (vals[q].valid ? OPTK_OK : OPTK_EINVAL),
+                    "%s, %s: optk_init_state returned %d", e->name, what, rc);
+      if (!vals[q].valid)
+        ck_assert_msg(fixture_untouched(&f), "%s, %s: optk_init_state failed but changed memory",
+                      e->name, what);
+      if (vals[q].valid)
+        nvalid++;
+      else
+        ninvalid++;
+    }
+  }
+  ck_assert_int_gt(nvalid, 0);
+  ck_assert_int_gt(ninvalid, 0);
+  fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_n0)
+{
+  const struct kentry *e = &api_kernels[_i];
+  struct fixture f;
+  fixture_init(&f, e->k, 5);
+  struct call c = {e->k, 0, NULL, NULL, NULL, f.hp, 1};
+  expect_call(&f, &c, OPTK_OK, e->name, "n=0, NULL arrays");
+  void *nulls[OPTK_MAX_STATE] = {0};
+  c.state = nulls;
+  expect_call(&f, &c, OPTK_OK, e->name, "n=0, state of NULL entries");
+  /* arrays given, n = 0: nothing may change (fixture_untouched after OK) */
+  c = (struct call){e->k, 0, f.pr.arr[0], f.pr.arr[1], f.pr.state, f.hp, 1};
+  for (int isa = -1; isa < OPTK_ISA_COUNT; isa++) {
+    if (isa >= 0 && !optk_isa_available((optk_isa)isa))
+      continue;
+    fixture_reset(&f);
+    ck_assert_int_eq(do_call(&c, isa), OPTK_OK);
+    ck_assert_msg(fixture_untouched(&f), "%s: n=0 changed memory (%s)", e->name, via_name(isa));
+  }
+  /* the other checks still apply at n = 0 */
+  c = (struct call){e->k, 0, NULL, NULL, NULL, f.hp, 0};
+  expect_call(&f, &c, OPTK_EINVAL, e->name, "n=0, t=0");
+  c.t = 1;
+  c.k = NULL;
+  expect_call(&f, &c, OPTK_EINVAL, e->name, "n=0, NULL kernel");
+  c.k = e->k;
+  c.hp = NULL;
+  expect_call(&f, &c, OPTK_EINVAL, e->name, "n=0, NULL hp");
+  double bad[REF_MAX_HP + 1];
+  memcpy(bad, f.hp, sizeof bad);
+  bad[0] = NAN;
+  c.hp = bad;
+  expect_call(&f, &c, OPTK_EINVAL, e->name, "n=0, lr=NaN");
+  /* optk_init_state at n = 0 */
+  ck_assert_int_eq(optk_init_state(e->k, 0, NULL, f.hp), OPTK_OK);
+  fixture_reset(&f);
+  ck_assert_int_eq(optk_init_state(e->k, 0, f.pr.state, f.hp), OPTK_OK);
+  ck_assert_msg(fixture_untouched(&f), "%s: optk_init_state with n=0 changed memory", e->name);
+  fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_isa_args)
+{
+  const struct kentry *e = &api_kernels[_i];
+  struct fixture f;
+  fixture_init(&f, e->k, 23);
+  const struct call c = {e->k, 23, f.pr.arr[0], f.pr.arr[1], f.pr.state, f.hp, 1};
+  int nsup = 0;
+  for (int isa = 0; isa < OPTK_ISA_COUNT; isa++) {
+    fixture_reset(&f);
+    int rc = do_call(&c, isa);
+    if (optk_isa_available((optk_isa)isa)) {
+      ck_assert_msg(rc == OPTK_OK, "%s: optk_step_isa(%s) returned %d", e->name,
+                    tu_isa_names[isa], rc);
+      continue;
+    }
+    nsup++;
+    ck_assert_msg(rc == OPTK_ENOTSUP, "%s: optk_step_isa(%s), not available here, returned %d",
+                  e->name, tu_isa_names[isa], rc);
+    ck_assert_msg(fixture_untouched(&f), "%s: optk_step_isa(%s) returned ENOTSUP but wrote",
+                  e->name, tu_isa_names[isa]);
+  }
+#if OPTK_ARCH_X86_64 || OPTK_ARCH_AARCH64
+  ck_assert_msg(nsup >= 2, "%d ISAs of the other architecture are unavailable, want >= 2", nsup);
+#endif
+  static const int bad_isa[] = {OPTK_ISA_COUNT, 6, 99, -1, -100, INT32_MAX, INT32_MIN};
+  for (size_t i = 0; i < sizeof bad_isa / sizeof bad_isa[0]; i++) {
+    fixture_reset(&f);
+    int rc = optk_step_isa(c.k, (optk_isa)bad_isa[i], c.n, c.p, c.g, c.state, c.hp, c.t);
+    ck_assert_msg(rc == OPTK_EINVAL, "%s: optk_step_isa(isa=%d) returned %d", e->name, bad_isa[i],
+                  rc);
+    ck_assert_msg(fixture_untouched(&f), "%s: optk_step_isa(isa=%d) changed memory", e->name,
+                  bad_isa[i]);
+  }
+  fixture_free(&f);
+}
+END_TEST
+
+struct ibad {
+  const char *what;
+  const optk_kernel *k;
+  void *const *state;
+  const double *hp;
+  int want;
+};
+
+START_TEST(test_init_state_bad)
+{
+  const struct kentry *e = &api_kernels[_i];
+  const int ns = optk_nstate(e->k);
+  struct fixture f;
+  fixture_init(&f, e->k, 11);
+  struct ibad cases[3 + OPTK_MAX_STATE];
+  int nc = 0;
+  void *st[OPTK_MAX_STATE][OPTK_MAX_STATE];
+  cases[nc++] = (struct ibad){"NULL kernel", NULL, f.pr.state, f.hp, OPTK_EINVAL};
+  cases[nc++] = (struct ibad){"NULL hp", e->k, f.pr.state, NULL, OPTK_EINVAL};
+  cases[nc++] = (struct ibad){"NULL state array", e->k, NULL, f.hp, ns > 0 ? OPTK_EINVAL : OPTK_OK};
+  for (int j = 0; j < ns; j++) {
+    for (int q = 0; q < ns; q++)
+      st[j][q] = q == j ? NULL : f.pr.state[q];
+    cases[nc++] = (struct ibad){"NULL state entry", e->k, st[j], f.hp, OPTK_EINVAL};
+  }
+  for (int i = 0; i < nc; i++) {
+    fixture_reset(&f);
+    int rc = optk_init_state(cases[i].k, 11, cases[i].state, cases[i].hp);
+    ck_assert_msg(rc == cases[i].want, "%s, optk_init_state with %s: returned %d, want %d",
+                  e->name, cases[i].what, rc, cases[i].want);
+    if (cases[i].want != OPTK_OK)
+      ck_assert_msg(fixture_untouched(&f), "%s, optk_init_state with %s: changed memory",
+                    e->name, cases[i].what);
+  }
+  fixture_free(&f);
+}
+END_TEST
+
+/* ---- typed wrappers ------------------------------------------------------- */
+
+struct wctx {
+  const optk_kernel *k;
+  struct fixture f;
+  tu_prob viastep;
+  const char *label;
+  size_t n;
+};
+
+static void wctx_begin(struct wctx *w, const char *name, optk_dtype dt, const char *label,
+                       const double *macro_defaults)
+{
+  w->k = optk_find(name, dt);
+  ck_assert_msg(w->k != NULL, "optk_find(\"%s\", %s)", name, tu_dtype_name(dt));
+  w->label = label;
+  w->n = 77;
+  tu_rng r;
+  tu_seed(&r, 31337);
+  tu_prob_init(&w->f.pr, w->k, w->n, 2, 2);
+  tu_prob_init(&w->f.orig, w->k, w->n, 2, 2);
+  tu_prob_init(&w->viastep, w->k, w->n, 2, 2);
+  tu_prob_fill(&w->f.pr, TU_VAL_NORMAL, &r);
+  tu_prob_copy(&w->f.orig, &w->f.pr);
+  tu_prob_copy(&w->viastep, &w->f.pr);
+  for (int i = 0; i < optk_nhparams(w->k); i++)
+    ck_assert_msg(tu_f64_bits(macro_defaults[i]) == tu_f64_bits(optk_hparam_default(w->k, i)),
+                  "%s: default macro field %s = %a, optk_hparam_default = %a", label,
+                  optk_hparam_name(w->k, i), macro_defaults[i], optk_hparam_default(w->k, i));
+}
+
+/* after a wrapper call with NULL hp (rc_null) and a valid one (rc) on w->f.pr */
+static void wctx_end(struct wctx *w, int rc_null, int rc_bad_t, int rc, const double *hp,
+                     int64_t t)
+{
+  ck_assert_msg(rc_null == OPTK_EINVAL, "%s with NULL hp returned %d", w->label, rc_null);
+  ck_assert_msg(rc_bad_t == OPTK_EINVAL, "%s with t=0 returned %d", w->label, rc_bad_t);
+  ck_assert_msg(rc == OPTK_OK, "%s returned %d", w->label, rc);
+  ck_assert_int_eq(tu_prob_step(&w->viastep, -1, hp, t), OPTK_OK);
+  int arr;
+  size_t i = tu_prob_diff(&w->viastep, &w->f.pr, &arr);
+  if (i != SIZE_MAX) {
+    char a[64], b[64];
+    optk_dtype ty = tu_arr_type(&w->viastep, arr);
+    ck_assert_msg(0, "%s: %s[%zu] optk_step=%s wrapper=%s", w->label,
+                  tu_arr_name(&w->viastep, arr), i, tu_fmt(a, sizeof a, ty, w->viastep.arr[arr], i),
+                  tu_fmt(b, sizeof b, ty, w->f.pr.arr[arr], i));
+  }
+  ck_assert(memcmp(w->viastep.buf[1], w->f.pr.buf[1], w->f.pr.bytes[1]) == 0);
+  fixture_free(&w->f);
+  tu_prob_free(&w->viastep);
+}
+
+/* Calls wrapper W with the state arguments SARGS three times: NULL hp, t=0
+ * (both must leave memory untouched), then hp at t = 3. */
+#define WRAP_RUN(W, HP, SARGS)                                                                    \
+  do {                                                                                            \
+    void *const *s_ = w.f.pr.state;                                                               \
+    (void)s_;                                                                                     \
+    int rc_null_ = W(w.n, w.f.pr.arr[0], w.f.pr.arr[1] SARGS, NULL, 3);                           \
+    ck_assert_msg(fixture_untouched(&w.f), "%s with NULL hp changed memory", w.label);            \
+    int rc_t0_ = W(w.n, w.f.pr.arr[0], w.f.pr.arr[1] SARGS, &(HP), 0);                            \
+    ck_assert_msg(fixture_untouched(&w.f), "%s with t=0 changed memory", w.label);                \
+    int rc_ = W(w.n, w.f.pr.arr[0], w.f.pr.arr[1] SARGS, &(HP), 3);                               \
+    wctx_end(&w, rc_null_, rc_t0_, rc_, hpa, 3);                                                  \
+  } while (0)
+#define S0
+#define S1 , s_[0]
+#define S2 , s_[0], s_[1]
+#define S3 , s_[0], s_[1], s_[2]
+
+START_TEST(test_wrappers)
+{
+  struct wctx w;
+  {
+    optk_sgd_hparams h = OPTK_SGD_HPARAMS_DEFAULT;
+    const double def[] = {h.lr};
+    wctx_begin(&w, "sgd", OPTK_F32, "optk_sgd_f32", def);
+    h.lr = 0.125;
+    const double hpa[] = {h.lr};
+    WRAP_RUN(optk_sgd_f32, h, S0);
+  }
+  {
+    optk_sgd_nesterov_hparams h = OPTK_SGD_NESTEROV_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.momentum};
+    wctx_begin(&w, "sgd_nesterov", OPTK_BF16, "optk_sgd_nesterov_bf16", def);
+    h.lr = 0.03;
+    h.momentum = 0.7;
+    const double hpa[] = {h.lr, h.momentum};
+    WRAP_RUN(optk_sgd_nesterov_bf16, h, S1);
+  }
+  {
+    optk_sgd_momentum_hparams h = OPTK_SGD_MOMENTUM_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.momentum};
+    wctx_begin(&w, "sgd_momentum", OPTK_F64, "optk_sgd_momentum_f64", def);
+    h.momentum = 0.5;
+    const double hpa[] = {h.lr, h.momentum};
+    WRAP_RUN(optk_sgd_momentum_f64, h, S1);
+  }
+  {
+    optk_adagrad_hparams h = OPTK_ADAGRAD_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.eps, h.initial_accumulator_value};
+    wctx_begin(&w, "adagrad", OPTK_F16, "optk_adagrad_f16", def);
+    h.lr = 0.01;
+    h.eps = 1e-5;
+    h.initial_accumulator_value = 0.7;
+    const double hpa[] = {h.lr, h.eps, h.initial_accumulator_value};
+    WRAP_RUN(optk_adagrad_f16, h, S1);
+  }
+  {
+    optk_rmsprop_hparams h = OPTK_RMSPROP_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.rho, h.eps};
+    wctx_begin(&w, "rmsprop", OPTK_F32, "optk_rmsprop_f32", def);
+    h.rho = 0.8;
+    const double hpa[] = {h.lr, h.rho, h.eps};
+    WRAP_RUN(optk_rmsprop_f32, h, S1);
+  }
+  {
+    optk_rmsprop_momentum_hparams h = OPTK_RMSPROP_MOMENTUM_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.rho, h.eps, h.momentum};
+    wctx_begin(&w, "rmsprop_momentum", OPTK_F64, "optk_rmsprop_momentum_f64", def);
+    h.momentum = 0.3;
+    const double hpa[] = {h.lr, h.rho, h.eps, h.momentum};
+    WRAP_RUN(optk_rmsprop_momentum_f64, h, S2);
+  }
+  {
+    optk_rmsprop_centered_hparams h = OPTK_RMSPROP_CENTERED_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.rho, h.eps};
+    wctx_begin(&w, "rmsprop_centered", OPTK_BF16, "optk_rmsprop_centered_bf16", def);
+    h.eps = 1e-3;
+    const double hpa[] = {h.lr, h.rho, h.eps};
+    WRAP_RUN(optk_rmsprop_centered_bf16, h, S2);
+  }
+  {
+    optk_rmsprop_centered_momentum_hparams h = OPTK_RMSPROP_CENTERED_MOMENTUM_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.rho, h.eps, h.momentum};
+    wctx_begin(&w, "rmsprop_centered_momentum", OPTK_F32, "optk_rmsprop_centered_momentum_f32",
+               def);
+    h.lr = 0.002;
+    h.rho = 0.95;
+    const double hpa[] = {h.lr, h.rho, h.eps, h.momentum};
+    WRAP_RUN(optk_rmsprop_centered_momentum_f32, h, S3);
+  }
+  {
+    optk_adam_hparams h = OPTK_ADAM_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.beta1, h.beta2, h.eps};
+    wctx_begin(&w, "adam", OPTK_F32, "optk_adam_f32", def);
+    h.lr = 0.003;
+    h.beta1 = 0.8;
+    h.beta2 = 0.99;
+    h.eps = 1e-6;
+    const double hpa[] = {h.lr, h.beta1, h.beta2, h.eps};
+    WRAP_RUN(optk_adam_f32, h, S2);
+  }
+  {
+    optk_adam_hparams h = OPTK_ADAM_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.beta1, h.beta2, h.eps};
+    wctx_begin(&w, "adam", OPTK_BF16, "optk_adam_bf16", def);
+    const double hpa[] = {h.lr, h.beta1, h.beta2, h.eps};
+    WRAP_RUN(optk_adam_bf16, h, S2);
+  }
+  {
+    optk_adam_amsgrad_hparams h = OPTK_ADAM_AMSGRAD_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.beta1, h.beta2, h.eps};
+    wctx_begin(&w, "adam_amsgrad", OPTK_F16, "optk_adam_amsgrad_f16", def);
+    h.beta2 = 0.9;
+    const double hpa[] = {h.lr, h.beta1, h.beta2, h.eps};
+    WRAP_RUN(optk_adam_amsgrad_f16, h, S3);
+  }
+  {
+    optk_adamax_hparams h = OPTK_ADAMAX_HPARAMS_DEFAULT;
+    const double def[] = {h.lr, h.beta1, h.beta2, h.eps};
+    wctx_begin(&w, "adamax", OPTK_F64, "optk_adamax_f64", def);
+    h.lr = 0.02;
+    h.beta1 = 0.0;
+    const double hpa[] = {h.lr, h.beta1, h.beta2, h.eps};
+    WRAP_RUN(optk_adamax_f64, h, S2);
+  }
+}
+END_TEST
+
+/* Typed state initialisers: optk_<opt>_<dtype>_init(n, state..., hp) fill
+ * what optk_init_state fills; NULL hp is EINVAL and writes nothing. */
+#define INIT_N 29
+static void fill_garbage(void *a, size_t bytes, unsigned seed)
+{
+  unsigned char *b = a;
+  for (size_t i = 0; i < bytes; i++)
+    b[i] = (unsigned char)(seed * 131u + i * 7u + 1u);
+}
+
+START_TEST(test_init_wrappers)
+{
+  {
+    optk_adagrad_hparams h = OPTK_ADAGRAD_HPARAMS_DEFAULT;
+    h.initial_accumulator_value = 0.7;
+    const double hp[] = {h.lr, h.eps, h.initial_accumulator_value};
+    float a[INIT_N], b[INIT_N], keep[INIT_N];
+    fill_garbage(a, sizeof a, 1);
+    memcpy(b, a, sizeof a);
+    memcpy(keep, a, sizeof a);
+    ck_assert_int_eq(optk_adagrad_f32_init(INIT_N, a, NULL), OPTK_EINVAL);
+    ck_assert_msg(memcmp(a, keep, sizeof a) == 0, "optk_adagrad_f32_init(NULL hp) wrote");
+    ck_assert_int_eq(optk_adagrad_f32_init(INIT_N, a, &h), OPTK_OK);
+    void *st[] = {b};
+    ck_assert_int_eq(optk_init_state(optk_find("adagrad", OPTK_F32), INIT_N, st, hp), OPTK_OK);
+    ck_assert_msg(memcmp(a, b, sizeof a) == 0, "optk_adagrad_f32_init differs from optk_init_state");
+    for (int i = 0; i < INIT_N; i++)
+      ck_assert_msg(tu_f32_bits(a[i]) == tu_f32_bits(0.7f), "acc[%d] = %a", i, (double)a[i]);
+  }
+  {
+    optk_adam_hparams h = OPTK_ADAM_HPARAMS_DEFAULT;
+    const double hp[] = {h.lr, h.beta1, h.beta2, h.eps};
+    float m[INIT_N], v[INIT_N], m2[INIT_N], v2[INIT_N];
+    fill_garbage(m, sizeof m, 2);
+    fill_garbage(v, sizeof v, 3);
+    memcpy(m2, m, sizeof m);
+    memcpy(v2, v, sizeof v);
+    ck_assert_int_eq(optk_adam_bf16_init(INIT_N, m, v, NULL), OPTK_EINVAL);
+    ck_assert_msg(memcmp(m, m2, sizeof m) == 0 && memcmp(v, v2, sizeof v) == 0,
+                  "optk_adam_bf16_init(NULL hp) wrote");
+    ck_assert_int_eq(optk_adam_bf16_init(INIT_N, m, v, &h), OPTK_OK);
+    void *st[] = {m2, v2};
+    ck_assert_int_eq(optk_init_state(optk_find("adam", OPTK_BF16), INIT_N, st, hp), OPTK_OK);
+    ck_assert_msg(memcmp(m, m2, sizeof m) == 0 && memcmp(v, v2, sizeof v) == 0,
+                  "optk_adam_bf16_init differs from optk_init_state");
+  }
+  {
+    optk_rmsprop_centered_momentum_hparams h = OPTK_RMSPROP_CENTERED_MOMENTUM_HPARAMS_DEFAULT;
+    const double hp[] = {h.lr, h.rho, h.eps, h.momentum};
+    double s[3][INIT_N], r[3][INIT_N];
+    fill_garbage(s, sizeof s, 4);
+    memcpy(r, s, sizeof s);
+    ck_assert_int_eq(optk_rmsprop_centered_momentum_f64_init(INIT_N, s[0], s[1], s[2], NULL),
+                     OPTK_EINVAL);
+    ck_assert_msg(memcmp(s, r, sizeof s) == 0, "optk_rmsprop_centered_momentum_f64_init wrote");
+    ck_assert_int_eq(optk_rmsprop_centered_momentum_f64_init(INIT_N, s[0], s[1], s[2], &h),
+                     OPTK_OK);
+    void *st[] = {r[0], r[1], r[2]};
+    ck_assert_int_eq(
+        optk_init_state(optk_find("rmsprop_centered_momentum", OPTK_F64), INIT_N, st, hp),
+        OPTK_OK);
+    ck_assert_msg(memcmp(s, r, sizeof s) == 0,
+                  "optk_rmsprop_centered_momentum_f64_init differs from optk_init_state");
+  }
+}
+END_TEST
+
+/* sgd keeps no state: state == NULL is fine and the update is exact here */
+START_TEST(test_sgd_null_state)
+{
+  const optk_dtype dt = all_dtypes[_i];
+  const optk_kernel *k = optk_find("sgd", dt);
+  ck_assert_ptr_nonnull(k);
+  ck_assert_int_eq(optk_nstate(k), 0);
+  unsigned char p[8 * 9], g[8 * 9];
+  for (size_t i = 0; i < 9; i++) {
+    tu_put(dt, p, i, 3.0 + (double)i);
+    tu_put(dt, g, i, 2.0);
+  }
+  const double hp[1] = {0.5};
+  ck_assert_int_eq(optk_step(k, 9, p, g, NULL, hp, 1), OPTK_OK);
+  for (size_t i = 0; i < 9; i++)
+    ck_assert_msg(tu_get(dt, p, i) == 2.0 + (double)i, "sgd_%s: p[%zu] = %g, want %g",
+                  tu_dtype_name(dt), i, tu_get(dt, p, i), 2.0 + (double)i);
+}
+END_TEST
+
+Suite *api_suite(void)
+{
+  Suite *s = suite_create("api");
+  TCase *tc = tcase_create("registry");
+  tcase_add_test(tc, test_count_and_at);
+  tcase_add_test(tc, test_find_unknown);
+  tcase_add_test(tc, test_strerror);
+  tcase_add_loop_test(tc, test_sgd_null_state, 0, 4);
+  suite_add_tcase(s, tc);
+  size_t nk = optk_count();
+  for (size_t ki = 0; ki < nk && api_nkernels < MAX_KERNELS; ki++) {
+    const optk_kernel *k = optk_at(ki);
+    if (k == NULL)
+      continue;
+    struct kentry *e = &api_kernels[api_nkernels];
+    e->k = k;
+    e->kidx = ki;
+    tu_kernel_label(e->name, sizeof e->name, k);
+    tc = tcase_create(e->name);
+    int i = api_nkernels;
+    tcase_add_loop_test(tc, test_metadata, i, i + 1);
+    tcase_add_loop_test(tc, test_bad_calls, i, i + 1);
+    tcase_add_loop_test(tc, test_hp_domains, i, i + 1);
+    tcase_add_loop_test(tc, test_n0, i, i + 1);
+    tcase_add_loop_test(tc, test_isa_args, i, i + 1);
+    tcase_add_loop_test(tc, test_init_state_bad, i, i + 1);
+    suite_add_tcase(s, tc);
+    api_nkernels++;
+  }
+  tc = tcase_create("wrappers");
+  tcase_add_test(tc, test_wrappers);
+  tcase_add_test(tc, test_init_wrappers);
+  suite_add_tcase(s, tc);
+  return s;
+}

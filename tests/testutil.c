@@ -1,0 +1,737 @@
+/* Shared helpers of the optkern tests; see testutil.h. */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ref.h"
+
+/* ---- random numbers ----------------------------------------------------- */
+
+void tu_seed(tu_rng *r, uint64_t seed)
+{
+  r->s = seed * 0x9E3779B97F4A7C15ull + 0x0123456789ABCDEFull;
+}
+
+uint64_t tu_next(tu_rng *r)
+{
+  uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+double tu_uniform(tu_rng *r)
+{
+  return (double)(tu_next(r) >> 11) * 0x1p-53;
+}
+
+uint32_t tu_below(tu_rng *r, uint32_t n)
+{
+  return (uint32_t)((tu_next(r) >> 32) % n);
+}
+
+double tu_normal(tu_rng *r)
+{
+  double u1 = tu_uniform(r), u2 = tu_uniform(r);
+  if (u1 < 0x1p-60)
+    u1 = 0x1p-60;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* ---- bits and conversions ----------------------------------------------- */
+
+uint32_t tu_f32_bits(float f)
+{
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+float tu_bits_f32(uint32_t u)
+{
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+uint64_t tu_f64_bits(double d)
+{
+  uint64_t u;
+  memcpy(&u, &d, sizeof u);
+  return u;
+}
+
+double tu_bits_f64(uint64_t u)
+{
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
+uint16_t tu_f32_to_bf16(float f)
+{
+  uint32_t u = tu_f32_bits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return (uint16_t)((u >> 16) | 0x0040u); /* NaN: quiet, keep sign and top payload */
+  u += 0x7fffu + ((u >> 16) & 1u);          /* round to nearest, ties to even */
+  return (uint16_t)(u >> 16);
+}
+
+float tu_bf16_to_f32(uint16_t h)
+{
+  return tu_bits_f32((uint32_t)h << 16);
+}
+
+uint16_t tu_f32_to_f16(float f)
+{
+  uint32_t x = tu_f32_bits(f);
+  uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+  uint32_t ax = x & 0x7fffffffu;
+  if (ax > 0x7f800000u)
+    return (uint16_t)(sign | 0x7e00u | ((ax >> 13) & 0x3ffu));
+  if (ax >= 0x47800000u) /* >= 2^16: infinity */
+    return (uint16_t)(sign | 0x7c00u);
+  if (ax <= 0x33000000u) /* <= 2^-25: rounds to zero (2^-25 is a tie, zero is even) */
+    return sign;
+  int e = (int)(ax >> 23) - 127;
+  uint32_t m = (ax & 0x7fffffu) | 0x800000u; /* 24 significant bits */
+  uint32_t h, rem, half;
+  if (e >= -14) {
+    h = ((uint32_t)(e + 15) << 10) | ((m >> 13) & 0x3ffu);
+    rem = m & 0x1fffu;
+    half = 0x1000u;
+  } else {
+    int s = -e - 1; /* value / 2^-24 = m * 2^(e+1) */
+    h = m >> s;
+    rem = m & ((1u << s) - 1u);
+    half = 1u << (s - 1);
+  }
+  if (rem > half || (rem == half && (h & 1u)))
+    h++; /* a carry moves into the exponent, up to infinity */
+  return (uint16_t)(sign | h);
+}
+
+float tu_f16_to_f32(uint16_t h)
+{
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0x1f)
+    return tu_bits_f32(sign | 0x7f800000u | (m << 13));
+  if (e == 0) {
+    float v = (float)m * 0x1p-24f; /* exact */
+    return sign ? -v : v;
+  }
+  return tu_bits_f32(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+/* ---- element types ------------------------------------------------------ */
+
+const char *tu_dtype_name(optk_dtype t)
+{
+  switch (t) {
+  case OPTK_F32:
+    return "f32";
+  case OPTK_F64:
+    return "f64";
+  case OPTK_BF16:
+    return "bf16";
+  case OPTK_F16:
+    return "f16";
+  }
+  return "?";
+}
+
+size_t tu_esize(optk_dtype t)
+{
+  return t == OPTK_F64 ? 8 : t == OPTK_F32 ? 4 : 2;
+}
+
+optk_dtype tu_state_type(optk_dtype storage)
+{
+  return storage == OPTK_F64 ? OPTK_F64 : OPTK_F32;
+}
+
+double tu_get(optk_dtype t, const void *base, size_t i)
+{
+  switch (t) {
+  case OPTK_F32:
+    return ((const float *)base)[i];
+  case OPTK_F64:
+    return ((const double *)base)[i];
+  case OPTK_BF16:
+    return tu_bf16_to_f32(((const uint16_t *)base)[i]);
+  case OPTK_F16:
+    return tu_f16_to_f32(((const uint16_t *)base)[i]);
+  }
+  return 0.0;
+}
+
+void tu_put(optk_dtype t, void *base, size_t i, double v)
+{
+  switch (t) {
+  case OPTK_F32:
+    ((float *)base)[i] = (float)v;
+    break;
+  case OPTK_F64:
+    ((double *)base)[i] = v;
+    break;
+  case OPTK_BF16:
+    ((uint16_t *)base)[i] = tu_f32_to_bf16((float)v);
+    break;
+  case OPTK_F16:
+    ((uint16_t *)base)[i] = tu_f32_to_f16((float)v);
+    break;
+  }
+}
+
+uint64_t tu_get_bits(optk_dtype t, const void *base, size_t i)
+{
+  switch (tu_esize(t)) {
+  case 8: {
+    uint64_t u;
+    memcpy(&u, (const unsigned char *)base + 8 * i, 8);
+    return u;
+  }
+  case 4: {
+    uint32_t u;
+    memcpy(&u, (const unsigned char *)base + 4 * i, 4);
+    return u;
+  }
+  default: {
+    uint16_t u;
+    memcpy(&u, (const unsigned char *)base + 2 * i, 2);
+    return u;
+  }
+  }
+}
+
+void tu_put_bits(optk_dtype t, void *base, size_t i, uint64_t bits)
+{
+  switch (tu_esize(t)) {
+  case 8:
+    memcpy((unsigned char *)base + 8 * i, &bits, 8);
+    break;
+  case 4: {
+    uint32_t u = (uint32_t)bits;
+    memcpy((unsigned char *)base + 4 * i, &u, 4);
+    break;
+  }
+  default: {
+    uint16_t u = (uint16_t)bits;
+    memcpy((unsigned char *)base + 2 * i, &u, 2);
+    break;
+  }
+  }
+}
+
+/* exponent and mantissa widths */
+struct tinfo {
+  int ebits, mbits;
+};
+
+static struct tinfo tinfo_of(optk_dtype t)
+{
+  switch (t) {
+  case OPTK_F64:
+    return (struct tinfo){11, 52};
+  case OPTK_BF16:
+    return (struct tinfo){8, 7};
+  case OPTK_F16:
+    return (struct tinfo){5, 10};
+  default:
+    return (struct tinfo){8, 23};
+  }
+}
+
+int tu_is_nan_bits(optk_dtype t, uint64_t bits)
+{
+  struct tinfo ti = tinfo_of(t);
+  uint64_t expmask = ((1ull << ti.ebits) - 1) << ti.mbits;
+  uint64_t mantmask = (1ull << ti.mbits) - 1;
+  return (bits & expmask) == expmask && (bits & mantmask) != 0;
+}
+
+int tu_same_elem(optk_dtype t, const void *a, const void *b, size_t i)
+{
+  uint64_t x = tu_get_bits(t, a, i), y = tu_get_bits(t, b, i);
+  if (x == y)
+    return 1;
+  return tu_is_nan_bits(t, x) && tu_is_nan_bits(t, y);
+}
+
+const char *tu_fmt(char *buf, size_t size, optk_dtype t, const void *base, size_t i)
+{
+  uint64_t bits = tu_get_bits(t, base, i);
+  double v = tu_get(t, base, i);
+  switch (t) {
+  case OPTK_F64:
+    snprintf(buf, size, "%a (0x%016llx)", v, (unsigned long long)bits);
+    break;
+  case OPTK_F32:
+    snprintf(buf, size, "%a (0x%08llx)", v, (unsigned long long)bits);
+    break;
+  default:
+    snprintf(buf, size, "%a (0x%04llx)", v, (unsigned long long)bits);
+    break;
+  }
+  return buf;
+}
+
+double tu_round_to(optk_dtype t, double v)
+{
+  switch (t) {
+  case OPTK_F32:
+    return (float)v;
+  case OPTK_F64:
+    return v;
+  case OPTK_BF16:
+    return tu_bf16_to_f32(tu_f32_to_bf16((float)v));
+  case OPTK_F16:
+    return tu_f16_to_f32(tu_f32_to_f16((float)v));
+  }
+  return v;
+}
+
+double tu_ulp(optk_dtype t, double v)
+{
+  struct tinfo ti = tinfo_of(t);
+  int emin = 2 - (1 << (ti.ebits - 1)); /* exponent of the smallest normal */
+  int e;
+  if (v == 0.0 || !isfinite(v)) {
+    e = emin;
+  } else {
+    frexp(v, &e);
+    e -= 1; /* |v| in [2^e, 2^(e+1)) */
+    if (e < emin)
+      e = emin;
+  }
+  return ldexp(1.0, e - ti.mbits);
+}
+
+/* ---- ISAs --------------------------------------------------------------- */
+
+const char *const tu_isa_names[OPTK_ISA_COUNT] = {"scalar", "avx2", "avx512", "neon", "sve"};
+
+int tu_arch_chain(optk_isa *out)
+{
+  int n = 0;
+  out[n++] = OPTK_ISA_SCALAR;
+#if OPTK_ARCH_X86_64
+  out[n++] = OPTK_ISA_AVX2;
+  out[n++] = OPTK_ISA_AVX512;
+#elif OPTK_ARCH_AARCH64
+  out[n++] = OPTK_ISA_NEON;
+  out[n++] = OPTK_ISA_SVE;
+#endif
+  return n;
+}
+
+optk_isa tu_best_isa(void)
+{
+  optk_isa chain[OPTK_ISA_COUNT];
+  int n = tu_arch_chain(chain);
+  optk_isa best = OPTK_ISA_SCALAR;
+  for (int i = 0; i < n; i++)
+    if (optk_isa_available(chain[i]))
+      best = chain[i];
+  return best;
+}
+
+const char *tu_kernel_label(char *buf, size_t size, const optk_kernel *k)
+{
+  snprintf(buf, size, "%s_%s", optk_name(k), tu_dtype_name(optk_dtype_of(k)));
+  return buf;
+}
+
+int tu_opt_index(const optk_kernel *k)
+{
+  return ref_lookup(optk_name(k));
+}
+
+/* ---- hyperparameters ---------------------------------------------------- */
+
+static const tu_domain domains[] = {
+  {"lr", 0.0, INFINITY, 0, 1},
+  {"eps", 0.0, INFINITY, 0, 1},
+  {"beta1", 0.0, 1.0, 0, 1},
+  {"beta2", 0.0, 1.0, 0, 1},
+  {"rho", 0.0, 1.0, 0, 1},
+  {"momentum", 0.0, 1.0, 0, 0},
+  {"initial_accumulator_value", 0.0, INFINITY, 0, 1},
+};
+
+const tu_domain *tu_domain_of(const char *hp_name)
+{
+  for (size_t i = 0; i < sizeof domains / sizeof domains[0]; i++)
+    if (strcmp(domains[i].name, hp_name) == 0)
+      return &domains[i];
+  return NULL;
+}
+
+int tu_hp_in_domain(const char *hp_name, double v)
+{
+  const tu_domain *d = tu_domain_of(hp_name);
+  if (d == NULL || isnan(v))
+    return 0;
+  if (d->lo_open ? !(v > d->lo) : !(v >= d->lo))
+    return 0;
+  if (d->hi_open ? !(v < d->hi) : !(v <= d->hi))
+    return 0;
+  return 1;
+}
+
+const char *const tu_hpset_names[TU_HP_NSETS] = {"default", "random", "low-edge", "high-edge"};
+
+static double hp_value(const char *name, double def, int set, tu_rng *r)
+{
+  const double below1 = 0x1.fffffffffffffp-1; /* nextafter(1, 0) */
+  int is_beta = strcmp(name, "beta1") == 0 || strcmp(name, "beta2") == 0;
+  int is_rho = strcmp(name, "rho") == 0;
+  switch (set) {
+  case TU_HP_RANDOM:
+    if (strcmp(name, "lr") == 0)
+      return pow(10.0, -4.0 + 3.5 * tu_uniform(r));
+    if (strcmp(name, "eps") == 0)
+      return pow(10.0, -9.0 + 6.0 * tu_uniform(r));
+    if (strcmp(name, "beta1") == 0)
+      return 0.99 * tu_uniform(r);
+    if (strcmp(name, "beta2") == 0)
+      return 0.5 + 0.4999 * tu_uniform(r);
+    if (is_rho)
+      return 0.5 + 0.49 * tu_uniform(r);
+    if (strcmp(name, "momentum") == 0)
+      return tu_uniform(r);
+    if (strcmp(name, "initial_accumulator_value") == 0)
+      return tu_uniform(r);
+    return def;
+  case TU_HP_LOW_EDGE:
+    if (strcmp(name, "lr") == 0)
+      return 0.5;
+    return 0.0; /* eps, betas, rho, momentum, initial_accumulator_value */
+  case TU_HP_HIGH_EDGE:
+    if (strcmp(name, "lr") == 0)
+      return 3.0;
+    if (strcmp(name, "eps") == 0)
+      return 0.5;
+    if (is_beta || is_rho)
+      return below1;
+    if (strcmp(name, "momentum") == 0)
+      return 1.0;
+    if (strcmp(name, "initial_accumulator_value") == 0)
+      return 1e3;
+    return def;
+  default:
+    return def;
+  }
+}
+
+void tu_hparams(const optk_kernel *k, int set, tu_rng *r, double *hp)
+{
+  int o = tu_opt_index(k);
+  if (o < 0)
+    return;
+  const struct ref_desc *d = &ref_descs[o];
+  for (int i = 0; i < d->nhp; i++)
+    hp[i] = hp_value(d->hp_names[i], d->hp_def[i], set, r);
+}
+
+int tu_hp_index(const optk_kernel *k, const char *name)
+{
+  int o = tu_opt_index(k);
+  if (o < 0)
+    return -1;
+  for (int i = 0; i < ref_descs[o].nhp; i++)
+    if (strcmp(ref_descs[o].hp_names[i], name) == 0)
+      return i;
+  return -1;
+}
+
+/* ---- problem buffers ---------------------------------------------------- */
+
+const char *const tu_val_names[TU_VAL_NCLASSES] = {"normal", "special", "magnitude", "bits"};
+
+static unsigned char canary_byte(int a, size_t j)
+{
+  return (unsigned char)(0xC3u ^ (unsigned)(j * 37u) ^ (unsigned)(a * 101));
+}
+
+optk_dtype tu_arr_type(const tu_prob *pr, int a)
+{
+  return a < 2 ? pr->dt : pr->st;
+}
+
+const char *tu_arr_name(const tu_prob *pr, int a)
+{
+  if (a == 0)
+    return "param";
+  if (a == 1)
+    return "grad";
+  int o = tu_opt_index(pr->k);
+  if (o >= 0 && a - 2 < ref_descs[o].nstate)
+    return ref_descs[o].state_names[a - 2];
+  return "state?";
+}
+
+void tu_prob_init(tu_prob *pr, const optk_kernel *k, size_t n, size_t off, size_t pad)
+{
+  memset(pr, 0, sizeof *pr);
+  pr->k = k;
+  pr->dt = optk_dtype_of(k);
+  pr->st = tu_state_type(pr->dt);
+  pr->n = n;
+  pr->off = off;
+  pr->pad = pad;
+  int ns = optk_nstate(k);
+  if (ns < 0)
+    ns = 0;
+  if (ns > OPTK_MAX_STATE)
+    ns = OPTK_MAX_STATE;
+  pr->narr = 2 + ns;
+  for (int a = 0; a < pr->narr; a++) {
+    size_t es = tu_esize(tu_arr_type(pr, a));
+    size_t bytes = (off + n + pad) * es;
+    bytes = (bytes + 63) / 64 * 64;
+    if (bytes == 0)
+      bytes = 64;
+    pr->bytes[a] = bytes;
+    pr->buf[a] = aligned_alloc(64, bytes);
+    if (pr->buf[a] == NULL) {
+      fprintf(stderr, "out of memory\n");
+      abort();
+    }
+    for (size_t j = 0; j < bytes; j++)
+      pr->buf[a][j] = canary_byte(a, j);
+    pr->arr[a] = pr->buf[a] + off * es;
+    if (a >= 2)
+      pr->state[a - 2] = pr->arr[a];
+  }
+}
+
+void tu_prob_free(tu_prob *pr)
+{
+  for (int a = 0; a < pr->narr; a++)
+    free(pr->buf[a]);
+  memset(pr, 0, sizeof *pr);
+}
+
+void tu_prob_copy(tu_prob *dst, const tu_prob *src)
+{
+  for (int a = 0; a < src->narr; a++)
+    memcpy(dst->buf[a], src->buf[a], src->bytes[a]);
+}
+
+enum { ROLE_PARAM, ROLE_GRAD, ROLE_NONNEG, ROLE_SIGNED };
+
+static uint64_t special_bits(tu_rng *r, optk_dtype t)
+{
+  struct tinfo ti = tinfo_of(t);
+  int w = 1 + ti.ebits + ti.mbits;
+  uint64_t sign = 1ull << (w - 1);
+  uint64_t expmask = ((1ull << ti.ebits) - 1) << ti.mbits;
+  uint64_t mantmask = (1ull << ti.mbits) - 1;
+  uint64_t one = ((1ull << (ti.ebits - 1)) - 1) << ti.mbits;
+  uint64_t rs = (tu_next(r) & 1) ? sign : 0;
+  switch (tu_below(r, 14)) {
+  case 0:
+    return 0;
+  case 1:
+    return sign;
+  case 2:
+    return 1 | rs;
+  case 3: {
+    uint64_t m = tu_next(r) & mantmask;
+    return (m ? m : 1) | rs; /* random denormal */
+  }
+  case 4:
+    return mantmask | rs; /* largest denormal */
+  case 5:
+    return (1ull << ti.mbits) | rs; /* smallest normal */
+  case 6:
+    return (expmask - (1ull << ti.mbits)) | mantmask | rs; /* largest finite */
+  case 7:
+    return expmask;
+  case 8:
+    return expmask | sign;
+  case 9:
+    return expmask | (1ull << (ti.mbits - 1)) | rs; /* quiet NaN */
+  case 10:
+    return expmask | 1 | rs; /* signalling NaN */
+  case 11:
+    return expmask | (1ull << (ti.mbits - 1)) | (tu_next(r) & (mantmask >> 1)) | rs;
+  case 12:
+    return one | rs;
+  default: {
+    uint64_t m = tu_next(r) & mantmask;
+    return (m ? m : 1) | rs;
+  }
+  }
+}
+
+static double normal_value(tu_rng *r, int role)
+{
+  double x = tu_normal(r);
+  switch (role) {
+  case ROLE_NONNEG:
+    return fabs(x) + 1e-3;
+  case ROLE_SIGNED:
+    return 0.3 * x;
+  default:
+    return x;
+  }
+}
+
+static void gen_elem(tu_rng *r, int cls, int role, optk_dtype t, void *base, size_t i)
+{
+  struct tinfo ti = tinfo_of(t);
+  switch (cls) {
+  case TU_VAL_SPECIAL:
+    if (tu_below(r, 4) == 0) {
+      tu_put_bits(t, base, i, special_bits(r, t));
+      return;
+    }
+    tu_put(t, base, i, normal_value(r, role));
+    return;
+  case TU_VAL_MAGNITUDE: {
+    int bias = (1 << (ti.ebits - 1)) - 1;
+    int elo = 1 - bias - ti.mbits - 2, ehi = bias + 1;
+    int e = elo + (int)tu_below(r, (uint32_t)(ehi - elo + 1));
+    double x = ldexp(1.0 + tu_uniform(r), e);
+    if (role != ROLE_NONNEG && (tu_next(r) & 1))
+      x = -x;
+    tu_put(t, base, i, x);
+    return;
+  }
+  case TU_VAL_BITS:
+    tu_put_bits(t, base, i, tu_next(r));
+    return;
+  default:
+    tu_put(t, base, i, normal_value(r, role));
+    return;
+  }
+}
+
+void tu_prob_fill(tu_prob *pr, int cls, tu_rng *r)
+{
+  int o = tu_opt_index(pr->k);
+  for (int a = 0; a < pr->narr; a++) {
+    int role = a == 0 ? ROLE_PARAM : a == 1 ? ROLE_GRAD : ROLE_SIGNED;
+    if (a >= 2 && o >= 0 && ref_descs[o].state_nonneg[a - 2])
+      role = ROLE_NONNEG;
+    optk_dtype t = tu_arr_type(pr, a);
+    for (size_t i = 0; i < pr->n; i++)
+      gen_elem(r, cls, role, t, pr->arr[a], i);
+  }
+}
+
+int tu_prob_canaries_ok(const tu_prob *pr, int *arr, size_t *byte)
+{
+  for (int a = 0; a < pr->narr; a++) {
+    size_t es = tu_esize(tu_arr_type(pr, a));
+    size_t lo = pr->off * es, hi = (pr->off + pr->n) * es;
+    for (size_t j = 0; j < pr->bytes[a]; j++) {
+      if (j >= lo && j < hi)
+        continue;
+      if (pr->buf[a][j] != canary_byte(a, j)) {
+        *arr = a;
+        *byte = j;
+        return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+size_t tu_prob_diff(const tu_prob *x, const tu_prob *y, int *arr)
+{
+  for (int a = 0; a < x->narr; a++) {
+    optk_dtype t = tu_arr_type(x, a);
+    for (size_t i = 0; i < x->n; i++)
+      if (!tu_same_elem(t, x->arr[a], y->arr[a], i)) {
+        *arr = a;
+        return i;
+      }
+  }
+  return SIZE_MAX;
+}
+
+int tu_prob_step(tu_prob *pr, int isa, const double *hp, int64_t t)
+{
+  if (isa < 0)
+    return optk_step(pr->k, pr->n, pr->arr[0], pr->arr[1], pr->state, hp, t);
+  return optk_step_isa(pr->k, (optk_isa)isa, pr->n, pr->arr[0], pr->arr[1], pr->state, hp, t);
+}
+
+/* ---- guard pages -------------------------------------------------------- */
+
+void *tu_guard_alloc(tu_guard *gd, size_t bytes, int at_end)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t data = (bytes + page - 1) / page * page;
+  if (data == 0)
+    data = page;
+  gd->len = data + page;
+  gd->map = mmap(NULL, gd->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (gd->map == MAP_FAILED) {
+    fprintf(stderr, "mmap: %s\n", strerror(errno));
+    abort();
+  }
+  unsigned char *m = gd->map;
+  if (at_end) {
+    if (mprotect(m + data, page, PROT_NONE) != 0)
+      abort();
+    return m + data - bytes;
+  }
+  if (mprotect(m, page, PROT_NONE) != 0)
+    abort();
+  return m + page;
+}
+
+void tu_guard_free(tu_guard *gd)
+{
+  if (gd->map != NULL)
+    munmap(gd->map, gd->len);
+  gd->map = NULL;
+}
+
+/* ---- stderr capture ----------------------------------------------------- */
+
+int tu_capture_begin(tu_capture *c)
+{
+  fflush(stderr);
+  snprintf(c->path, sizeof c->path, "/tmp/optk_tests_stderr_XXXXXX");
+  int fd = mkstemp(c->path);
+  if (fd < 0)
+    return -1;
+  c->saved_fd = dup(2);
+  if (c->saved_fd < 0 || dup2(fd, 2) < 0) {
+    close(fd);
+    unlink(c->path);
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
+char *tu_capture_end(tu_capture *c)
+{
+  fflush(stderr);
+  dup2(c->saved_fd, 2);
+  close(c->saved_fd);
+  FILE *f = fopen(c->path, "rb");
+  char *text = calloc(1, 4096);
+  if (f != NULL && text != NULL) {
+    size_t got = fread(text, 1, 4095, f);
+    text[got] = '\0';
+  }
+  if (f != NULL)
+    fclose(f);
+  unlink(c->path);
+  return text;
+}
