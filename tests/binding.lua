@@ -1,0 +1,155 @@
+-- The LuaJIT binding (runtime/optkern.lua): trains a linear regression on
+-- synthetic data with several optimizers and storage types, checks that the
+-- loss falls well below its start, that the binding gives the C API's bits,
+-- and that errors become Lua errors.  Run from the repository root:
+--   LUA_PATH="./runtime/?.lua;;" luajit tests/binding.lua
+local ffi = require("ffi")
+local optkern = require("optkern")
+
+ffi.cdef("int memcmp(const void *a, const void *b, size_t n);")
+
+local passed, failed = 0, 0
+local function test(name, f)
+  local ok, err = pcall(f)
+  if ok then
+    passed = passed + 1
+  else
+    failed = failed + 1
+    io.stderr:write("FAIL ", name, ": ", tostring(err), "\n")
+  end
+end
+
+-- Synthetic data: y = X w* + noise, N samples of D features, fixed seed.
+local N, D = 256, 16
+local seed = 12345
+local function rand()
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  return seed / 2147483648 * 2 - 1
+end
+local X, Y, W = {}, {}, {}
+for j = 1, D do W[j] = rand() end
+for i = 1, N do
+  local row, y = {}, 0
+  for j = 1, D do row[j] = rand(); y = y + row[j] * W[j] end
+  X[i], Y[i] = row, y + 0.01 * rand()
+end
+
+-- bf16 weights and gradients: decoded exactly, encoded with round to
+-- nearest even (gradients only; NaN never occurs here).
+local function f32_bits(x) return ffi.cast("uint32_t *", ffi.new("float[1]", x))[0] end
+local function bf16_to_f32(h)
+  return ffi.cast("float *", ffi.new("uint32_t[1]", bit.lshift(h, 16)))[0]
+end
+local function f32_to_bf16(x)
+  local h = f32_bits(x)
+  return bit.rshift(h + 0x7fff + bit.band(bit.rshift(h, 16), 1), 16)
+end
+local decode = { f32 = tonumber, f64 = tonumber, bf16 = bf16_to_f32 }
+local encode = { f32 = tonumber, f64 = tonumber, bf16 = f32_to_bf16 }
+
+-- Mean squared error at weights w (an FFI array), and its gradient into g.
+local function loss_and_grad(k, w, g)
+  local dec, loss, grad = decode[k.dtype], 0, {}
+  for j = 1, D do grad[j] = 0 end
+  for i = 1, N do
+    local r = -Y[i]
+    for j = 1, D do r = r + X[i][j] * dec(w[j - 1]) end
+    loss = loss + r * r / N
+    for j = 1, D do grad[j] = grad[j] + 2 * r * X[i][j] / N end
+  end
+  if g then
+    for j = 1, D do g[j - 1] = encode[k.dtype](grad[j]) end
+  end
+  return loss
+end
+
+local settings = {
+  { "sgd", { lr = 0.1 } },
+  { "sgd_momentum", { lr = 0.05 } },
+  { "sgd_nesterov", { lr = 0.05 } },
+  { "adagrad", { lr = 0.5 } },
+  { "rmsprop", { lr = 0.01 } },
+  { "rmsprop_centered_momentum", { lr = 0.005 } },
+  { "adam", { lr = 0.05 } },
+  { "adam_amsgrad", { lr = 0.05 } },
+  { "adamax", { lr = 0.05 } },
+}
+
+for _, s in ipairs(settings) do
+  for _, dtype in ipairs({ "f32", "f64", "bf16" }) do
+    test(string.format("%s/%s trains", s[1], dtype), function()
+      local k = assert(optkern.find(s[1], dtype), "kernel")
+      local w, g = ffi.new(k.ctype .. "[?]", D), ffi.new(k.ctype .. "[?]", D)
+      local state = k:new_state(D, s[2])
+      local first = loss_and_grad(k, w)
+      for t = 1, 300 do
+        loss_and_grad(k, w, g)
+        k:step(w, g, state, s[2], t)
+      end
+      local last = loss_and_grad(k, w)
+      assert(last < 0.02 * first, string.format("loss %g -> %g", first, last))
+    end)
+  end
+end
+
+test("the binding gives the C API's bits", function()
+  for _, kt in ipairs(optkern.kernels()) do
+    local n = 97
+    local a, b, g = ffi.new(kt.ctype .. "[?]", n), ffi.new(kt.ctype .. "[?]", n), ffi.new(kt.ctype .. "[?]", n)
+    for i = 0, n - 1 do
+      local x = math.sin(i) * 0.5
+      if kt.ctype == "uint16_t" then a[i], g[i] = 0x3c00 + i, 0x3800 + 3 * i else a[i], g[i] = x, math.cos(i) end
+      b[i] = a[i]
+    end
+    local sa, sb = kt:new_state(n), kt:new_state(n)
+    local hp = ffi.new("double[?]", #kt.hparams + 1)
+    for i, h in ipairs(kt.hparams) do hp[i - 1] = h.default end
+    local ptrs = ffi.new("void *[?]", #sb + 1)
+    for i, s in ipairs(sb) do ptrs[i - 1] = s end
+    for t = 1, 3 do
+      kt:step(a, g, sa, {}, t)
+      assert(optkern.lib.optk_step(kt.ptr, n, b, g, ptrs, hp, t) == 0)
+    end
+    assert(ffi.C.memcmp(a, b, ffi.sizeof(a)) == 0, kt.name .. "/" .. kt.dtype .. " param")
+    for i = 1, #sa do assert(ffi.C.memcmp(sa[i], sb[i], ffi.sizeof(sa[i])) == 0, kt.name .. " state") end
+  end
+end)
+
+test("metadata", function()
+  local k = optkern.find("adagrad", "f16")
+  assert(k.name == "adagrad" and k.dtype == "f16")
+  assert(k.hparams[3].name == "initial_accumulator_value" and k.hparams[3].default == 0.1)
+  assert(k.state[1] == "acc")
+  local s = k:new_state(4, { initial_accumulator_value = 0.5 })
+  assert(s[1][3] == 0.5)
+  assert(optkern.find("nosuch", "f32") == nil)
+end)
+
+test("ISA query and forcing", function()
+  assert(optkern.isa_available("scalar"))
+  local k = optkern.find("adam", "f32")
+  local a, b, g = ffi.new("float[33]"), ffi.new("float[33]"), ffi.new("float[33]")
+  for i = 0, 32 do a[i], b[i], g[i] = i, i, 33 - i end
+  local sa, sb = k:new_state(33), k:new_state(33)
+  optkern.force_isa("scalar")
+  k:step(a, g, sa, {}, 1)
+  optkern.force_isa(nil)
+  k:step_isa(optkern.active_isa(), b, g, sb, {}, 1)
+  assert(ffi.C.memcmp(a, b, ffi.sizeof(a)) == 0)
+end)
+
+test("errors are Lua errors with optk_strerror's text", function()
+  local k = optkern.find("sgd", "f32")
+  local w, g = ffi.new("float[4]"), ffi.new("float[4]")
+  local ok, err = pcall(k.step, k, w, g, nil, { lr = -1 }, 1)
+  assert(not ok and tostring(err):find("optkern: invalid argument", 1, true), tostring(err))
+  ok, err = pcall(k.step, k, w, g, nil, {}, 0)
+  assert(not ok and tostring(err):find("invalid argument", 1, true))
+  ok, err = pcall(k.step, k, w, g, nil, { rate = 1 }, 1)
+  assert(not ok and tostring(err):find("no hyperparameter 'rate'", 1, true))
+  ok, err = pcall(optkern.force_isa, "mmx")
+  assert(not ok and tostring(err):find("unknown ISA", 1, true))
+end)
+
+print(string.format("binding: %d passed, %d failed", passed, failed))
+os.exit(failed == 0 and 0 or 1)
