@@ -8,292 +8,304 @@
 
 #include "optk_internal.h"
 
+/* Which ISAs' kernels this build compiles. */
+#define OPTK_BUILD_SCALAR (OPTK_STATIC_ALLOWS(0))
+#define OPTK_BUILD_AVX2 (OPTK_ARCH_X86_64 && OPTK_STATIC_ALLOWS(1))
+#define OPTK_BUILD_AVX512 (OPTK_ARCH_X86_64 && OPTK_STATIC_ALLOWS(2))
+#define OPTK_BUILD_NEON (OPTK_ARCH_AARCH64 && OPTK_STATIC_ALLOWS(3))
+#if !defined(__clang__) || defined(__ARM_FEATURE_SVE)
+#define OPTK_BUILD_SVE (OPTK_ARCH_AARCH64 && OPTK_STATIC_ALLOWS(4))
+#else
+#define OPTK_BUILD_SVE 0
+#endif
+#define OPTK_BUILT_ISAS ((OPTK_BUILD_SCALAR << 0) | (OPTK_BUILD_AVX2 << 1) | (OPTK_BUILD_AVX512 << 2) | (OPTK_BUILD_NEON << 3) | (OPTK_BUILD_SVE << 4))
+
 #define OPTK_KERNEL_ARGS size_t n, void *param, const void *grad, void *const *state, const void *consts
 
 /* adagrad */
 void optk_adagrad_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adagrad_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adagrad_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adagrad_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adagrad_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adagrad_f32;
 void optk_adagrad_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adagrad_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adagrad_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adagrad_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adagrad_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adagrad_f64;
 void optk_adagrad_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adagrad_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adagrad_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adagrad_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adagrad_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adagrad_bf16;
 void optk_adagrad_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adagrad_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adagrad_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adagrad_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adagrad_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adagrad_f16;
 
 /* adam */
 void optk_adam_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adam_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adam_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adam_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adam_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adam_f32;
 void optk_adam_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adam_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adam_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adam_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adam_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adam_f64;
 void optk_adam_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adam_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adam_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adam_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adam_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adam_bf16;
 void optk_adam_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adam_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adam_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adam_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adam_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adam_f16;
 
 /* adam_amsgrad */
 void optk_adam_amsgrad_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adam_amsgrad_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adam_amsgrad_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adam_amsgrad_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adam_amsgrad_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adam_amsgrad_f32;
 void optk_adam_amsgrad_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adam_amsgrad_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adam_amsgrad_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adam_amsgrad_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adam_amsgrad_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adam_amsgrad_f64;
 void optk_adam_amsgrad_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adam_amsgrad_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adam_amsgrad_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adam_amsgrad_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adam_amsgrad_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adam_amsgrad_bf16;
 void optk_adam_amsgrad_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adam_amsgrad_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adam_amsgrad_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adam_amsgrad_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adam_amsgrad_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adam_amsgrad_f16;
 
 /* adamax */
 void optk_adamax_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adamax_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adamax_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adamax_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adamax_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adamax_f32;
 void optk_adamax_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adamax_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adamax_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adamax_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adamax_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adamax_f64;
 void optk_adamax_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adamax_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adamax_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adamax_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adamax_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adamax_bf16;
 void optk_adamax_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_adamax_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_adamax_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_adamax_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_adamax_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_adamax_f16;
 
 /* rmsprop */
 void optk_rmsprop_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_f32;
 void optk_rmsprop_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_f64;
 void optk_rmsprop_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_bf16;
 void optk_rmsprop_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_f16;
 
 /* rmsprop_momentum */
 void optk_rmsprop_momentum_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_momentum_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_momentum_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_momentum_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_momentum_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_momentum_f32;
 void optk_rmsprop_momentum_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_momentum_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_momentum_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_momentum_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_momentum_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_momentum_f64;
 void optk_rmsprop_momentum_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_momentum_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_momentum_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_momentum_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_momentum_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_momentum_bf16;
 void optk_rmsprop_momentum_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_momentum_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_momentum_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_momentum_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_momentum_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_momentum_f16;
 
 /* rmsprop_centered */
 void optk_rmsprop_centered_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_centered_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_centered_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_centered_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_centered_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_centered_f32;
 void optk_rmsprop_centered_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_centered_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_centered_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_centered_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_centered_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_centered_f64;
 void optk_rmsprop_centered_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_centered_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_centered_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_centered_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_centered_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_centered_bf16;
 void optk_rmsprop_centered_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_centered_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_centered_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_centered_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_centered_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_centered_f16;
 
 /* rmsprop_centered_momentum */
 void optk_rmsprop_centered_momentum_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_centered_momentum_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_centered_momentum_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_centered_momentum_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_centered_momentum_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_centered_momentum_f32;
 void optk_rmsprop_centered_momentum_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_centered_momentum_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_centered_momentum_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_centered_momentum_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_centered_momentum_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_centered_momentum_f64;
 void optk_rmsprop_centered_momentum_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_centered_momentum_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_centered_momentum_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_centered_momentum_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_centered_momentum_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_centered_momentum_bf16;
 void optk_rmsprop_centered_momentum_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_rmsprop_centered_momentum_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_rmsprop_centered_momentum_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_rmsprop_centered_momentum_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_rmsprop_centered_momentum_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_rmsprop_centered_momentum_f16;
 
 /* sgd */
 void optk_sgd_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_f32;
 void optk_sgd_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_f64;
 void optk_sgd_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_bf16;
 void optk_sgd_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_f16;
 
 /* sgd_momentum */
 void optk_sgd_momentum_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_momentum_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_momentum_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_momentum_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_momentum_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_momentum_f32;
 void optk_sgd_momentum_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_momentum_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_momentum_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_momentum_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_momentum_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_momentum_f64;
 void optk_sgd_momentum_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_momentum_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_momentum_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_momentum_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_momentum_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_momentum_bf16;
 void optk_sgd_momentum_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_momentum_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_momentum_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_momentum_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_momentum_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_momentum_f16;
 
 /* sgd_nesterov */
 void optk_sgd_nesterov_f32_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_nesterov_f32_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_nesterov_f32_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_nesterov_f32_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_nesterov_f32_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_nesterov_f32;
 void optk_sgd_nesterov_f64_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_nesterov_f64_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_nesterov_f64_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_nesterov_f64_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_nesterov_f64_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_nesterov_f64;
 void optk_sgd_nesterov_bf16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_nesterov_bf16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_nesterov_bf16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_nesterov_bf16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_nesterov_bf16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_nesterov_bf16;
 void optk_sgd_nesterov_f16_scalar_u1(OPTK_KERNEL_ARGS);
-#if OPTK_ARCH_X86_64
 void optk_sgd_nesterov_f16_avx2_u4(OPTK_KERNEL_ARGS);
 void optk_sgd_nesterov_f16_avx512_u4(OPTK_KERNEL_ARGS);
-#endif
+void optk_sgd_nesterov_f16_neon_u4(OPTK_KERNEL_ARGS);
+void optk_sgd_nesterov_f16_sve_u2(OPTK_KERNEL_ARGS);
 extern const optk_kernel optk_k_sgd_nesterov_f16;
 
 #endif

@@ -103,20 +103,38 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
   return OPTK_OK;
 }
 
-/* Runs kernel fn over n elements with the per-call constants of k. */
+/* The per-call constants of the last step on this thread: a model steps
+ * many tensors with the same kernel, hyperparameters and t, and prep() (pow
+ * for the bias corrections) would otherwise cost more than a small tensor's
+ * update.  Reused only when kernel, t and every hyperparameter match. */
+#define OPTK_CACHE_HP 32
+static _Thread_local struct {
+  const optk_kernel *k;
+  int64_t t;
+  double hp[OPTK_CACHE_HP];
+  double c[OPTK_MAX_CONSTS];
+  float cf[OPTK_MAX_CONSTS];
+} consts_cache;
+
+/* Runs kernel fn over n elements with the per-call constants of k; large
+ * steps are split across threads (parallel.c). */
 static void run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param, const void *grad,
                 void *const *state, const double *hp, int64_t t)
 {
-  double c[OPTK_MAX_CONSTS];
-  k->prep(hp, t, c);
-  if (k->dtype == OPTK_F64) {
-    fn(n, param, grad, state, c);
-  } else {
-    float cf[OPTK_MAX_CONSTS];
+  if (consts_cache.k != k || consts_cache.t != t || k->nhparams > OPTK_CACHE_HP ||
+      memcmp(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp) != 0) {
+    consts_cache.k = NULL;
+    k->prep(hp, t, consts_cache.c);
     for (int i = 0; i < k->nconsts; i++)
-      cf[i] = (float)c[i];
-    fn(n, param, grad, state, cf);
+      consts_cache.cf[i] = (float)consts_cache.c[i];
+    if (k->nhparams <= OPTK_CACHE_HP) {
+      memcpy(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp);
+      consts_cache.t = t;
+      consts_cache.k = k;
+    }
   }
+  const void *c = k->dtype == OPTK_F64 ? (const void *)consts_cache.c : (const void *)consts_cache.cf;
+  optk__parallel_run(k, fn, n, param, grad, state, c);
 }
 
 int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,

@@ -4,7 +4,6 @@
 
 #if OPTK_ARCH_X86_64
 #include <cpuid.h>
-#include <stdatomic.h>
 
 static unsigned long long xgetbv0(void)
 {
@@ -38,11 +37,11 @@ static unsigned detect(void)
 
 unsigned optk__cpu_isas(void)
 {
-  static _Atomic unsigned cached; /* 0: not yet detected (scalar is always set) */
-  unsigned isas = atomic_load_explicit(&cached, memory_order_relaxed);
+  static unsigned cached; /* 0: not yet detected (scalar is always set) */
+  unsigned isas = __atomic_load_n(&cached, __ATOMIC_RELAXED);
   if (isas == 0) {
     isas = detect();
-    atomic_store_explicit(&cached, isas, memory_order_relaxed);
+    __atomic_store_n(&cached, isas, __ATOMIC_RELAXED);
   }
   return isas;
 }

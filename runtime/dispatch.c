@@ -1,44 +1,52 @@
 /* Chooses the ISA once: the best one this CPU supports and this build has
  * kernels for, capped by OPTK_ISA.  Resolved under pthread_once, published
- * with a release store; the fast path is one acquire load. */
+ * with a release store; the fast path is one acquire load.  (GCC's __atomic
+ * builtins rather than C11 atomics, so the vendored file stays C99.) */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optk_internal.h"
+#include "optk_kernels.h"
 
 static const char *const isa_names[OPTK_ISA_COUNT] = { "scalar", "avx2", "avx512", "neon", "sve" };
-
-/* Each ISA's fallback when it or a cap rules it out: x86 avx512 -> avx2 ->
- * scalar, Arm sve -> neon -> scalar. */
-static const optk_isa lower_isa[OPTK_ISA_COUNT] = {
-  OPTK_ISA_SCALAR, OPTK_ISA_SCALAR, OPTK_ISA_AVX2, OPTK_ISA_SCALAR, OPTK_ISA_NEON,
-};
-
-static _Atomic int active = -1;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 const char *optk_isa_name(optk_isa isa)
 {
   return (unsigned)isa < OPTK_ISA_COUNT ? isa_names[isa] : NULL;
 }
 
+/* Supported by this CPU, and built (see OPTK_STATIC_ISA and the backends'
+ * compiler conditions). */
 int optk_isa_available(optk_isa isa)
 {
-  return (unsigned)isa < OPTK_ISA_COUNT && (optk__cpu_isas() >> isa & 1u);
+  return (unsigned)isa < OPTK_ISA_COUNT && (optk__cpu_isas() & OPTK_BUILT_ISAS) >> isa & 1u;
 }
 
-/* Whether cap lies on isa's fallback chain, at or below it. */
-static int chain_reaches(optk_isa isa, optk_isa cap)
+#ifdef OPTK_STATIC_ISA
+optk_isa optk_active_isa(void) { return (optk_isa)OPTK_STATIC; }
+
+void optk__dispatch_reset(void) {}
+#else
+/* Each ISA's fallback when a cap rules it out: x86 avx512 -> avx2 ->
+ * scalar, Arm sve -> neon -> scalar. */
+static const optk_isa lower_isa[OPTK_ISA_COUNT] = {
+  OPTK_ISA_SCALAR, OPTK_ISA_SCALAR, OPTK_ISA_AVX2, OPTK_ISA_SCALAR, OPTK_ISA_NEON,
+};
+
+static int active = -1;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* Whether isa lies on cap's fallback chain, at or below it. */
+static int within(optk_isa isa, optk_isa cap)
 {
   for (;;) {
-    if (isa == cap)
+    if (cap == isa)
       return 1;
-    if (isa == OPTK_ISA_SCALAR)
+    if (cap == OPTK_ISA_SCALAR)
       return 0;
-    isa = lower_isa[isa];
+    cap = lower_isa[cap];
   }
 }
 
@@ -55,23 +63,21 @@ static void resolve(void)
     for (int i = 0; i < OPTK_ISA_COUNT; i++)
       if (strcmp(cap, isa_names[i]) == 0)
         want = i;
-    if (want < 0) {
+    if (want < 0)
       fprintf(stderr, "optkern: OPTK_ISA=%s names no ISA (scalar, avx2, avx512, neon, sve); ignored\n", cap);
-    } else {
-      /* Lower along the chain until at or below the cap; never raise. */
-      while (best != OPTK_ISA_SCALAR && !chain_reaches((optk_isa)want, best))
+    else
+      while (!within(best, (optk_isa)want)) /* lower, never raise */
         best = lower_isa[best];
-    }
   }
-  atomic_store_explicit(&active, (int)best, memory_order_release);
+  __atomic_store_n(&active, (int)best, __ATOMIC_RELEASE);
 }
 
 optk_isa optk_active_isa(void)
 {
-  int isa = atomic_load_explicit(&active, memory_order_acquire);
+  int isa = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
   if (isa < 0) {
     pthread_once(&once, resolve);
-    isa = atomic_load_explicit(&active, memory_order_acquire);
+    isa = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
   }
   return (optk_isa)isa;
 }
@@ -80,5 +86,6 @@ void optk__dispatch_reset(void)
 {
   static const pthread_once_t fresh = PTHREAD_ONCE_INIT;
   memcpy(&once, &fresh, sizeof once);
-  atomic_store_explicit(&active, -1, memory_order_release);
+  __atomic_store_n(&active, -1, __ATOMIC_RELEASE);
 }
+#endif

@@ -17,6 +17,27 @@
 #endif
 
 #define OPTK_ISA_COUNT 5
+
+/* Static dispatch: building with -DOPTK_STATIC_ISA=avx2 (or scalar, avx512,
+ * neon, sve) compiles only the scalar baseline and that ISA's kernels and
+ * always dispatches to it, for a known target (the vendored file's mode).
+ * OPTK_STATIC_ALLOWS(id) says whether ISA number id is built. */
+#define OPTK_ISA_ID_scalar 1
+#define OPTK_ISA_ID_avx2 2
+#define OPTK_ISA_ID_avx512 3
+#define OPTK_ISA_ID_neon 4
+#define OPTK_ISA_ID_sve 5
+#define OPTK_ISA_ID_(x) OPTK_ISA_ID__(x)
+#define OPTK_ISA_ID__(x) OPTK_ISA_ID_##x
+#ifdef OPTK_STATIC_ISA
+#define OPTK_STATIC (OPTK_ISA_ID_(OPTK_STATIC_ISA) - 1)
+#if OPTK_STATIC < 0
+#error "OPTK_STATIC_ISA must be scalar, avx2, avx512, neon or sve"
+#endif
+#define OPTK_STATIC_ALLOWS(id) ((id) == 0 || (id) == OPTK_STATIC)
+#else
+#define OPTK_STATIC_ALLOWS(id) 1
+#endif
 #define OPTK_MAX_STATE 8   /* the generator refuses specs beyond these */
 #define OPTK_MAX_CONSTS 16
 
@@ -57,5 +78,16 @@ void optk__dispatch_reset(void);
 
 /* Features this CPU and OS support, as a bit set over optk_isa. */
 unsigned optk__cpu_isas(void);
+
+/* Threads (parallel.c).  A step moving at least optk__parallel_threshold()
+ * bytes (param and grad read, state read and written, counted once each) is
+ * split into cache-line aligned chunks across optk_get_num_threads() threads;
+ * a smaller one runs on the caller's thread.  The default was chosen by
+ * measurement (bench/run's thread-scaling section; see bench/README.md). */
+#define OPTK_PARALLEL_MIN_BYTES ((size_t)4 << 20)
+void optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param,
+                        const void *grad, void *const *state, const void *consts);
+size_t optk__parallel_threshold(void);
+void optk__set_parallel_threshold(size_t bytes); /* benchmarks: 0 splits every step */
 
 #endif

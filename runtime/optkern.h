@@ -71,6 +71,16 @@ const char *optk_isa_name(optk_isa isa);
 
 const char *optk_strerror(int err);
 
+/* Threads.  A large step (a few MiB of arrays and more; the threshold was
+ * chosen by measurement, see bench/) is split into cache-line aligned chunks
+ * across a pool of threads; smaller steps run on the calling thread.  The
+ * result is bit-identical whatever the thread count.  n = 0 restores the
+ * default: the environment variable OPTK_NUM_THREADS if it is set to a
+ * positive count, else every online core.  Returns OPTK_EINVAL if n < 0.
+ * optk_get_num_threads() gives the count large steps use. */
+int optk_set_num_threads(int n);
+int optk_get_num_threads(void);
+
 #ifdef __cplusplus
 }
 #endif

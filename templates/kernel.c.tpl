@@ -1,8 +1,9 @@
 @banner@
 #include "optk_kernels.h"
-#include "@prelude@"
 
 #if @arch_guard@
+#include "@prelude@"
+
 @attr@void @symbol@(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {
   @setup@

@@ -5,6 +5,9 @@
 
 #include "optk_internal.h"
 
+/* Which ISAs' kernels this build compiles. */
+@guards@
+
 #define OPTK_KERNEL_ARGS size_t n, void *param, const void *grad, void *const *state, const void *consts
 
 @decls@

@@ -4,9 +4,10 @@
  * Per element: 4 loads, 3 stores, 2 sub, 2 fma, 1 mul, 1 fms, 1 sqrt, 1 add, 1 div.
  */
 #include "optk_kernels.h"
+
+#if OPTK_BUILD_AVX2
 #include "optk_avx2.h"
 
-#if OPTK_ARCH_X86_64
 __attribute__((target("avx2,fma,f16c")))
 void optk_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {

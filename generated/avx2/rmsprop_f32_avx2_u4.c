@@ -4,9 +4,10 @@
  * Per element: 3 loads, 2 stores, 3 mul, 1 fma, 1 add, 1 sqrt, 1 div, 1 sub.
  */
 #include "optk_kernels.h"
+
+#if OPTK_BUILD_AVX2
 #include "optk_avx2.h"
 
-#if OPTK_ARCH_X86_64
 __attribute__((target("avx2,fma,f16c")))
 void optk_rmsprop_f32_avx2_u4(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {

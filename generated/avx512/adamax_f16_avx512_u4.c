@@ -4,9 +4,10 @@
  * Per element: 4 loads, 3 stores, 2 sub, 1 fma, 2 mul, 1 abs, 1 max, 1 add, 1 div.
  */
 #include "optk_kernels.h"
+
+#if OPTK_BUILD_AVX512
 #include "optk_avx512.h"
 
-#if OPTK_ARCH_X86_64
 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 void optk_adamax_f16_avx512_u4(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {

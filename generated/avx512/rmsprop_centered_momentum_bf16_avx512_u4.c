@@ -4,9 +4,10 @@
  * Per element: 5 loads, 4 stores, 3 mul, 3 fma, 1 fnma, 1 add, 1 sqrt, 1 div, 1 sub.
  */
 #include "optk_kernels.h"
+
+#if OPTK_BUILD_AVX512
 #include "optk_avx512.h"
 
-#if OPTK_ARCH_X86_64
 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 void optk_rmsprop_centered_momentum_bf16_avx512_u4(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {

@@ -4,9 +4,10 @@
  * Per element: 2 loads, 1 stores, 1 fnma.
  */
 #include "optk_kernels.h"
+
+#if OPTK_BUILD_AVX512
 #include "optk_avx512.h"
 
-#if OPTK_ARCH_X86_64
 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 void optk_sgd_f32_avx512_u4(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {

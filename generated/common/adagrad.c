@@ -33,10 +33,20 @@ static void adagrad_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_adagrad_f32 = {
   "adagrad", OPTK_F32, 3, adagrad_hparams, 1, adagrad_state_names, adagrad_state_init, 2, adagrad_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adagrad_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adagrad_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adagrad_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adagrad_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adagrad_f32_sve_u2,
 #endif
   },
 };
@@ -62,10 +72,20 @@ int optk_adagrad_f32_init(size_t n, float *acc, const optk_adagrad_hparams *hp)
 const optk_kernel optk_k_adagrad_f64 = {
   "adagrad", OPTK_F64, 3, adagrad_hparams, 1, adagrad_state_names, adagrad_state_init, 2, adagrad_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adagrad_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adagrad_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adagrad_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adagrad_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adagrad_f64_sve_u2,
 #endif
   },
 };
@@ -91,10 +111,20 @@ int optk_adagrad_f64_init(size_t n, double *acc, const optk_adagrad_hparams *hp)
 const optk_kernel optk_k_adagrad_bf16 = {
   "adagrad", OPTK_BF16, 3, adagrad_hparams, 1, adagrad_state_names, adagrad_state_init, 2, adagrad_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adagrad_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adagrad_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adagrad_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adagrad_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adagrad_bf16_sve_u2,
 #endif
   },
 };
@@ -120,10 +150,20 @@ int optk_adagrad_bf16_init(size_t n, float *acc, const optk_adagrad_hparams *hp)
 const optk_kernel optk_k_adagrad_f16 = {
   "adagrad", OPTK_F16, 3, adagrad_hparams, 1, adagrad_state_names, adagrad_state_init, 2, adagrad_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adagrad_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adagrad_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adagrad_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adagrad_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adagrad_f16_sve_u2,
 #endif
   },
 };

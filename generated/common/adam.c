@@ -48,10 +48,20 @@ static void adam_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_adam_f32 = {
   "adam", OPTK_F32, 4, adam_hparams, 2, adam_state_names, adam_state_init, 4, adam_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adam_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adam_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adam_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adam_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adam_f32_sve_u2,
 #endif
   },
 };
@@ -77,10 +87,20 @@ int optk_adam_f32_init(size_t n, float *m, float *v, const optk_adam_hparams *hp
 const optk_kernel optk_k_adam_f64 = {
   "adam", OPTK_F64, 4, adam_hparams, 2, adam_state_names, adam_state_init, 4, adam_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adam_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adam_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adam_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adam_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adam_f64_sve_u2,
 #endif
   },
 };
@@ -106,10 +126,20 @@ int optk_adam_f64_init(size_t n, double *m, double *v, const optk_adam_hparams *
 const optk_kernel optk_k_adam_bf16 = {
   "adam", OPTK_BF16, 4, adam_hparams, 2, adam_state_names, adam_state_init, 4, adam_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adam_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adam_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adam_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adam_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adam_bf16_sve_u2,
 #endif
   },
 };
@@ -135,10 +165,20 @@ int optk_adam_bf16_init(size_t n, float *m, float *v, const optk_adam_hparams *h
 const optk_kernel optk_k_adam_f16 = {
   "adam", OPTK_F16, 4, adam_hparams, 2, adam_state_names, adam_state_init, 4, adam_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adam_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adam_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adam_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adam_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adam_f16_sve_u2,
 #endif
   },
 };

@@ -49,10 +49,20 @@ static void adam_amsgrad_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_adam_amsgrad_f32 = {
   "adam_amsgrad", OPTK_F32, 4, adam_amsgrad_hparams, 3, adam_amsgrad_state_names, adam_amsgrad_state_init, 4, adam_amsgrad_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adam_amsgrad_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adam_amsgrad_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adam_amsgrad_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adam_amsgrad_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adam_amsgrad_f32_sve_u2,
 #endif
   },
 };
@@ -78,10 +88,20 @@ int optk_adam_amsgrad_f32_init(size_t n, float *m, float *v, float *vhat, const 
 const optk_kernel optk_k_adam_amsgrad_f64 = {
   "adam_amsgrad", OPTK_F64, 4, adam_amsgrad_hparams, 3, adam_amsgrad_state_names, adam_amsgrad_state_init, 4, adam_amsgrad_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adam_amsgrad_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adam_amsgrad_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adam_amsgrad_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adam_amsgrad_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adam_amsgrad_f64_sve_u2,
 #endif
   },
 };
@@ -107,10 +127,20 @@ int optk_adam_amsgrad_f64_init(size_t n, double *m, double *v, double *vhat, con
 const optk_kernel optk_k_adam_amsgrad_bf16 = {
   "adam_amsgrad", OPTK_BF16, 4, adam_amsgrad_hparams, 3, adam_amsgrad_state_names, adam_amsgrad_state_init, 4, adam_amsgrad_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adam_amsgrad_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adam_amsgrad_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adam_amsgrad_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adam_amsgrad_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adam_amsgrad_bf16_sve_u2,
 #endif
   },
 };
@@ -136,10 +166,20 @@ int optk_adam_amsgrad_bf16_init(size_t n, float *m, float *v, float *vhat, const
 const optk_kernel optk_k_adam_amsgrad_f16 = {
   "adam_amsgrad", OPTK_F16, 4, adam_amsgrad_hparams, 3, adam_amsgrad_state_names, adam_amsgrad_state_init, 4, adam_amsgrad_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adam_amsgrad_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adam_amsgrad_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adam_amsgrad_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adam_amsgrad_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adam_amsgrad_f16_sve_u2,
 #endif
   },
 };

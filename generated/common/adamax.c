@@ -42,10 +42,20 @@ static void adamax_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_adamax_f32 = {
   "adamax", OPTK_F32, 4, adamax_hparams, 2, adamax_state_names, adamax_state_init, 4, adamax_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adamax_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adamax_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adamax_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adamax_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adamax_f32_sve_u2,
 #endif
   },
 };
@@ -71,10 +81,20 @@ int optk_adamax_f32_init(size_t n, float *m, float *u, const optk_adamax_hparams
 const optk_kernel optk_k_adamax_f64 = {
   "adamax", OPTK_F64, 4, adamax_hparams, 2, adamax_state_names, adamax_state_init, 4, adamax_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adamax_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adamax_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adamax_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adamax_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adamax_f64_sve_u2,
 #endif
   },
 };
@@ -100,10 +120,20 @@ int optk_adamax_f64_init(size_t n, double *m, double *u, const optk_adamax_hpara
 const optk_kernel optk_k_adamax_bf16 = {
   "adamax", OPTK_BF16, 4, adamax_hparams, 2, adamax_state_names, adamax_state_init, 4, adamax_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adamax_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adamax_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adamax_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adamax_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adamax_bf16_sve_u2,
 #endif
   },
 };
@@ -129,10 +159,20 @@ int optk_adamax_bf16_init(size_t n, float *m, float *u, const optk_adamax_hparam
 const optk_kernel optk_k_adamax_f16 = {
   "adamax", OPTK_F16, 4, adamax_hparams, 2, adamax_state_names, adamax_state_init, 4, adamax_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_adamax_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_adamax_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_adamax_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_adamax_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_adamax_f16_sve_u2,
 #endif
   },
 };

@@ -38,10 +38,20 @@ static void rmsprop_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_rmsprop_f32 = {
   "rmsprop", OPTK_F32, 3, rmsprop_hparams, 1, rmsprop_state_names, rmsprop_state_init, 4, rmsprop_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_f32_sve_u2,
 #endif
   },
 };
@@ -67,10 +77,20 @@ int optk_rmsprop_f32_init(size_t n, float *v, const optk_rmsprop_hparams *hp)
 const optk_kernel optk_k_rmsprop_f64 = {
   "rmsprop", OPTK_F64, 3, rmsprop_hparams, 1, rmsprop_state_names, rmsprop_state_init, 4, rmsprop_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_f64_sve_u2,
 #endif
   },
 };
@@ -96,10 +116,20 @@ int optk_rmsprop_f64_init(size_t n, double *v, const optk_rmsprop_hparams *hp)
 const optk_kernel optk_k_rmsprop_bf16 = {
   "rmsprop", OPTK_BF16, 3, rmsprop_hparams, 1, rmsprop_state_names, rmsprop_state_init, 4, rmsprop_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_bf16_sve_u2,
 #endif
   },
 };
@@ -125,10 +155,20 @@ int optk_rmsprop_bf16_init(size_t n, float *v, const optk_rmsprop_hparams *hp)
 const optk_kernel optk_k_rmsprop_f16 = {
   "rmsprop", OPTK_F16, 3, rmsprop_hparams, 1, rmsprop_state_names, rmsprop_state_init, 4, rmsprop_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_f16_sve_u2,
 #endif
   },
 };

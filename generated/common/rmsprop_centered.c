@@ -39,10 +39,20 @@ static void rmsprop_centered_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_rmsprop_centered_f32 = {
   "rmsprop_centered", OPTK_F32, 3, rmsprop_centered_hparams, 2, rmsprop_centered_state_names, rmsprop_centered_state_init, 4, rmsprop_centered_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_centered_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_centered_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_centered_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_centered_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_centered_f32_sve_u2,
 #endif
   },
 };
@@ -68,10 +78,20 @@ int optk_rmsprop_centered_f32_init(size_t n, float *v, float *a, const optk_rmsp
 const optk_kernel optk_k_rmsprop_centered_f64 = {
   "rmsprop_centered", OPTK_F64, 3, rmsprop_centered_hparams, 2, rmsprop_centered_state_names, rmsprop_centered_state_init, 4, rmsprop_centered_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_centered_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_centered_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_centered_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_centered_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_centered_f64_sve_u2,
 #endif
   },
 };
@@ -97,10 +117,20 @@ int optk_rmsprop_centered_f64_init(size_t n, double *v, double *a, const optk_rm
 const optk_kernel optk_k_rmsprop_centered_bf16 = {
   "rmsprop_centered", OPTK_BF16, 3, rmsprop_centered_hparams, 2, rmsprop_centered_state_names, rmsprop_centered_state_init, 4, rmsprop_centered_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_centered_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_centered_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_centered_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_centered_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_centered_bf16_sve_u2,
 #endif
   },
 };
@@ -126,10 +156,20 @@ int optk_rmsprop_centered_bf16_init(size_t n, float *v, float *a, const optk_rms
 const optk_kernel optk_k_rmsprop_centered_f16 = {
   "rmsprop_centered", OPTK_F16, 3, rmsprop_centered_hparams, 2, rmsprop_centered_state_names, rmsprop_centered_state_init, 4, rmsprop_centered_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_centered_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_centered_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_centered_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_centered_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_centered_f16_sve_u2,
 #endif
   },
 };

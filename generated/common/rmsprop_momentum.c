@@ -41,10 +41,20 @@ static void rmsprop_momentum_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_rmsprop_momentum_f32 = {
   "rmsprop_momentum", OPTK_F32, 4, rmsprop_momentum_hparams, 2, rmsprop_momentum_state_names, rmsprop_momentum_state_init, 5, rmsprop_momentum_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_momentum_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_momentum_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_momentum_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_momentum_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_momentum_f32_sve_u2,
 #endif
   },
 };
@@ -70,10 +80,20 @@ int optk_rmsprop_momentum_f32_init(size_t n, float *v, float *mom, const optk_rm
 const optk_kernel optk_k_rmsprop_momentum_f64 = {
   "rmsprop_momentum", OPTK_F64, 4, rmsprop_momentum_hparams, 2, rmsprop_momentum_state_names, rmsprop_momentum_state_init, 5, rmsprop_momentum_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_momentum_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_momentum_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_momentum_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_momentum_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_momentum_f64_sve_u2,
 #endif
   },
 };
@@ -99,10 +119,20 @@ int optk_rmsprop_momentum_f64_init(size_t n, double *v, double *mom, const optk_
 const optk_kernel optk_k_rmsprop_momentum_bf16 = {
   "rmsprop_momentum", OPTK_BF16, 4, rmsprop_momentum_hparams, 2, rmsprop_momentum_state_names, rmsprop_momentum_state_init, 5, rmsprop_momentum_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_momentum_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_momentum_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_momentum_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_momentum_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_momentum_bf16_sve_u2,
 #endif
   },
 };
@@ -128,10 +158,20 @@ int optk_rmsprop_momentum_bf16_init(size_t n, float *v, float *mom, const optk_r
 const optk_kernel optk_k_rmsprop_momentum_f16 = {
   "rmsprop_momentum", OPTK_F16, 4, rmsprop_momentum_hparams, 2, rmsprop_momentum_state_names, rmsprop_momentum_state_init, 5, rmsprop_momentum_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_rmsprop_momentum_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_rmsprop_momentum_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_rmsprop_momentum_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_rmsprop_momentum_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_rmsprop_momentum_f16_sve_u2,
 #endif
   },
 };

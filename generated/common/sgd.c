@@ -31,10 +31,20 @@ static void sgd_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_sgd_f32 = {
   "sgd", OPTK_F32, 1, sgd_hparams, 0, sgd_state_names, sgd_state_init, 1, sgd_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_sgd_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_sgd_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_sgd_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_sgd_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_sgd_f32_sve_u2,
 #endif
   },
 };
@@ -50,10 +60,20 @@ int optk_sgd_f32(size_t n, float *p, const float *g, const optk_sgd_hparams *hp,
 const optk_kernel optk_k_sgd_f64 = {
   "sgd", OPTK_F64, 1, sgd_hparams, 0, sgd_state_names, sgd_state_init, 1, sgd_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_sgd_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_sgd_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_sgd_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_sgd_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_sgd_f64_sve_u2,
 #endif
   },
 };
@@ -69,10 +89,20 @@ int optk_sgd_f64(size_t n, double *p, const double *g, const optk_sgd_hparams *h
 const optk_kernel optk_k_sgd_bf16 = {
   "sgd", OPTK_BF16, 1, sgd_hparams, 0, sgd_state_names, sgd_state_init, 1, sgd_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_sgd_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_sgd_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_sgd_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_sgd_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_sgd_bf16_sve_u2,
 #endif
   },
 };
@@ -88,10 +118,20 @@ int optk_sgd_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, const optk_sgd_hpa
 const optk_kernel optk_k_sgd_f16 = {
   "sgd", OPTK_F16, 1, sgd_hparams, 0, sgd_state_names, sgd_state_init, 1, sgd_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_sgd_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_sgd_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_sgd_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_sgd_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_sgd_f16_sve_u2,
 #endif
   },
 };

@@ -33,10 +33,20 @@ static void sgd_nesterov_prep(const double *hp, int64_t t, double *c)
 const optk_kernel optk_k_sgd_nesterov_f32 = {
   "sgd_nesterov", OPTK_F32, 2, sgd_nesterov_hparams, 1, sgd_nesterov_state_names, sgd_nesterov_state_init, 2, sgd_nesterov_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_sgd_nesterov_f32_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_sgd_nesterov_f32_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_sgd_nesterov_f32_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_sgd_nesterov_f32_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_sgd_nesterov_f32_sve_u2,
 #endif
   },
 };
@@ -62,10 +72,20 @@ int optk_sgd_nesterov_f32_init(size_t n, float *v, const optk_sgd_nesterov_hpara
 const optk_kernel optk_k_sgd_nesterov_f64 = {
   "sgd_nesterov", OPTK_F64, 2, sgd_nesterov_hparams, 1, sgd_nesterov_state_names, sgd_nesterov_state_init, 2, sgd_nesterov_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_sgd_nesterov_f64_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_sgd_nesterov_f64_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_sgd_nesterov_f64_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_sgd_nesterov_f64_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_sgd_nesterov_f64_sve_u2,
 #endif
   },
 };
@@ -91,10 +111,20 @@ int optk_sgd_nesterov_f64_init(size_t n, double *v, const optk_sgd_nesterov_hpar
 const optk_kernel optk_k_sgd_nesterov_bf16 = {
   "sgd_nesterov", OPTK_BF16, 2, sgd_nesterov_hparams, 1, sgd_nesterov_state_names, sgd_nesterov_state_init, 2, sgd_nesterov_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_sgd_nesterov_bf16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_sgd_nesterov_bf16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_sgd_nesterov_bf16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_sgd_nesterov_bf16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_sgd_nesterov_bf16_sve_u2,
 #endif
   },
 };
@@ -120,10 +150,20 @@ int optk_sgd_nesterov_bf16_init(size_t n, float *v, const optk_sgd_nesterov_hpar
 const optk_kernel optk_k_sgd_nesterov_f16 = {
   "sgd_nesterov", OPTK_F16, 2, sgd_nesterov_hparams, 1, sgd_nesterov_state_names, sgd_nesterov_state_init, 2, sgd_nesterov_prep,
   {
+#if OPTK_BUILD_SCALAR
     [OPTK_ISA_SCALAR] = optk_sgd_nesterov_f16_scalar_u1,
-#if OPTK_ARCH_X86_64
+#endif
+#if OPTK_BUILD_AVX2
     [OPTK_ISA_AVX2] = optk_sgd_nesterov_f16_avx2_u4,
+#endif
+#if OPTK_BUILD_AVX512
     [OPTK_ISA_AVX512] = optk_sgd_nesterov_f16_avx512_u4,
+#endif
+#if OPTK_BUILD_NEON
+    [OPTK_ISA_NEON] = optk_sgd_nesterov_f16_neon_u4,
+#endif
+#if OPTK_BUILD_SVE
+    [OPTK_ISA_SVE] = optk_sgd_nesterov_f16_sve_u2,
 #endif
   },
 };

@@ -4,9 +4,10 @@
  * Per element: 4 loads, 3 stores, 2 sub, 2 fma, 1 mul, 1 fms, 1 sqrt, 1 add, 1 div.
  */
 #include "optk_kernels.h"
+
+#if OPTK_BUILD_SCALAR
 #include "optk_scalar.h"
 
-#if 1
 void optk_adam_f64_scalar_u1(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {
   double *restrict p = param;

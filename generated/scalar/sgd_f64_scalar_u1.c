@@ -4,9 +4,10 @@
  * Per element: 2 loads, 1 stores, 1 fnma.
  */
 #include "optk_kernels.h"
+
+#if OPTK_BUILD_SCALAR
 #include "optk_scalar.h"
 
-#if 1
 void optk_sgd_f64_scalar_u1(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {
   double *restrict p = param;

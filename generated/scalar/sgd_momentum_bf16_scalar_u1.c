@@ -4,9 +4,10 @@
  * Per element: 3 loads, 2 stores, 1 mul, 1 fnma, 1 add.
  */
 #include "optk_kernels.h"
+
+#if OPTK_BUILD_SCALAR
 #include "optk_scalar.h"
 
-#if 1
 void optk_sgd_momentum_bf16_scalar_u1(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {
   uint16_t *restrict p = param;

@@ -31,6 +31,11 @@ return {
     bf16 = "optk_avx2_load_bf16($1 + $2)",
     f16 = "_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)($1 + $2)))",
   },
+  -- Tuning knobs (optgen tune): a prefetch of array $1 at index $2 plus $3
+  -- bytes; non-temporal stores where the address is nt_align-aligned.
+  prefetch = "_mm_prefetch((const char *)((uintptr_t)($1 + $2) + $3), _MM_HINT_T0)",
+  store_nt = { f32 = "_mm256_stream_ps($1 + $2, $3)", f64 = "_mm256_stream_pd($1 + $2, $3)" },
+  nt_align = 32, nt_fence = "_mm_sfence()",
   store = {
     f32 = "_mm256_storeu_ps($1 + $2, $3)", f64 = "_mm256_storeu_pd($1 + $2, $3)",
     bf16 = "optk_avx2_store_bf16($1 + $2, $3)",

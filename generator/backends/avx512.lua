@@ -42,6 +42,10 @@ return {
     bf16 = "optk_avx512_load_bf16(_mm256_maskz_loadu_epi16($3, $1 + $2))",
     f16 = "_mm512_cvtph_ps(_mm256_maskz_loadu_epi16($3, $1 + $2))",
   },
+  -- Tuning knobs (optgen tune), as in avx2.lua.
+  prefetch = "_mm_prefetch((const char *)((uintptr_t)($1 + $2) + $3), _MM_HINT_T0)",
+  store_nt = { f32 = "_mm512_stream_ps($1 + $2, $3)", f64 = "_mm512_stream_pd($1 + $2, $3)" },
+  nt_align = 64, nt_fence = "_mm_sfence()",
   store = {
     f32 = "_mm512_storeu_ps($1 + $2, $3)", f64 = "_mm512_storeu_pd($1 + $2, $3)",
     bf16 = "_mm256_storeu_si256((__m256i *)($1 + $2), optk_avx512_to_bf16($3))",

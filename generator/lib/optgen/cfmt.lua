@@ -38,6 +38,21 @@ function M.float(v)
   return with_point(shortest(f, 1, 9, function(x) return to_float(x) == f end)) .. "f"
 end
 
+-- A literal for code: plain decimal when that is short and exact (0, 1,
+-- -1, 0.5, 1024, ...), else a hex float, which C reads back exactly.
+-- arith is "f32" or "f64".
+function M.literal(v, arith)
+  local x = arith == "f32" and to_float(v) or v
+  local suffix = arith == "f32" and "f" or ""
+  if x ~= x or x == math.huge or x == -math.huge or x == 0 then
+    return arith == "f32" and M.float(x) or M.double(x)
+  end
+  if x == math.floor(x * 1024) / 1024 and math.abs(x) < 2 ^ 24 then
+    return (arith == "f32" and M.float(x) or M.double(x))
+  end
+  return string.format("%a", x) .. suffix
+end
+
 -- Fills $1..$9 in a backend spelling.
 function M.spell(fmt, args)
   return (fmt:gsub("%$(%d)", function(d)

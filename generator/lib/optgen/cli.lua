@@ -3,6 +3,8 @@ local diag = require("optgen.diag")
 local emit = require("optgen.emit")
 local fs = require("optgen.fsutil")
 local generate = require("optgen.generate")
+local tune = require("optgen.tune")
+local vendor = require("optgen.vendor")
 
 local M = {}
 
@@ -16,22 +18,58 @@ commands:
   generate   write every generated file (into generated/), or check them
   list       list specs, kernels, hyperparameters and state
   show       print one kernel's C
+  vendor     write one self-contained C file and header with chosen kernels
+  tune       measure kernel variants on this machine and write a tuning profile
 
 'optgen COMMAND --help' describes each.]=],
   generate = [=[
 usage: optgen generate [--out DIR] [--check] [--unroll ISA=N[,ISA=N...]] [--depfile FILE]
+                       [--profile FILE --out DIR]
 
 Regenerates every file from the specs, backends and templates.
   --out DIR      write into DIR (created if missing) instead of generated/
   --check        write nothing; list stale, missing and extra files and exit 1 if any
   --unroll LIST  vectors per main-loop iteration for the named ISAs (default: each backend's)
   --depfile FILE also write a make-style list of the files read (for the build)
+  --profile FILE emit the variants a tuning profile (optgen tune) chose; needs --out,
+                 since generated/ never depends on the machine
 A spec error writes nothing.]=],
+  tune = [=[
+usage: optgen tune [--optim LIST] [--dtype LIST] [--isa LIST] [--quick] [--out FILE]
+       optgen tune --profile-path
+
+Finds the fastest variant of each kernel on this machine: for every optimizer, storage
+type and ISA (default: all, and every SIMD ISA this CPU runs) it emits candidate variants
+(unroll 1/2/4/8, software prefetch, non-temporal stores), compiles them with $CC (or cc)
+into a shared object, checks each against the scalar baseline bit for bit (rejecting and
+reporting any that differ), times each in L1, in L2 and beyond the last-level cache, and
+writes a profile: generator/tuning/<vendor>-fam<F>-model<M>-<isas>.lua (or FILE), with every
+measurement, the fastest variant per size class and the one to emit.  Apply it with
+'optgen generate --profile FILE --out DIR' (tests/tuned.sh builds and tests a library so).
+  --quick          fewer candidates and samples (about two minutes for everything)
+  --out FILE       write the profile to FILE
+  --profile-path   print this CPU's profile path and exit
+  --sizes L1,L2,BIG  elements per size class instead of the cache-derived ones (tests)
+Nothing is written unless every kernel was tuned.]=],
   list = [=[
 usage: optgen list
 
 Lists each spec with its kernels, their hyperparameters (default, domain),
 state arrays, and the kernel symbols emitted per storage type and ISA.]=],
+  vendor = [=[
+usage: optgen vendor --optim LIST --dtype LIST --isa LIST --prefix PREFIX --out DIR
+                     [--hp OPT.NAME=VALUE ...] [--unroll ISA=N[,ISA=N...]] [--profile FILE]
+
+Writes DIR/PREFIXoptk.c and DIR/PREFIXoptk.h (plus README.md and LICENSE): the chosen
+optimizers, storage types and ISAs (the scalar baseline always comes along) with runtime
+dispatch, every external symbol prefixed with PREFIX and every macro with its upper case.
+They compile with gcc or clang, C99 or later, -O2, no other flags.
+  --hp adam.beta1=0.9   bake a hyperparameter in as an exact constant (repeatable)
+  --profile FILE        use the variants a tuning profile (optgen tune) chose
+DIR must be new or hold only files an earlier vendor run wrote; nothing is written on error.
+Example:
+  optgen vendor --optim adam,sgd_momentum --dtype f32,bf16 --isa scalar,avx2,avx512,neon \
+                --prefix mylib_ --out third_party/optk/]=],
   show = [=[
 usage: optgen show NAME --isa ISA --dtype TYPE [--unroll N]
 
@@ -54,9 +92,15 @@ local function options(args, allowed, cmd)
       os.exit(0)
     elseif name and allowed[name] == "flag" then
       o[name] = true
-    elseif name and allowed[name] == "value" then
+    elseif name and (allowed[name] == "value" or allowed[name] == "list") then
       if args[i + 1] == nil then die("%s: --%s needs a value", cmd, name) end
-      o[name], i = args[i + 1], i + 1
+      if allowed[name] == "list" then
+        o[name] = o[name] or {}
+        table.insert(o[name], args[i + 1])
+      else
+        o[name] = args[i + 1]
+      end
+      i = i + 1
     elseif not name and allowed[1] == "positional" and o[1] == nil then
       o[1] = a
     else
@@ -87,12 +131,35 @@ local function parse_unroll(text, backends)
   return r
 end
 
+-- The variants a tuning profile chooses, checked against the kernels and
+-- backends; dies with the profile's error.
+local function profile_variants(root, path, cmd)
+  local kernels, errors = generate.kernels(root)
+  if #errors > 0 then report(errors) end
+  local known = { kernels = {}, isas = {}, backends = {} }
+  for _, kir in ipairs(kernels) do known.kernels[kir.spec.name] = true end
+  for _, be in ipairs(generate.backends(root)) do known.isas[be.isa], known.backends[be.isa] = true, be end
+  local ok, _, variants = pcall(tune.load_profile, path, known)
+  if not ok then
+    local err = _
+    if type(err) == "table" and err.tune then die("%s: %s", cmd, err.tune) end
+    error(err, 0)
+  end
+  return variants
+end
+
 local commands = {}
 
 function commands.generate(root, args)
-  local o = options(args, { out = "value", check = "flag", unroll = "value", depfile = "value" }, "generate")
+  local o = options(args, { out = "value", check = "flag", unroll = "value", depfile = "value", profile = "value" },
+                    "generate")
   local unroll = parse_unroll(o.unroll, generate.backends(root))
-  local files, errors = generate.files(root, { unroll = unroll })
+  local variants
+  if o.profile then
+    if not o.out then die("generate: --profile needs --out DIR (generated/ stays independent of the machine)") end
+    variants = profile_variants(root, o.profile, "generate")
+  end
+  local files, errors = generate.files(root, { unroll = unroll, variants = variants })
   if not files then report(errors) end
   local out = o.out or (root == "." and "generated" or root .. "/generated")
   if o.check then
@@ -168,6 +235,44 @@ function commands.show(root, args)
     if f.path == want then io.write(f.text); return end
   end
   die("show: no optimizer named '%s' (see 'optgen list')", o[1])
+end
+
+function commands.vendor(root, args)
+  local o = options(args, { optim = "value", dtype = "value", isa = "value", prefix = "value", out = "value",
+                            hp = "list", unroll = "value", profile = "value" }, "vendor")
+  if not o.out then die("vendor: --out DIR is required (see 'optgen vendor --help')") end
+  o.unroll = parse_unroll(o.unroll, generate.backends(root))
+  if o.profile then o.variants = profile_variants(root, o.profile, "vendor") end
+  local function check(ok, err)
+    if not ok and type(err) == "table" and err.vendor then die("vendor: %s", err.vendor) end
+    if not ok then error(err, 0) end
+  end
+  local ok, files, errors = pcall(vendor.assemble, root, o, args)
+  check(ok, files)
+  if not files then report(errors) end
+  check(pcall(vendor.write, files, o.out))
+  for _, f in ipairs(files) do print(string.format("optgen: wrote %s/%s (%d bytes)", o.out, f[1], #f[2])) end
+end
+
+function commands.tune(root, args)
+  local o = options(args, { optim = "value", dtype = "value", isa = "value", quick = "flag", out = "value",
+                            sizes = "value", ["profile-path"] = "flag" }, "tune")
+  if o["profile-path"] then
+    print(tune.default_path(root, tune.cpu(), generate.backends(root)))
+    return
+  end
+  if o.sizes then
+    local a, b, c = o.sizes:match("^(%d+),(%d+),(%d+)$")
+    if not a then die("tune: --sizes wants L1,L2,BIG element counts, not '%s'", o.sizes) end
+    o.sizes = { l1 = tonumber(a), l2 = tonumber(b), big = tonumber(c) }
+  end
+  local ok, path, lines = pcall(tune.run, root, o)
+  if not ok then
+    if type(path) == "table" and path.tune then die("tune: %s; no profile written", path.tune) end
+    error(path, 0)
+  end
+  if not path then report(lines) end
+  for _, l in ipairs(lines) do print(l) end
 end
 
 function M.main(root, args)

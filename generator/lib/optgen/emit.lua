@@ -8,17 +8,55 @@ local template = require("optgen.template")
 
 local M = {}
 
-local dtypes = { "f32", "f64", "bf16", "f16" }
-M.dtypes = dtypes
+M.dtypes = { "f32", "f64", "bf16", "f16" }
 local dtype_enum = { f32 = "OPTK_F32", f64 = "OPTK_F64", bf16 = "OPTK_BF16", f16 = "OPTK_F16" }
 local api_ctype = { f32 = "float", f64 = "double", bf16 = "optk_bf16", f16 = "optk_f16" }
 
-function M.symbol(name, dtype, isa, unroll)
-  return string.format("optk_%s_%s_%s_u%d", name, dtype, isa, unroll)
+-- A kernel variant: { unroll = N, pf = cache lines prefetched ahead (0:
+-- none), al = a peel aligns the stores, nt = non-temporal stores (after
+-- such a peel) }.  Its name is u<N>[_pf<D>][_al][_nt]; the default variant
+-- (no prefetch, no peel, no streaming) is plain u<N>.
+function M.variant_name(v)
+  return "u" .. v.unroll .. ((v.pf or 0) > 0 and "_pf" .. v.pf or "") .. (v.al and "_al" or "")
+         .. (v.nt and "_nt" or "")
 end
 
+-- The variant a name spells, or nil.
+function M.parse_variant(text)
+  if type(text) ~= "string" then return nil end
+  local u, rest = text:match("^u(%d+)(.*)$")
+  if not u then return nil end
+  local v = { unroll = tonumber(u), pf = 0, al = false, nt = false }
+  local pf = rest:match("^_pf(%d+)")
+  if pf then v.pf, rest = tonumber(pf), rest:sub(#pf + 4) end
+  if rest:match("^_al") then v.al, rest = true, rest:sub(4) end
+  if rest == "_nt" then v.nt, rest = true, "" end
+  if rest ~= "" or v.unroll < 1 or v.unroll > 16 or v.pf > 64 or M.variant_name(v) ~= text then return nil end
+  return v
+end
+
+-- Kernel symbol; variant (optional) a table as above or a number (unroll).
+function M.symbol(name, dtype, isa, variant)
+  if type(variant) == "number" then variant = { unroll = variant } end
+  return string.format("optk_%s_%s_%s_%s", name, dtype, isa, M.variant_name(variant))
+end
+
+-- The API's ISA numbers (optk_isa in runtime/optkern.h).
+local isa_ids = { scalar = 0, avx2 = 1, avx512 = 2, neon = 3, sve = 4 }
+
+-- The macro that says whether a backend's kernels are built here: on its
+-- architecture, and unless static dispatch chose another ISA.
 local function guard(be)
-  return be.arch and "OPTK_ARCH_" .. be.arch:upper() or "1"
+  return "OPTK_BUILD_" .. be.isa:upper()
+end
+
+local function guard_definition(be)
+  local id = assert(isa_ids[be.isa], "backend " .. be.isa .. " has no optk_isa number")
+  local arch = be.arch and "OPTK_ARCH_" .. be.arch:upper() .. " && " or ""
+  local def = string.format("#define %s (%sOPTK_STATIC_ALLOWS(%d))", guard(be), arch, id)
+  if not be.build_if then return def end
+  -- A condition of the compiler's own (it may use defined()) guards the whole.
+  return string.format("#if %s\n%s\n#else\n#define %s 0\n#endif", be.build_if, def, guard(be))
 end
 
 local function banner(title, from, extra)
@@ -45,7 +83,7 @@ local function percall(roots, scalar, out_name)
   local ref, lines, used = {}, {}, {}
   for _, n in ipairs(order) do
     if n.op == "const" then
-      local s = cfmt.double(n.value)
+      local s = cfmt.literal(n.value, "f64")
       ref[n] = s:sub(1, 1) == "-" and "(" .. s .. ")" or s
     elseif n.op == "hparam" then
       ref[n], used.hp = "hp[" .. n.value .. "]", true
@@ -62,13 +100,15 @@ local function percall(roots, scalar, out_name)
   return lines, used
 end
 
-local function kernel_file(kir, be, tail_be, dtype, unroll, tdir)
-  local k = kir.spec
-  local sym = M.symbol(k.name, dtype, be.isa, unroll)
+local function kernel_file(kir, be, tail_be, dtype, v, tdir)
+  local k, unroll = kir.spec, v.unroll
+  local sym = M.symbol(k.name, dtype, be.isa, v)
   local at = be[lower.arith(dtype)]
-  local body = lower.kernel(kir, be, tail_be, dtype, unroll)
-  local title = string.format("%s: %s, %s storage, %s, %d vector%s of %d lane%s per iteration.", sym, k.name, dtype,
-                              be.isa, unroll, unroll == 1 and "" or "s", at.lanes, at.lanes == 1 and "" or "s")
+  local body = lower.kernel(kir, be, tail_be, dtype, unroll, v)
+  local title = string.format("%s: %s, %s storage, %s, %d vector%s of %s lane%s per iteration%s.", sym, k.name,
+                              dtype, be.isa, unroll, unroll == 1 and "" or "s", at.lanes, at.lanes == 1 and "" or "s",
+                              ((v.pf or 0) > 0 and ", prefetch " .. v.pf .. " lines ahead" or "")
+                              .. (v.al and ", aligning peel" or "") .. (v.nt and ", non-temporal stores" or ""))
   local from = string.format("generator/specs/%s.lua, generator/backends/%s.lua%s", k.family, be.isa,
                              tail_be and ", generator/backends/" .. tail_be.isa .. ".lua" or "")
   local text = template.fill(template.read(tdir, "kernel.c.tpl"), {
@@ -78,8 +118,10 @@ local function kernel_file(kir, be, tail_be, dtype, unroll, tdir)
     attr = be.target and string.format('__attribute__((target("%s")))\n', be.target) or "",
     symbol = sym, setup = join(body.setup), loops = join(body.loops),
   }, "templates/kernel.c.tpl")
-  return string.format("%s/%s_%s_%s_u%d.c", be.isa, k.name, dtype, be.isa, unroll), text, sym
+  return string.format("%s/%s_%s_%s_%s.c", be.isa, k.name, dtype, be.isa, M.variant_name(v)), text, sym
 end
+M.kernel_file = kernel_file -- (kir, be, tail_be, dtype, variant, templates dir): path, text, symbol
+M.percall = percall         -- (roots, scalar backend, output name): C lines, {hp, t used}
 
 local function hp_struct(name) return "optk_" .. name .. "_hparams" end
 
@@ -121,7 +163,7 @@ local function wrappers(k, dtype)
   return defs, decls
 end
 
-local function common_file(kir, backends, unrolls, scalar, tdir)
+local function common_file(kir, backends, dtypes, variant, scalar, tdir)
   local k = kir.spec
   local hp = {}
   for _, h in ipairs(k.hparams) do
@@ -147,18 +189,12 @@ local function common_file(kir, backends, unrolls, scalar, tdir)
                     dtype_enum[dtype], #k.hparams, k.name, #k.state, k.name, k.name, #kir.sched.slots, k.name),
       "  {",
     }
-    local open
     for _, be in ipairs(backends) do
-      local g = guard(be)
-      if g ~= open then
-        if open and open ~= "1" then r[#r + 1] = "#endif" end
-        if g ~= "1" then r[#r + 1] = "#if " .. g end
-        open = g
-      end
-      local sym = M.symbol(k.name, dtype, be.isa, unrolls[be.isa])
+      r[#r + 1] = "#if " .. guard(be)
+      local sym = M.symbol(k.name, dtype, be.isa, variant(k.name, dtype, be.isa))
       r[#r + 1] = string.format("    [OPTK_ISA_%s] = %s,", be.isa:upper(), sym)
+      r[#r + 1] = "#endif"
     end
-    if open and open ~= "1" then r[#r + 1] = "#endif" end
     r[#r + 1] = "  },"
     r[#r + 1] = "};"
     r[#r + 1] = ""
@@ -178,13 +214,19 @@ local function common_file(kir, backends, unrolls, scalar, tdir)
 end
 
 -- opts: { kernels = {kernel IR...}, backends = {table...} (scalar first),
---         unroll = {isa = n} overrides, templates = dir }
+--         unroll = {isa = n} overrides, templates = dir,
+--         variants = {["name/dtype/isa"] = variant} (optional: a tuning
+--         profile's choices; others get the default variant) }
 function M.all(opts)
   local files, backends, tdir = {}, opts.backends, opts.templates
+  local dtypes = opts.dtypes or M.dtypes
   local scalar = backends[1]
   assert(scalar.isa == "scalar", "the scalar backend comes first")
   local unrolls = {}
   for _, be in ipairs(backends) do unrolls[be.isa] = opts.unroll and opts.unroll[be.isa] or be.default_unroll end
+  local function variant(name, dtype, isa)
+    return opts.variants and opts.variants[name .. "/" .. dtype .. "/" .. isa] or { unroll = unrolls[isa] }
+  end
   local function add(path, text) files[#files + 1] = { path = path, text = text } end
 
   for _, be in ipairs(backends) do
@@ -202,26 +244,18 @@ function M.all(opts)
     local k = kir.spec
     kdecls[#kdecls + 1] = "/* " .. k.name .. " */"
     for _, dtype in ipairs(dtypes) do
-      local open
       for _, be in ipairs(backends) do
         local tail_be = be.tail == "scalar" and scalar or nil
-        local path, text, sym = kernel_file(kir, be, tail_be, dtype, unrolls[be.isa], tdir)
+        local path, text, sym = kernel_file(kir, be, tail_be, dtype, variant(k.name, dtype, be.isa), tdir)
         add(path, text)
         unity[be.isa][#unity[be.isa] + 1] = '#include "' .. path .. '"'
-        local g = guard(be)
-        if g ~= open then
-          if open and open ~= "1" then kdecls[#kdecls + 1] = "#endif" end
-          if g ~= "1" then kdecls[#kdecls + 1] = "#if " .. g end
-          open = g
-        end
         kdecls[#kdecls + 1] = "void " .. sym .. "(OPTK_KERNEL_ARGS);"
       end
-      if open and open ~= "1" then kdecls[#kdecls + 1] = "#endif" end
       kdecls[#kdecls + 1] = "extern const optk_kernel optk_k_" .. k.name .. "_" .. dtype .. ";"
       entries[#entries + 1] = "&optk_k_" .. k.name .. "_" .. dtype .. ","
     end
     kdecls[#kdecls + 1] = ""
-    add(common_file(kir, backends, unrolls, scalar, tdir))
+    add(common_file(kir, backends, dtypes, variant, scalar, tdir))
 
     local first = k.doc:match("^%s*([^\n]*)")
     api[#api + 1] = "/* " .. k.name .. ": " .. first .. " */"
@@ -241,9 +275,16 @@ function M.all(opts)
   kdecls[#kdecls] = nil
   api[#api] = nil
 
+  local guards = {}
+  local built = {}
+  for _, be in ipairs(backends) do
+    guards[#guards + 1] = guard_definition(be)
+    built[#built + 1] = string.format("(%s << %d)", guard(be), isa_ids[be.isa])
+  end
+  guards[#guards + 1] = "#define OPTK_BUILT_ISAS (" .. table.concat(built, " | ") .. ")"
   add("optk_kernels.h", template.fill(template.read(tdir, "kernels.h.tpl"), {
     banner = banner("optk_kernels.h: kernel prototypes and records.", "generator/specs/"),
-    decls = join(kdecls),
+    guards = join(guards), decls = join(kdecls),
   }, "templates/kernels.h.tpl"))
   add("optkern_generated.h", template.fill(template.read(tdir, "api.h.tpl"), {
     banner = banner("optkern_generated.h: typed entry points.", "generator/specs/"), decls = join(api),

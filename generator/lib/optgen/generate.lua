@@ -32,8 +32,9 @@ end
 
 -- Reads every spec and builds its kernels' IR.  Returns the kernel IRs and
 -- the list of errors (at most MAX_ERRORS); kernels are in file, then
--- variant order.
-function M.kernels(root)
+-- variant order.  bake (optional) maps kernel names to {name = value} of
+-- hyperparameters made constants (checked by the caller).
+function M.kernels(root, bake)
   local kernels, errors, seen = {}, {}, {}
   for _, name in ipairs(fs.list(root .. "/generator/specs", "%.lua$")) do
     local display = "generator/specs/" .. name
@@ -45,6 +46,7 @@ function M.kernels(root)
         return display .. ": error: the spec's name '" .. ks[1].family .. "' must match its file name" end })
     else
       for _, k in ipairs(ks) do
+        if bake and bake[k.name] then k = M.baked(k, bake[k.name]) end
         local kok, kir = diag.try(translate.kernel, k)
         if not kok then
           errors[#errors + 1] = kir
@@ -62,12 +64,28 @@ function M.kernels(root)
   return kernels, errors
 end
 
+-- Kernel spec k with the hyperparameters in values made constants: they
+-- leave k.hparams (and so the signature) for k.baked, in spec order.
+function M.baked(k, values)
+  local out = {}
+  for key, v in pairs(k) do out[key] = v end
+  out.hparams, out.baked = {}, {}
+  for _, h in ipairs(k.hparams) do
+    if values[h.name] ~= nil then
+      out.baked[#out.baked + 1] = { name = h.name, value = values[h.name] }
+    else
+      out.hparams[#out.hparams + 1] = h
+    end
+  end
+  return out
+end
+
 -- Every file the generator emits, or nil and the errors.
 function M.files(root, opts)
   local kernels, errors = M.kernels(root)
   if #errors > 0 then return nil, errors end
   return emit.all({ kernels = kernels, backends = M.backends(root), unroll = opts and opts.unroll,
-                    templates = root .. "/templates" })
+                    variants = opts and opts.variants, templates = root .. "/templates" })
 end
 
 -- Files the generator reads, for the build's depfile.

@@ -58,17 +58,21 @@ end
 --   stores: { {array, node} } in array order (p first, then state)
 --   sched: ir.schedule of the stored values
 --   inits: { node } per state array, invariant (double) expressions of hparams
+-- Baked hyperparameters (k.baked: { {name, value} }) are constants, folded
+-- like any other.
 function M.kernel(k)
   local b = ir.builder()
   local env, kinds = {}, {}
   local function bind(name, node, kind) env[name], kinds[name] = node, kind end
   for i, h in ipairs(k.hparams) do bind(h.name, b:hparam(h.name, i - 1), "hyperparameter") end
+  for _, h in ipairs(k.baked or {}) do bind(h.name, b:const(h.value), "hyperparameter") end
   bind("t", b:step(), "step")
 
   -- State initial values: functions of the hyperparameters only.
   local inits = {}
   local ib, ienv = ir.builder(), {}
   for i, h in ipairs(k.hparams) do ienv[h.name] = ib:hparam(h.name, i - 1) end
+  for _, h in ipairs(k.baked or {}) do ienv[h.name] = ib:const(h.value) end
   for _, s in ipairs(k.state) do
     inits[#inits + 1] = expr(ib, s.init, ienv, s.origin)
   end

@@ -1,0 +1,25 @@
+@banner@
+#ifndef OPTK_NEON_H
+#define OPTK_NEON_H
+
+#include <arm_neon.h>
+#include "optk_scalar.h"
+
+static inline float32x4_t optk_neon_load_bf16(const uint16_t *p)
+{
+  return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16));
+}
+
+/* Round to nearest even in integer code, as optk_f32_to_bf16 does. */
+static inline uint16x4_t optk_neon_to_bf16(float32x4_t v)
+{
+  const uint32x4_t b = vreinterpretq_u32_f32(v);
+  const uint32x4_t hi = vshrq_n_u32(b, 16);
+  const uint32x4_t bias = vaddq_u32(vandq_u32(hi, vdupq_n_u32(1)), vdupq_n_u32(0x7fff));
+  const uint32x4_t rounded = vshrq_n_u32(vaddq_u32(b, bias), 16);
+  const uint32x4_t quiet = vorrq_u32(hi, vdupq_n_u32(0x40));
+  const uint32x4_t ordered = vceqq_f32(v, v); /* false for NaN */
+  return vmovn_u32(vbslq_u32(ordered, rounded, quiet));
+}
+
+#endif

@@ -1,0 +1,29 @@
+@banner@
+#ifndef OPTK_SVE_H
+#define OPTK_SVE_H
+
+#include <arm_sve.h>
+#include "optk_scalar.h"
+
+#define OPTK_SVE_FN static inline __attribute__((target("@target@")))
+
+/* bf16 in the low half of each 32-bit lane, zero-extended, shifted up. */
+OPTK_SVE_FN svfloat32_t optk_sve_load_bf16(svbool_t pg, const uint16_t *p)
+{
+  return svreinterpret_f32_u32(svlsl_n_u32_x(svptrue_b32(), svld1uh_u32(pg, p), 16));
+}
+
+/* Round to nearest even in integer code, as optk_f32_to_bf16 does; the
+ * result is in the low half of each 32-bit lane, for svst1h_u32. */
+OPTK_SVE_FN svuint32_t optk_sve_to_bf16(svfloat32_t v)
+{
+  const svbool_t all = svptrue_b32();
+  const svuint32_t b = svreinterpret_u32_f32(v);
+  const svuint32_t hi = svlsr_n_u32_x(all, b, 16);
+  const svuint32_t bias = svadd_n_u32_x(all, svand_n_u32_x(all, hi, 1), 0x7fff);
+  const svuint32_t rounded = svlsr_n_u32_x(all, svadd_u32_x(all, b, bias), 16);
+  const svuint32_t quiet = svorr_n_u32_x(all, hi, 0x40);
+  return svsel_u32(svcmpuo_f32(all, v, v), quiet, rounded);
+}
+
+#endif

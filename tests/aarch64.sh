@@ -1,0 +1,107 @@
+#!/bin/sh
+# The aarch64 half of the build and of the tests, run by build.ninja.
+#
+#   tests/aarch64.sh build STAMP   cross-builds build/aarch64/ (ninja -f
+#                                  aarch64.ninja), then writes STAMP and
+#                                  STAMP.d, the inputs it was built from
+#   tests/aarch64.sh test          runs the aarch64 digest check and Check
+#                                  suites under qemu-aarch64: NEON alone and
+#                                  SVE at 128, 256 and 512 bits
+#
+# Without the cross toolchain (or qemu, or check:arm64 for the tests) it says
+# what it skipped and why, and succeeds.  Debian:
+#   apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+#   dpkg --add-architecture arm64 && apt-get update && apt-get install check:arm64
+set -eu
+cd "$(dirname "$0")/.."
+
+cc=aarch64-linux-gnu-gcc
+sysroot=/usr/aarch64-linux-gnu
+checklib=/usr/lib/aarch64-linux-gnu/libcheck_pic.a
+bd=build/aarch64
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+build() {
+  stamp=$1
+  rm -f "$stamp"
+  if ! have "$cc"; then
+    echo "optkern: skipped the aarch64 build: $cc not found (apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"
+    return 0
+  fi
+  targets="$bd/liboptkern.a $bd/liboptkern.so $bd/optk_digest"
+  if [ -f "$checklib" ]; then
+    targets="$targets $bd/optk_tests"
+  else
+    echo "optkern: aarch64 Check tests not built: check:arm64 not installed"
+  fi
+  # shellcheck disable=SC2086
+  ninja -f aarch64.ninja $targets
+  # The depfile: every source and header the cross build read, so that the
+  # outer build reruns this only when one of them changes.
+  {
+    echo "$stamp: \\"
+    # shellcheck disable=SC2086
+    { ninja -f aarch64.ninja -t inputs $targets; ninja -f aarch64.ninja -t deps | sed -n 's/^    //p'; } |
+      grep -v -e '^/' -e '^build/' | sort -u | sed 's/.*/  & \\/'
+    echo
+  } >"$stamp.d"
+  touch "$stamp"
+}
+
+# One qemu CPU's share: the digest check, then Check suites (all of them
+# when none are named).  Output goes to a log, shown when all have run.
+qemu_job() {
+  cpu=$1
+  shift
+  log="$bd/qemu-$(echo "$cpu" | tr ',=' '__').log"
+  (
+    set -e
+    echo "== qemu-aarch64 -cpu $cpu"
+    qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/optk_digest" tests/digests/trajectory.txt
+    [ -f "$checklib" ] || exit 0
+    # Check's fork mode hangs under qemu-user.
+    if [ $# -eq 0 ]; then
+      CK_FORK=no qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/optk_tests"
+    fi
+    for suite in "$@"; do
+      CK_FORK=no CK_RUN_SUITE=$suite qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/optk_tests"
+    done
+  ) >"$log" 2>&1
+}
+
+run_tests() {
+  missing=""
+  have "$cc" || missing="$missing $cc"
+  have qemu-aarch64 || missing="$missing qemu-aarch64 (qemu-user)"
+  if [ -n "$missing" ]; then
+    echo "optkern: SKIPPED the aarch64 tests under qemu: missing$missing"
+    return 0
+  fi
+  [ -f "$checklib" ] || echo "optkern: SKIPPED the aarch64 Check suites (check:arm64 not installed); digests only"
+  start=$(date +%s)
+  # The whole suite at SVE 128 (NEON's kernels too: a CPU with SVE has
+  # NEON); the vector-length-dependent suites at 256 and 512 bits; detection
+  # and dispatch on a CPU without SVE.  The four run side by side.
+  qemu_job max,sve128=on & j1=$!
+  qemu_job max,sve256=on dispatch bitexact tail_guard & j2=$!
+  qemu_job max,sve512=on dispatch bitexact tail_guard & j3=$!
+  qemu_job cortex-a72 api dispatch & j4=$!
+  failed=0
+  for j in $j1 $j2 $j3 $j4; do wait "$j" || failed=$((failed + 1)); done
+  cat "$bd"/qemu-*.log
+  if [ "$failed" -ne 0 ]; then
+    echo "optkern: aarch64 tests under qemu: $failed of 4 CPU configurations FAILED (logs: $bd/qemu-*.log)"
+    return 1
+  fi
+  echo "optkern: aarch64 tests under qemu passed (NEON; SVE at 128, 256, 512 bits) in $(($(date +%s) - start)) s"
+}
+
+case "${1-}" in
+build) build "${2:?usage: tests/aarch64.sh build STAMP}" ;;
+test) run_tests ;;
+*)
+  echo "usage: tests/aarch64.sh build STAMP | test" >&2
+  exit 2
+  ;;
+esac

@@ -1,0 +1,321 @@
+/* optk_digest: cross-architecture identity as a test.
+ *
+ * For every kernel (optimizer x storage type) and two hyperparameter sets
+ * (the defaults, and every default halved), runs a fixed 20-step trajectory
+ * over 1000 elements (deterministic inputs from a fixed PRNG, with a sprinkle
+ * of +-0, denormals, +-Inf, NaN and huge values) on every ISA this machine
+ * runs, and takes an FNV-1a 64 digest of the final param and state bytes
+ * (every NaN made one canonical pattern: NaN-ness must match, the payload
+ * may not).  Every ISA must give the digest committed in FILE, which was
+ * written on another machine, perhaps of another architecture.
+ *
+ *   optk_digest FILE            check; exit 1 on any difference
+ *   optk_digest --write FILE    write FILE (all ISAs here must agree first)
+ *
+ * FILE holds one line per kernel and set: "name dtype set digest".
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "optk_internal.h"
+#include "optk_scalar.h"
+
+#define N 1000
+#define OFFSET 1 /* arrays start one element past an allocation: unaligned */
+#define STEPS 20
+#define NSETS 2
+
+static const char *const set_names[NSETS] = { "default", "halved" };
+static const char *const dtype_names[] = { "f32", "f64", "bf16", "f16" };
+
+static uint64_t splitmix(uint64_t *s)
+{
+  uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+  const unsigned char *b = data;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ b[i]) * 0x100000001b3u;
+  return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s) { return fnv(h, s, strlen(s) + 1); }
+
+/* Special values at every 37th element, cycling with the step. */
+static double special(unsigned k)
+{
+  static const double v[] = { NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e-40, -3e-39, 1e-310,
+                              1e30, -65504.0, 7e-8, 1e300 };
+  return v[k % (sizeof v / sizeof v[0])];
+}
+
+/* Value i of an input stream: mostly uniform in [-1, 1) times a scale
+ * between 2^-10 and 2^10, specials sprinkled. */
+static double value(uint64_t *s, size_t i, unsigned step)
+{
+  const uint64_t r = splitmix(s);
+  if (i % 37 == step % 37)
+    return special((unsigned)(r % 1000));
+  const double u = (double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+  return ldexp(u, (int)(r % 21) - 10);
+}
+
+static size_t size_of(optk_dtype d) { return d == OPTK_F64 ? 8 : d == OPTK_F32 ? 4 : 2; }
+
+static void put(optk_dtype d, void *a, size_t i, double x)
+{
+  switch (d) {
+  case OPTK_F32: ((float *)a)[i] = (float)x; break;
+  case OPTK_F64: ((double *)a)[i] = x; break;
+  case OPTK_BF16: ((uint16_t *)a)[i] = optk_f32_to_bf16((float)x); break;
+  case OPTK_F16: ((uint16_t *)a)[i] = optk_f32_to_f16((float)x); break;
+  }
+}
+
+static int is_nan(optk_dtype d, const void *a, size_t i)
+{
+  switch (d) {
+  case OPTK_F32: return isnan(((const float *)a)[i]);
+  case OPTK_F64: return isnan(((const double *)a)[i]);
+  case OPTK_BF16: return (((const uint16_t *)a)[i] & 0x7fffu) > 0x7f80u;
+  case OPTK_F16: return (((const uint16_t *)a)[i] & 0x7fffu) > 0x7c00u;
+  }
+  return 0;
+}
+
+/* Digest of n elements of type d, every NaN hashed as the same bytes. */
+static uint64_t digest_array(uint64_t h, optk_dtype d, const void *a, size_t n)
+{
+  const size_t w = size_of(d);
+  static const unsigned char nan_bytes[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+  for (size_t i = 0; i < n; i++)
+    h = is_nan(d, a, i) ? fnv(h, nan_bytes, w) : fnv(h, (const char *)a + i * w, w);
+  return h;
+}
+
+/* Whether element i differs between a and b (NaN-ness only for NaNs). */
+static int differs(optk_dtype d, const void *a, const void *b, size_t i)
+{
+  const int na = is_nan(d, a, i), nb = is_nan(d, b, i);
+  if (na || nb)
+    return na != nb;
+  const size_t w = size_of(d);
+  return memcmp((const char *)a + i * w, (const char *)b + i * w, w) != 0;
+}
+
+struct run {
+  void *p, *st[OPTK_MAX_STATE]; /* OFFSET elements into their allocations */
+  void *pbase, *stbase[OPTK_MAX_STATE];
+  uint64_t digest;
+};
+
+/* Runs the trajectory of kernel k, hyperparameter set `set`, on isa. */
+static int trajectory(const optk_kernel *k, int set, optk_isa isa, struct run *r)
+{
+  const optk_dtype d = optk_dtype_of(k), sd = d == OPTK_F64 ? OPTK_F64 : OPTK_F32;
+  const int ns = optk_nstate(k);
+  double hp[64];
+  optk_default_hparams(k, hp);
+  if (set == 1)
+    for (int i = 0; i < optk_nhparams(k); i++)
+      hp[i] *= 0.5;
+  uint64_t seed = fnv_str(fnv_str(fnv_str(0xcbf29ce484222325u, optk_name(k)), dtype_names[d]), set_names[set]);
+  r->pbase = malloc((N + OFFSET) * size_of(d));
+  void *gbase = malloc((N + OFFSET) * size_of(d));
+  if (r->pbase == NULL || gbase == NULL)
+    return -1;
+  r->p = (char *)r->pbase + OFFSET * size_of(d);
+  void *g = (char *)gbase + OFFSET * size_of(d);
+  for (int j = 0; j < ns; j++) {
+    r->stbase[j] = malloc((N + OFFSET) * size_of(sd));
+    if (r->stbase[j] == NULL)
+      return -1;
+    r->st[j] = (char *)r->stbase[j] + OFFSET * size_of(sd);
+  }
+  for (size_t i = 0; i < N; i++)
+    put(d, r->p, i, value(&seed, i, 0));
+  int rc = optk_init_state(k, N, r->st, hp);
+  for (unsigned t = 1; rc == OPTK_OK && t <= STEPS; t++) {
+    for (size_t i = 0; i < N; i++)
+      put(d, g, i, value(&seed, i, t));
+    rc = optk_step_isa(k, isa, N, r->p, g, r->st, hp, t);
+  }
+  free(gbase);
+  uint64_t h = digest_array(0xcbf29ce484222325u, d, r->p, N);
+  for (int j = 0; j < ns; j++)
+    h = digest_array(h, sd, r->st[j], N);
+  r->digest = h;
+  return rc;
+}
+
+static void release(const optk_kernel *k, struct run *r)
+{
+  free(r->pbase);
+  for (int j = 0; j < optk_nstate(k); j++)
+    free(r->stbase[j]);
+}
+
+/* Names the first element where run b differs from run a. */
+static void explain(const optk_kernel *k, const struct run *a, const struct run *b)
+{
+  const optk_dtype d = optk_dtype_of(k), sd = d == OPTK_F64 ? OPTK_F64 : OPTK_F32;
+  for (size_t i = 0; i < N; i++)
+    if (differs(d, a->p, b->p, i)) {
+      fprintf(stderr, "    first difference: p[%zu]\n", i);
+      return;
+    }
+  for (int j = 0; j < optk_nstate(k); j++)
+    for (size_t i = 0; i < N; i++)
+      if (differs(sd, a->st[j], b->st[j], i)) {
+        fprintf(stderr, "    first difference: %s[%zu]\n", optk_state_name(k, j), i);
+        return;
+      }
+}
+
+struct entry {
+  char name[64], dtype[8], set[16];
+  uint64_t digest;
+  int seen;
+};
+
+static struct entry *read_file(const char *path, size_t *count)
+{
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return NULL;
+  size_t cap = 64, n = 0;
+  struct entry *e = malloc(cap * sizeof *e);
+  char line[256];
+  while (e != NULL && fgets(line, sizeof line, f) != NULL) {
+    if (line[0] == '#' || line[0] == '\n')
+      continue;
+    if (n == cap) {
+      struct entry *grown = realloc(e, (cap *= 2) * sizeof *e);
+      if (grown == NULL) {
+        free(e);
+        e = NULL;
+        break;
+      }
+      e = grown;
+    }
+    if (sscanf(line, "%63s %7s %15s %" SCNx64, e[n].name, e[n].dtype, e[n].set, &e[n].digest) == 4) {
+      e[n].seen = 0;
+      n++;
+    } else {
+      fprintf(stderr, "optk_digest: %s: cannot read line: %s", path, line);
+    }
+  }
+  fclose(f);
+  *count = n;
+  return e;
+}
+
+int main(int argc, char **argv)
+{
+  const int write = argc == 3 && strcmp(argv[1], "--write") == 0;
+  if (argc != 2 + write) {
+    fprintf(stderr, "usage: optk_digest [--write] FILE\n");
+    return 2;
+  }
+  const char *path = argv[1 + write];
+  size_t nentries = 0;
+  struct entry *entries = NULL;
+  if (!write && (entries = read_file(path, &nentries)) == NULL) {
+    fprintf(stderr, "optk_digest: cannot read %s (optk_digest --write %s makes it)\n", path, path);
+    return 1;
+  }
+  FILE *out = write ? fopen(path, "w") : NULL;
+  if (write && out == NULL) {
+    fprintf(stderr, "optk_digest: cannot write %s\n", path);
+    return 1;
+  }
+  if (out)
+    fprintf(out, "# Written by optk_digest --write (tests/digest.c): name dtype set FNV-1a-64.\n");
+
+  char isas[64] = "";
+  int nisas = 0;
+  for (int isa = 0; isa < OPTK_ISA_COUNT; isa++)
+    if (optk_isa_available((optk_isa)isa)) {
+      strcat(strcat(isas, nisas ? " " : ""), optk_isa_name((optk_isa)isa));
+      nisas++;
+    }
+
+  int failures = 0, checked = 0;
+  for (size_t ki = 0; ki < optk_count(); ki++) {
+    const optk_kernel *k = optk_at(ki);
+    const char *dname = dtype_names[optk_dtype_of(k)];
+    for (int set = 0; set < NSETS; set++) {
+      struct entry *want = NULL;
+      for (size_t i = 0; i < nentries; i++)
+        if (strcmp(entries[i].name, optk_name(k)) == 0 && strcmp(entries[i].dtype, dname) == 0 &&
+            strcmp(entries[i].set, set_names[set]) == 0)
+          want = &entries[i];
+      if (!write && want == NULL) {
+        fprintf(stderr, "FAIL %s %s %s: no digest in %s (rerun optk_digest --write)\n", optk_name(k), dname,
+                set_names[set], path);
+        failures++;
+        continue;
+      }
+      if (want)
+        want->seen = 1;
+      struct run base;
+      memset(&base, 0, sizeof base);
+      if (trajectory(k, set, OPTK_ISA_SCALAR, &base) != OPTK_OK) {
+        fprintf(stderr, "FAIL %s %s %s: scalar step refused\n", optk_name(k), dname, set_names[set]);
+        failures++;
+        release(k, &base);
+        continue;
+      }
+      for (int isa = 0; isa < OPTK_ISA_COUNT; isa++) {
+        if (!optk_isa_available((optk_isa)isa))
+          continue;
+        struct run r;
+        memset(&r, 0, sizeof r);
+        const int rc = isa == OPTK_ISA_SCALAR ? OPTK_OK : trajectory(k, set, (optk_isa)isa, &r);
+        const uint64_t got = isa == OPTK_ISA_SCALAR ? base.digest : r.digest;
+        checked++;
+        if (rc != OPTK_OK) {
+          fprintf(stderr, "FAIL %s %s %s %s: step returned %d\n", optk_name(k), dname, set_names[set],
+                  optk_isa_name((optk_isa)isa), rc);
+          failures++;
+        } else if (got != (write ? base.digest : want->digest)) {
+          fprintf(stderr, "FAIL %s %s %s %s: digest %016" PRIx64 ", expected %016" PRIx64 " (%s)\n", optk_name(k),
+                  dname, set_names[set], optk_isa_name((optk_isa)isa), got, write ? base.digest : want->digest,
+                  write ? "scalar, here" : path);
+          if (isa != OPTK_ISA_SCALAR)
+            explain(k, &base, &r);
+          failures++;
+        }
+        if (isa != OPTK_ISA_SCALAR)
+          release(k, &r);
+      }
+      if (out)
+        fprintf(out, "%s %s %s %016" PRIx64 "\n", optk_name(k), dname, set_names[set], base.digest);
+      release(k, &base);
+    }
+  }
+  for (size_t i = 0; i < nentries; i++)
+    if (!entries[i].seen) {
+      fprintf(stderr, "FAIL %s %s %s: in %s but no such kernel (rerun optk_digest --write)\n", entries[i].name,
+              entries[i].dtype, entries[i].set, path);
+      failures++;
+    }
+  free(entries);
+  if (out && fclose(out) != 0) {
+    fprintf(stderr, "optk_digest: cannot write %s\n", path);
+    return 1;
+  }
+  printf("optk_digest: %zu kernels x %d sets x %d ISAs (%s), %d trajectories: %d failed%s%s\n", optk_count(), NSETS,
+         nisas, isas, checked, failures, write ? "; wrote " : "", write ? path : "");
+  if (write && failures > 0)
+    remove(path);
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,217 @@
+-- Tuning: the knobs' code and names (defaults unchanged), profiles read and
+-- written back, generate/vendor --profile, bad input, and one tiny tuning
+-- run on one kernel.
+local emit = require("optgen.emit")
+local fs = require("optgen.fsutil")
+local generate = require("optgen.generate")
+local tune = require("optgen.tune")
+local h = require("helpers")
+
+local root = h.root
+local optgen = "luajit " .. fs.quote(root .. "/generator/optgen")
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("*a")
+  p:close()
+  local status = tonumber(out:match("exit=(%d+)\n$"))
+  return status, out:gsub("exit=%d+\n$", "")
+end
+
+local function tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(fs.mkdir(d))
+  return d
+end
+
+local function has(text, s, what) h.eq(text:find(s, 1, true) ~= nil, true, (what or s) .. " in:\n" .. text) end
+local function lacks(text, s, what) h.eq(text:find(s, 1, true), nil, (what or s) .. " absent from:\n" .. text) end
+
+local kernels = generate.kernels(root)
+local backends = generate.backends(root)
+local by_isa = {}
+for _, be in ipairs(backends) do by_isa[be.isa] = be end
+local function kir_of(name)
+  for _, k in ipairs(kernels) do if k.spec.name == name then return k end end
+end
+local function variant_text(name, isa, dtype, vname)
+  local be = by_isa[isa]
+  local path, text, sym = emit.kernel_file(kir_of(name), be, be.tail == "scalar" and by_isa.scalar or nil, dtype,
+                                           assert(emit.parse_variant(vname), vname), root .. "/templates")
+  return text, sym, path
+end
+
+-- A minimal profile choosing variants.
+local function profile_text(chosen)
+  local ks = {}
+  for k, v in pairs(chosen) do
+    ks[k] = { default = "u4", chosen = v, best = { l1 = v, l2 = v, big = v },
+              speedup = { l1 = 1, l2 = 1, big = 1 }, n = { l1 = 256, l2 = 1024, big = 4096 },
+              ns = { { variant = "u4", l1 = { 2, 2 }, l2 = { 2, 2 }, big = { 2, 2 } } } }
+  end
+  return tune.profile_text({ format = tune.FORMAT, cpu = { vendor = "Test", family = "1", model = "2" },
+                             compiler = "cc", quick = true, seconds = 1, kernels = ks })
+end
+
+return {
+  { "variant names round-trip; the default keeps its name", function()
+    for _, name in ipairs({ "u4", "u1_pf8", "u2_pf16_nt", "u8_nt", "u4_al", "u2_pf8_al" }) do
+      h.eq(emit.variant_name(emit.parse_variant(name)), name, "round trip")
+    end
+    for _, bad in ipairs({ "u0", "x4", "u4_nt_pf8", "u4_pf", "u4_pf08", "u4_foo", "u17" }) do
+      h.eq(emit.parse_variant(bad), nil, bad .. " refused")
+    end
+    h.eq(emit.symbol("adam", "f32", "avx512", 4), "optk_adam_f32_avx512_u4", "numeric form")
+    h.eq(emit.symbol("adam", "f32", "avx512", emit.parse_variant("u2_pf8_nt")), "optk_adam_f32_avx512_u2_pf8_nt",
+         "variant symbol")
+  end },
+  { "prefetch and non-temporal knobs produce their code", function()
+    local text, sym, path = variant_text("adam", "avx512", "f32", "u2_pf8_nt")
+    h.eq(sym, "optk_adam_f32_avx512_u2_pf8_nt", "symbol")
+    h.eq(path, "avx512/adam_f32_avx512_u2_pf8_nt.c", "path")
+    has(text, "void optk_adam_f32_avx512_u2_pf8_nt(")
+    has(text, "_mm_prefetch((const char *)((uintptr_t)(p + i) + 512), _MM_HINT_T0);", "prefetch 8 lines ahead")
+    has(text, "_mm_prefetch((const char *)((uintptr_t)(p + i) + 576), _MM_HINT_T0);", "second line of the tile")
+    has(text, "_mm512_stream_ps(m + i, t", "streaming store")
+    has(text, "_mm_sfence();", "fence after streaming")
+    has(text, "& 63u) == 0) {", "run-time alignment check")
+    has(text, "i = r0;", "masked peel")
+    text = variant_text("sgd", "avx2", "f64", "u1_al")
+    has(text, "size_t r0 = (size_t)((0u - (uintptr_t)p) & 31u) / sizeof *p;", "peel to 32 bytes")
+    lacks(text, "_mm256_stream_pd", "no streaming in al")
+    lacks(text, "_mm_prefetch", "no prefetch without pf")
+    -- bf16 storage has no streaming store: p keeps its store, state streams.
+    text = variant_text("adam", "avx2", "bf16", "u4_nt")
+    has(text, "optk_avx2_store_bf16(p + i", "bf16 param stored normally")
+    has(text, "_mm256_stream_ps(m + i", "state streamed")
+  end },
+  { "default variants are unchanged and plain", function()
+    local text = variant_text("adam", "avx512", "f32", "u4")
+    for _, f in ipairs(generate.files(root)) do
+      if f.path == "avx512/adam_f32_avx512_u4.c" then h.eq(f.text, text, "default variant = generated file") end
+    end
+    lacks(text, "_mm_prefetch")
+    lacks(text, "stream")
+    lacks(text, "r0")
+  end },
+  { "a profile round-trips and drives emit", function()
+    local path = h.tmpfile(profile_text({ ["adam/f32/avx512"] = "u2_pf8_nt", ["sgd/bf16/avx2"] = "u8" }))
+    local p, variants = tune.load_profile(path)
+    os.remove(path)
+    h.eq(p.cpu.vendor, "Test", "cpu read back")
+    h.eq(emit.variant_name(variants["adam/f32/avx512"]), "u2_pf8_nt", "variant read back")
+    local files = emit.all({ kernels = kernels, backends = backends, variants = variants,
+                             templates = root .. "/templates" })
+    local by = {}
+    for _, f in ipairs(files) do by[f.path] = f.text end
+    h.eq(by["avx512/adam_f32_avx512_u4.c"], nil, "default replaced")
+    has(by["avx512/adam_f32_avx512_u2_pf8_nt.c"], "_mm512_stream_ps")
+    has(by["avx2/sgd_bf16_avx2_u8.c"], "void optk_sgd_bf16_avx2_u8(")
+    has(by["common/adam.c"], "[OPTK_ISA_AVX512] = optk_adam_f32_avx512_u2_pf8_nt,", "record names the variant")
+    has(by["common/adam.c"], "[OPTK_ISA_AVX2] = optk_adam_f32_avx2_u4,", "others stay default")
+    has(by["kernels_avx512.c"], '#include "avx512/adam_f32_avx512_u2_pf8_nt.c"', "unity TU")
+    h.eq(tune.literal({ b = 1, a = { 1.5, "x" } }), '{ a = { 1.5, "x" }, b = 1 }', "literal")
+  end },
+  { "choose picks the default unless a variant clearly wins", function()
+    local function m(v, a, b, c) return { variant = v, l1 = { a }, l2 = { b }, big = { c } } end
+    local chosen, best, speed, _ = tune.choose({ m("u4", 10, 10, 10), m("u2", 9.9, 10, 10.1), m("u8", 8, 20, 10) })
+    h.eq(chosen, "u4", "noise and a loss in one class keep the default")
+    h.eq(best.l1, "u8", "fastest in L1")
+    h.eq(speed.l1, 1, "speed-up of the default")
+    chosen, _, speed = tune.choose({ m("u4", 10, 10, 10), m("u1", 9, 9, 10) })
+    h.eq(chosen, "u1", "a clear win")
+    h.eq(speed.l2, 1.111, "speed-up")
+  end },
+  { "generate --profile needs --out and writes the variants", function()
+    local d = tmpdir()
+    local prof = d .. "/p.lua"
+    fs.write(prof, profile_text({ ["sgd/f32/avx2"] = "u2_pf4" }))
+    local _
+    local status, out = sh(optgen .. " generate --profile " .. fs.quote(prof))
+    h.eq(status, 2, "status without --out")
+    has(out, "--profile needs --out DIR")
+    status, out = sh(optgen .. " generate --profile " .. fs.quote(prof) .. " --out " .. fs.quote(d .. "/g"))
+    h.eq(status, 0, "status:\n" .. out)
+    h.eq(fs.read(d .. "/g/avx2/sgd_f32_avx2_u2_pf4.c") ~= nil, true, "variant written")
+    h.eq(fs.read(d .. "/g/avx2/sgd_f32_avx2_u4.c"), nil, "default not written")
+    fs.write(prof, profile_text({ ["nosuch/f32/avx2"] = "u2" }))
+    status, out = sh(optgen .. " generate --profile " .. fs.quote(prof) .. " --out " .. fs.quote(d .. "/h"))
+    h.eq(status, 2, "unknown optimizer status")
+    has(out, "unknown optimizer 'nosuch'")
+    fs.write(prof, profile_text({ ["sgd/f32/avx2"] = "u2_zz" }))
+    _, out = sh(optgen .. " generate --profile " .. fs.quote(prof) .. " --out " .. fs.quote(d .. "/h"))
+    has(out, "bad variant 'u2_zz'")
+    fs.write(prof, "return 42\n")
+    status, out = sh(optgen .. " vendor --optim sgd --dtype f32 --isa avx2 --prefix x_ --profile "
+                     .. fs.quote(prof) .. " --out " .. fs.quote(d .. "/v"))
+    h.eq(status, 2, "vendor bad profile status")
+    has(out, "not an optgen tuning profile")
+    h.eq(fs.is_dir(d .. "/h") or fs.is_dir(d .. "/v"), false, "nothing written on error")
+    os.execute("rm -rf " .. fs.quote(d))
+  end },
+  { "vendor --profile carries the variants", function()
+    local d = tmpdir()
+    fs.write(d .. "/p.lua", profile_text({ ["sgd/f32/avx2"] = "u2_pf4_nt" }))
+    local status, out = sh(optgen .. " vendor --optim sgd --dtype f32 --isa avx2 --prefix x_ --profile "
+                           .. fs.quote(d .. "/p.lua") .. " --out " .. fs.quote(d .. "/v"))
+    h.eq(status, 0, "status:\n" .. out)
+    local c = fs.read(d .. "/v/x_optk.c")
+    has(c, "void x_optk_sgd_f32_avx2_u2_pf4_nt(", "variant vendored")
+    has(c, "[X_OPTK_ISA_AVX2] = x_optk_sgd_f32_avx2_u2_pf4_nt,", "and dispatched to")
+    os.execute("rm -rf " .. fs.quote(d))
+  end },
+  { "tune refuses bad input and writes nothing", function()
+    local d = tmpdir()
+    local out_path = d .. "/prof.lua"
+    local base = optgen .. " tune --out " .. fs.quote(out_path)
+    local cases = {
+      { " --optim nosuch", "tune: unknown optim 'nosuch' (" },
+      { " --dtype f8", "tune: unknown dtype 'f8' (f32, f64, bf16, f16); no profile written" },
+      { " --isa mmx", "tune: unknown isa 'mmx' (" },
+      { " --isa scalar", "tune: scalar is the baseline" },
+      { " --sizes 1,2", "tune: --sizes wants L1,L2,BIG", nil, true },
+    }
+    local cpu = tune.cpu()
+    for _, isa in ipairs({ "neon", "sve", "avx512", "avx2" }) do
+      if by_isa[isa] and not tune.runs(cpu, by_isa[isa]) then
+        cases[#cases + 1] = { " --isa " .. isa, "tune: this CPU cannot run " .. isa .. ": " }
+        break
+      end
+    end
+    local runnable = tune.cpu_isas(cpu, backends)[1]
+    if runnable then
+      local sel = " --optim sgd --dtype f32 --isa " .. runnable
+      cases[#cases + 1] = { sel, "tune: no C compiler: '/nonexistent/cc' not found", "CC=/nonexistent/cc " }
+      cases[#cases + 1] = { sel, "tune: candidates of sgd failed to compile with 'false ", "CC=false " }
+    end
+    for _, c in ipairs(cases) do
+      local status, out = sh((c[3] or "") .. base .. c[1])
+      h.eq(status, 2, c[1] .. " status:\n" .. out)
+      has(out, c[2], c[1])
+      if not c[4] then has(out, "no profile written", c[1]) end
+    end
+    h.eq(fs.read(out_path), nil, "no profile")
+    h.eq(#fs.walk(d), 0, "no temporary file left")
+    os.execute("rm -rf " .. fs.quote(d))
+  end },
+  { "a tiny tuning run writes a profile that generate accepts", function()
+    local runnable = tune.cpu_isas(tune.cpu(), backends)[1]
+    if not runnable or os.execute("command -v cc >/dev/null 2>&1") ~= 0 then return end
+    local d = tmpdir()
+    local status, out = sh(optgen .. " tune --quick --optim sgd --dtype f32 --isa " .. runnable
+                           .. " --sizes 256,1024,4096 --out " .. fs.quote(d .. "/p.lua"))
+    h.eq(status, 0, "status:\n" .. out)
+    has(out, "1/1 sgd/f32/" .. runnable, "progress")
+    has(out, "optgen: tuned 1 kernels", "summary")
+    local p, variants = tune.load_profile(d .. "/p.lua")
+    local e = p.kernels["sgd/f32/" .. runnable]
+    h.eq(e.n.l1, 256, "sizes recorded")
+    h.eq(#e.ns >= 5, true, "every candidate measured")
+    h.eq(#e.ns[1].l1 >= 2, true, "median and samples")
+    h.eq(variants["sgd/f32/" .. runnable] ~= nil, true, "a choice")
+    status, out = sh(optgen .. " generate --profile " .. fs.quote(d .. "/p.lua") .. " --out " .. fs.quote(d .. "/g"))
+    h.eq(status, 0, "generate from it:\n" .. out)
+    os.execute("rm -rf " .. fs.quote(d))
+  end },
+}
