@@ -108,7 +108,7 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
  * for the bias corrections) would otherwise cost more than a small tensor's
  * update.  Reused only when kernel, t and every hyperparameter match. */
 #define OPTK_CACHE_HP 32
-static _Thread_local struct {
+static __thread struct { /* __thread, not _Thread_local: the vendored file is C99 */
   const optk_kernel *k;
   int64_t t;
   double hp[OPTK_CACHE_HP];

@@ -182,9 +182,9 @@ function commands.generate(root, args)
     io.stderr:write("optgen: warning: ", out, "/", p, " was not written by optgen; left alone\n")
   end
   if o.depfile then
-    local deps = {}
-    for _, p in ipairs(generate.inputs(root)) do deps[#deps + 1] = p end
-    fs.write(o.depfile, "generated/sources.ninja: " .. table.concat(deps, " \\\n  ") .. "\n")
+    local deps = generate.inputs(root)
+    if o.profile then deps[#deps + 1] = o.profile end
+    fs.write(o.depfile, out .. "/sources.ninja: " .. table.concat(deps, " \\\n  ") .. "\n")
   end
   print(string.format("optgen: %d files, %d changed", #files, #changed))
 end
