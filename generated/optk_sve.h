@@ -8,7 +8,15 @@
 #include <arm_sve.h>
 #include "optk_scalar.h"
 
-#define OPTK_SVE_FN static inline __attribute__((target("+sve")))
+/* The target of every sve function, kernels included.  clang 14 takes SVE
+ * only for a whole file (OPTK_BUILD_SVE requires it there), so the
+ * attribute is gcc's. */
+#if defined(__clang__)
+#define OPTK_SVE_TARGET
+#else
+#define OPTK_SVE_TARGET __attribute__((target("+sve")))
+#endif
+#define OPTK_SVE_FN static inline OPTK_SVE_TARGET
 
 /* bf16 in the low half of each 32-bit lane, zero-extended, shifted up. */
 OPTK_SVE_FN svfloat32_t optk_sve_load_bf16(svbool_t pg, const uint16_t *p)

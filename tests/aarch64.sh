@@ -29,7 +29,7 @@ build() {
     echo "optkern: skipped the aarch64 build: $cc not found (apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"
     return 0
   fi
-  targets="$bd/liboptkern.a $bd/liboptkern.so $bd/optk_digest"
+  targets="$bd/liboptkern.a $bd/liboptkern.so $bd/optk_digest $bd/vendor_test"
   if [ -f "$checklib" ]; then
     targets="$targets $bd/optk_tests"
   else
@@ -59,6 +59,7 @@ qemu_job() {
     set -e
     echo "== qemu-aarch64 -cpu $cpu"
     qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/optk_digest" tests/digests/trajectory.txt
+    qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/vendor_test"
     [ -f "$checklib" ] || exit 0
     # Check's fork mode hangs under qemu-user.
     if [ $# -eq 0 ]; then

@@ -8,7 +8,7 @@
 #if OPTK_BUILD_AVX2
 #include "optk_avx2.h"
 
-__attribute__((target("avx2,fma,f16c")))
+OPTK_AVX2_TARGET
 void optk_adamax_f32_avx2_u4(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {
   float *restrict p = param;

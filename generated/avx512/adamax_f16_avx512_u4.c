@@ -8,7 +8,7 @@
 #if OPTK_BUILD_AVX512
 #include "optk_avx512.h"
 
-__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+OPTK_AVX512_TARGET
 void optk_adamax_f16_avx512_u4(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {
   uint16_t *restrict p = param;

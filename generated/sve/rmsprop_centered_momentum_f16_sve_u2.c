@@ -8,7 +8,7 @@
 #if OPTK_BUILD_SVE
 #include "optk_sve.h"
 
-__attribute__((target("+sve")))
+OPTK_SVE_TARGET
 void optk_rmsprop_centered_momentum_f16_sve_u2(size_t n, void *param, const void *grad, void *const *state, const void *consts)
 {
   uint16_t *restrict p = param;

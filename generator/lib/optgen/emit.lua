@@ -115,7 +115,8 @@ local function kernel_file(kir, be, tail_be, dtype, v, tdir)
     banner = banner(title, from, { "Per element: " .. lower.cost(kir) .. "." }),
     prelude = "optk_" .. be.isa .. ".h",
     arch_guard = guard(be),
-    attr = be.target and string.format('__attribute__((target("%s")))\n', be.target) or "",
+    -- The ISA's prelude spells the attribute (OPTK_<ISA>_TARGET).
+    attr = be.target and "OPTK_" .. be.isa:upper() .. "_TARGET\n" or "",
     symbol = sym, setup = join(body.setup), loops = join(body.loops),
   }, "templates/kernel.c.tpl")
   return string.format("%s/%s_%s_%s_%s.c", be.isa, k.name, dtype, be.isa, M.variant_name(v)), text, sym
