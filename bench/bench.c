@@ -15,6 +15,7 @@
  * variant, threads, n, bytes per element, then ns per element (ns per call
  * in the overhead section) as median, lo, hi. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -699,6 +700,89 @@ static void bench_unit(void)
   }
 }
 
+/* ---- the tuned kernels against the default variants ----------------------- */
+
+/* When the library was built from a tuning profile (scripts/gen), the
+ * default variants come from a second build of the committed generated/
+ * (bench/run makes it), loaded with dlopen so that both registries live in
+ * this process.  The two are timed in alternation, so drift of this shared
+ * machine falls on both. */
+static const char *default_lib;
+
+struct default_api {
+  const optk_kernel *(*find)(const char *, optk_dtype);
+  int (*init_state)(const optk_kernel *, size_t, void *const *, const double *);
+  int (*step_isa)(const optk_kernel *, optk_isa, size_t, void *, const void *, void *const *, const double *,
+                  int64_t);
+  int (*set_num_threads)(int);
+};
+static struct default_api dflt;
+
+static void default_body(void *ctx, long reps)
+{
+  struct step_ctx *c = ctx;
+  for (long r = 0; r < reps; r++) {
+    c->t = c->t % 1000 + 1;
+    dflt.step_isa(c->k, c->isa, c->n, arr_p, arr_g, c->st, c->hp, c->t);
+  }
+}
+
+static void bench_tuned(void)
+{
+  void *h = dlopen(default_lib, RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL) {
+    fprintf(stderr, "optk_bench: cannot load the default kernels: %s\n", dlerror());
+    return;
+  }
+  *(void **)&dflt.find = dlsym(h, "optk_find");
+  *(void **)&dflt.init_state = dlsym(h, "optk_init_state");
+  *(void **)&dflt.step_isa = dlsym(h, "optk_step_isa");
+  *(void **)&dflt.set_num_threads = dlsym(h, "optk_set_num_threads");
+  if (dflt.find == NULL || dflt.init_state == NULL || dflt.step_isa == NULL || dflt.set_num_threads == NULL) {
+    fprintf(stderr, "optk_bench: %s lacks the optkern API\n", default_lib);
+    return;
+  }
+  optk_set_num_threads(1); /* both libraries: each has its own pool */
+  dflt.set_num_threads(1);
+  const size_t classes[] = { 4096, 65536, (size_t)16 << 20 };
+  for (size_t ki = 0; ki < optk_count(); ki++) {
+    const optk_kernel *k = optk_at(ki);
+    const optk_kernel *kd = dflt.find(optk_name(k), optk_dtype_of(k));
+    if (!kernel_passes(k) || kd == NULL)
+      continue;
+    optk_dtype d = optk_dtype_of(k);
+    fill(arr_p, d, nmax);
+    fill(arr_g, d, nmax);
+    double b = bytes_per_elem(d, optk_nstate(k));
+    for (int isa = 1; isa < OPTK_ISA_COUNT; isa++) {
+      if (!optk_isa_available((optk_isa)isa) || !kind_passes(2, optk_isa_name((optk_isa)isa)))
+        continue;
+      if (quick && isa != (int)best_isa(k))
+        continue; /* --quick: the ISA the library dispatches to */
+      fprintf(stderr, "tuned %s %s %s\n", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa));
+      for (int ci = 0; ci < 3; ci++) {
+        size_t n = classes[ci] > nmax ? nmax : classes[ci];
+        struct step_ctx a, o;
+        prepare(&a, k, n);
+        a.isa = (optk_isa)isa;
+        o = a;
+        o.k = kd;
+        double ta[3], to[3];
+        for (int round = 0; round < 3; round++) {
+          ta[round] = measure(step_body, &a, (double)n).med;
+          to[round] = measure(default_body, &o, (double)n).med;
+        }
+        qsort(ta, 3, sizeof ta[0], cmp_double);
+        qsort(to, 3, sizeof to[0], cmp_double);
+        struct stat3 sa = { ta[1], ta[0], ta[2] }, so = { to[1], to[0], to[2] };
+        row("tuned", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa), "tuned", 1, n, b, sa);
+        row("tuned", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa), "default", 1, n, b, so);
+      }
+    }
+  }
+  optk_set_num_threads(0);
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -715,11 +799,14 @@ int main(int argc, char **argv)
       free(dup);
     } else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc) {
       csv_path = argv[++i];
+    } else if (strcmp(argv[i], "--default-lib") == 0 && i + 1 < argc) {
+      default_lib = argv[++i];
     } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       only = argv[++i];
     } else {
       fprintf(stderr,
-              "usage: optk_bench [--quick] [--filter optimizer,dtype,isa,...] [--csv FILE] [--only SECTIONS]\n");
+              "usage: optk_bench [--quick] [--filter optimizer,dtype,isa,...] [--csv FILE] [--only SECTIONS]\n"
+              "                  [--default-lib build/default/liboptkern.so]\n");
       return argc > 1 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
     }
   }
@@ -815,6 +902,8 @@ int main(int argc, char **argv)
       memcpy(filter_tokens, saved, sizeof saved);
     }
   }
+  if (default_lib != NULL && SECTION("tuned"))
+    bench_tuned();
   if (csv != stdout)
     fclose(csv);
   return 0;

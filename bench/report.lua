@@ -378,6 +378,41 @@ do
   end
 end
 
+-- 7. tuned kernels against the default variants (when the library is tuned).
+local tuned_rows = {}
+do
+  local classes = { { 4096, "4 Ki" }, { 65536, "64 Ki" }, { BIG, "16 Mi" } }
+  local worst, wk, nmet, ntot = math.huge, nil, 0, 0
+  for _, r in ipairs(select_rows(function(x) return x.section == "tuned" and x.variant == "tuned" end)) do
+    local d = find(function(x)
+      return x.section == "tuned" and x.variant == "default" and x.optimizer == r.optimizer and x.dtype == r.dtype
+        and x.isa == r.isa and x.n == r.n
+    end)
+    if d then
+      local key = r.optimizer .. "/" .. r.dtype .. "/" .. r.isa
+      if not tuned_rows[key] then
+        tuned_rows[key] = { optimizer = r.optimizer, dtype = r.dtype, isa = r.isa, ratio = {} }
+        tuned_rows[#tuned_rows + 1] = tuned_rows[key]
+      end
+      local ratio = d.med / r.med
+      tuned_rows[key].ratio[r.n] = ratio
+      ntot = ntot + 1
+      -- Within the spread of the default's own samples counts as equal.
+      if ratio >= 1 or r.med <= d.hi then nmet = nmet + 1 end
+      if ratio < worst then
+        worst, wk = ratio, string.format("%s %s %s @%s", r.optimizer, r.dtype, r.isa, human(r.n))
+      end
+    end
+  end
+  if ntot > 0 then
+    add_target("Tuned kernels (this CPU's profile) at least as fast as the default variants",
+      string.format("worst %.2fx (%s); %d/%d within the default's sample spread or faster", worst, wk, nmet, ntot),
+      nmet == ntot, "a tuned variant is chosen on its geometric mean over the three size classes " ..
+      "(optgen tune), so it may give up a few percent in one class; ratios near 1 are within this VM's spread")
+  end
+  tuned_rows.classes = classes
+end
+
 -- ---- report.md ------------------------------------------------------------------
 local md = {}
 local function w(s) md[#md + 1] = s or "" end
@@ -435,6 +470,21 @@ w("![fraction of ceiling, f32](roofline_f32.png) ![fraction of ceiling, bf16](ro
 w()
 w("![GB/s f32](gbs_f32.png) ![speed-up over naive loops](naive_f32.png)")
 w()
+if #tuned_rows > 0 then
+  w("## Tuned kernels against the default variants")
+  w()
+  w("Time of the default variant over the tuned one (above 1: the tuned kernel is faster), both timed in " ..
+    "alternation in this run; the tuned variants are those of this CPU's profile in generator/tuning/.")
+  w()
+  w("| optimizer | dtype | ISA | 4 Ki | 64 Ki | 16 Mi |")
+  w("|---|---|---|---|---|---|")
+  for _, t in ipairs(tuned_rows) do
+    local cells = {}
+    for i, c in ipairs(tuned_rows.classes) do cells[i] = t.ratio[c[1]] and fmt(t.ratio[c[1]]) .. "x" or "n/a" end
+    w(string.format("| %s | %s | %s | %s |", t.optimizer, t.dtype, t.isa, table.concat(cells, " | ")))
+  end
+  w()
+end
 w("## Memory ceilings (same run)")
 w()
 w("STREAM-style copy (16 B/element) and triad (24 B/element) on f64 arrays, per size class, and the copy-like " ..

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The kernels of every committed tuning profile (generator/tuning/, made by
-# `optgen tune`), built with toolchain.ninja into build/tuned/<profile>/ and
+# `optgen tune`), built into build/tuned/<profile>/ (scripts/build-variant) and
 # tested: the Check suites, the cross-ISA digests and the thread test.  The
 # main build compiles only this CPU's profile (scripts/gen), so without this
 # a machine of another model would never run the other profiles' variants.
@@ -17,19 +17,8 @@ for profile in generator/tuning/*.lua; do
   [ -f "$profile" ] || continue
   found=yes
   bd=build/tuned/$(basename "$profile" .lua)
-  mkdir -p "$bd"
   luajit generator/optgen generate --profile "$profile" --out "$bd/gen" >/dev/null
-  cat >"$bd/build.ninja" <<EOF
-# Written by tests/tuned.sh: the library and tests of $profile.
-builddir = $bd
-check_libs = \$\$(pkg-config --libs check)
-gen = $bd/gen
-gen_stamp = $bd/gen/sources.ninja
-toolchain_cc = gcc
-toolchain_bd = $bd
-subninja toolchain.ninja
-EOF
-  ninja -f "$bd/build.ninja" "$bd/optk_tests" "$bd/optk_digest" "$bd/optk_threads_test" >/dev/null
+  scripts/build-variant "$bd/gen" "$bd" "$bd/optk_tests" "$bd/optk_digest" "$bd/optk_threads_test"
   echo "optkern: the kernels tuned by $profile:"
   "$bd/optk_tests"
   "$bd/optk_digest" tests/digests/trajectory.txt
