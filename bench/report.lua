@@ -485,6 +485,30 @@ if #tuned_rows > 0 then
   end
   w()
 end
+do
+  local vrows = select_rows(function(x) return x.section == "vendor" and x.variant == "baked" end)
+  if #vrows > 0 then
+    w("## Vendored kernels: baked hyperparameters against unbaked")
+    w()
+    w("The two copies `optgen vendor` writes for the tests (build/vendor/: a_ as it is, b_ with adam.beta1, " ..
+      "adam.eps, sgd_momentum.momentum and adagrad.initial_accumulator_value baked in), same values, timed in " ..
+      "alternation (ns/element).")
+    w()
+    w("| optimizer | dtype | ISA | elements | unbaked | baked | unbaked / baked |")
+    w("|---|---|---|---|---|---|---|")
+    for _, r in ipairs(vrows) do
+      local u = find(function(x)
+        return x.section == "vendor" and x.variant == "unbaked" and x.optimizer == r.optimizer and
+          x.dtype == r.dtype and x.n == r.n
+      end)
+      if u then
+        w(string.format("| %s | %s | %s | %s | %s | %s | %sx |", r.optimizer, r.dtype, r.isa, human(r.n),
+          fmt(u.med, 3), fmt(r.med, 3), fmt(u.med / r.med)))
+      end
+    end
+    w()
+  end
+end
 w("## Memory ceilings (same run)")
 w()
 w("STREAM-style copy (16 B/element) and triad (24 B/element) on f64 arrays, per size class, and the copy-like " ..
