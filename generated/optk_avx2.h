@@ -10,7 +10,7 @@
 
 /* The target of every avx2 function, kernels included. */
 #define OPTK_AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
-#define OPTK_AVX2_FN static inline OPTK_AVX2_TARGET
+#define OPTK_AVX2_FN OPTK_FN OPTK_AVX2_TARGET
 
 OPTK_AVX2_FN __m256 optk_avx2_load_bf16(const uint16_t *p)
 {

@@ -10,7 +10,7 @@
 
 /* The target of every avx512 function, kernels included. */
 #define OPTK_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
-#define OPTK_AVX512_FN static inline OPTK_AVX512_TARGET
+#define OPTK_AVX512_FN OPTK_FN OPTK_AVX512_TARGET
 
 OPTK_AVX512_FN __m512 optk_avx512_load_bf16(__m256i h)
 {

@@ -5,13 +5,13 @@
 #include <arm_neon.h>
 #include "optk_scalar.h"
 
-static inline float32x4_t optk_neon_load_bf16(const uint16_t *p)
+OPTK_FN float32x4_t optk_neon_load_bf16(const uint16_t *p)
 {
   return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16));
 }
 
 /* Round to nearest even in integer code, as optk_f32_to_bf16 does. */
-static inline uint16x4_t optk_neon_to_bf16(float32x4_t v)
+OPTK_FN uint16x4_t optk_neon_to_bf16(float32x4_t v)
 {
   const uint32x4_t b = vreinterpretq_u32_f32(v);
   const uint32x4_t hi = vshrq_n_u32(b, 16);

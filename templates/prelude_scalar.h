@@ -7,30 +7,34 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Helpers: static, and unused where a kernel set needs no conversion (the
+ * vendored file holds only the chosen storage types). */
+#define OPTK_FN static inline __attribute__((unused))
+
 /* Storage conversions in integer code, so every compiler and target gives
  * the same bits: round to nearest even, NaN stays NaN (made quiet, the top
  * payload bits kept, as F16C does), denormals kept. */
 
-static inline float optk_bits_f32(uint32_t b)
+OPTK_FN float optk_bits_f32(uint32_t b)
 {
   float f;
   memcpy(&f, &b, sizeof f);
   return f;
 }
 
-static inline uint32_t optk_f32_bits(float f)
+OPTK_FN uint32_t optk_f32_bits(float f)
 {
   uint32_t b;
   memcpy(&b, &f, sizeof b);
   return b;
 }
 
-static inline float optk_bf16_to_f32(uint16_t h)
+OPTK_FN float optk_bf16_to_f32(uint16_t h)
 {
   return optk_bits_f32((uint32_t)h << 16);
 }
 
-static inline uint16_t optk_f32_to_bf16(float f)
+OPTK_FN uint16_t optk_f32_to_bf16(float f)
 {
   const uint32_t b = optk_f32_bits(f);
   if ((b & 0x7fffffffu) > 0x7f800000u)
@@ -38,7 +42,7 @@ static inline uint16_t optk_f32_to_bf16(float f)
   return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }
 
-static inline float optk_f16_to_f32(uint16_t h)
+OPTK_FN float optk_f16_to_f32(uint16_t h)
 {
   const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
   const uint32_t e = (h >> 10) & 0x1fu;
@@ -57,7 +61,7 @@ static inline float optk_f16_to_f32(uint16_t h)
   return optk_bits_f32(sign | exp << 23 | (m & 0x3ffu) << 13);
 }
 
-static inline uint16_t optk_f32_to_f16(float f)
+OPTK_FN uint16_t optk_f32_to_f16(float f)
 {
   const uint32_t b = optk_f32_bits(f);
   const uint16_t sign = (uint16_t)((b >> 16) & 0x8000u);

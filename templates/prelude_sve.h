@@ -13,7 +13,7 @@
 #else
 #define OPTK_SVE_TARGET __attribute__((target("@target@")))
 #endif
-#define OPTK_SVE_FN static inline OPTK_SVE_TARGET
+#define OPTK_SVE_FN OPTK_FN OPTK_SVE_TARGET
 
 /* bf16 in the low half of each 32-bit lane, zero-extended, shifted up. */
 OPTK_SVE_FN svfloat32_t optk_sve_load_bf16(svbool_t pg, const uint16_t *p)

@@ -241,6 +241,7 @@ function commands.vendor(root, args)
   local o = options(args, { optim = "value", dtype = "value", isa = "value", prefix = "value", out = "value",
                             hp = "list", unroll = "value", profile = "value" }, "vendor")
   if not o.out then die("vendor: --out DIR is required (see 'optgen vendor --help')") end
+  o.out = o.out:match("^(.-)/*$")
   o.unroll = parse_unroll(o.unroll, generate.backends(root))
   if o.profile then o.variants = profile_variants(root, o.profile, "vendor") end
   local function check(ok, err)
