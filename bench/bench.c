@@ -761,8 +761,8 @@ static void bench_tuned(void)
     for (int isa = 1; isa < OPTK_ISA_COUNT; isa++) {
       if (!optk_isa_available((optk_isa)isa) || !kind_passes(2, optk_isa_name((optk_isa)isa)))
         continue;
-      if (quick && isa != (int)best_isa(k))
-        continue; /* --quick: the ISA the library dispatches to */
+      if (quick && isa != (int)best_isa(k) && kind_passes(2, "none"))
+        continue; /* --quick: the ISA the library dispatches to, unless ISAs are named */
       fprintf(stderr, "tuned %s %s %s\n", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa));
       for (int ci = 0; ci < 3; ci++) {
         size_t n = classes[ci] > nmax ? nmax : classes[ci];
