@@ -27,9 +27,10 @@
 
 #include "naive.h"
 /* Two vendored copies that build.ninja writes: a_ as it is, b_ with
- * hyperparameters baked (vendor_baked there). */
+ * hyperparameters baked (tests/vendor_baked.h). */
 #include "a_optk.h"
 #include "b_optk.h"
+#include "vendor_baked.h"
 #include "optk_internal.h"
 
 /* ---- options ------------------------------------------------------------ */
@@ -789,16 +790,6 @@ static void bench_tuned(void)
 
 /* ---- vendored kernels: baked hyperparameters against unbaked ---------------- */
 
-/* The values build.ninja bakes into the b_ copy (vendor_baked). */
-static const struct {
-  const char *optim, *hparam;
-  double value;
-} baked_values[] = {
-  { "adam", "beta1", 0.9 },
-  { "adam", "eps", 1e-8 },
-  { "sgd_momentum", "momentum", 0.9 },
-  { "adagrad", "initial_accumulator_value", 0.1 },
-};
 
 struct vendor_ctx {
   int baked;
@@ -842,10 +833,7 @@ static void bench_baked(void)
       a.t = b.t = 1;
       a_optk_default_hparams(ka, a.hp);
       for (int j = 0; j < a_optk_nhparams(ka); j++)
-        for (size_t q = 0; q < sizeof baked_values / sizeof baked_values[0]; q++)
-          if (strcmp(baked_values[q].optim, a_optk_name(ka)) == 0 &&
-              strcmp(baked_values[q].hparam, a_optk_hparam_name(ka, j)) == 0)
-            a.hp[j] = baked_values[q].value;
+        a.hp[j] = vendor_baked_value(a_optk_name(ka), a_optk_hparam_name(ka, j), a.hp[j]);
       for (int j = 0; j < b_optk_nhparams(kb); j++)
         for (int q = 0; q < a_optk_nhparams(ka); q++)
           if (strcmp(b_optk_hparam_name(kb, j), a_optk_hparam_name(ka, q)) == 0)

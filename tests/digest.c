@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elems.h"
 #include "optk_internal.h"
 #include "optk_scalar.h"
 
@@ -29,15 +30,7 @@
 #define NSETS 2
 
 static const char *const set_names[NSETS] = { "default", "halved" };
-static const char *const dtype_names[] = { "f32", "f64", "bf16", "f16" };
 
-static uint64_t splitmix(uint64_t *s)
-{
-  uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-  return z ^ (z >> 31);
-}
 
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
 {
@@ -59,16 +52,14 @@ static double special(unsigned k)
 
 /* Value i of an input stream: mostly uniform in [-1, 1) times a scale
  * between 2^-10 and 2^10, specials sprinkled. */
-static double value(uint64_t *s, size_t i, unsigned step)
+static double value(tu_rng *s, size_t i, unsigned step)
 {
-  const uint64_t r = splitmix(s);
+  const uint64_t r = tu_next(s);
   if (i % 37 == step % 37)
     return special((unsigned)(r % 1000));
   const double u = (double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0;
   return ldexp(u, (int)(r % 21) - 10);
 }
-
-static size_t size_of(optk_dtype d) { return d == OPTK_F64 ? 8 : d == OPTK_F32 ? 4 : 2; }
 
 static void put(optk_dtype d, void *a, size_t i, double x)
 {
@@ -80,35 +71,14 @@ static void put(optk_dtype d, void *a, size_t i, double x)
   }
 }
 
-static int is_nan(optk_dtype d, const void *a, size_t i)
-{
-  switch (d) {
-  case OPTK_F32: return isnan(((const float *)a)[i]);
-  case OPTK_F64: return isnan(((const double *)a)[i]);
-  case OPTK_BF16: return (((const uint16_t *)a)[i] & 0x7fffu) > 0x7f80u;
-  case OPTK_F16: return (((const uint16_t *)a)[i] & 0x7fffu) > 0x7c00u;
-  }
-  return 0;
-}
-
 /* Digest of n elements of type d, every NaN hashed as the same bytes. */
 static uint64_t digest_array(uint64_t h, optk_dtype d, const void *a, size_t n)
 {
-  const size_t w = size_of(d);
+  const size_t w = tu_esize(d);
   static const unsigned char nan_bytes[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
   for (size_t i = 0; i < n; i++)
-    h = is_nan(d, a, i) ? fnv(h, nan_bytes, w) : fnv(h, (const char *)a + i * w, w);
+    h = tu_is_nan_bits(d, tu_get_bits(d, a, i)) ? fnv(h, nan_bytes, w) : fnv(h, (const char *)a + i * w, w);
   return h;
-}
-
-/* Whether element i differs between a and b (NaN-ness only for NaNs). */
-static int differs(optk_dtype d, const void *a, const void *b, size_t i)
-{
-  const int na = is_nan(d, a, i), nb = is_nan(d, b, i);
-  if (na || nb)
-    return na != nb;
-  const size_t w = size_of(d);
-  return memcmp((const char *)a + i * w, (const char *)b + i * w, w) != 0;
 }
 
 struct run {
@@ -127,18 +97,19 @@ static int trajectory(const optk_kernel *k, int set, optk_isa isa, struct run *r
   if (set == 1)
     for (int i = 0; i < optk_nhparams(k); i++)
       hp[i] *= 0.5;
-  uint64_t seed = fnv_str(fnv_str(fnv_str(0xcbf29ce484222325u, optk_name(k)), dtype_names[d]), set_names[set]);
-  r->pbase = malloc((N + OFFSET) * size_of(d));
-  void *gbase = malloc((N + OFFSET) * size_of(d));
+  /* The raw splitmix64 state (not tu_seed's scrambling): the committed digests came from it. */
+  tu_rng seed = { fnv_str(fnv_str(fnv_str(0xcbf29ce484222325u, optk_name(k)), tu_dtype_name(d)), set_names[set]) };
+  r->pbase = malloc((N + OFFSET) * tu_esize(d));
+  void *gbase = malloc((N + OFFSET) * tu_esize(d));
   if (r->pbase == NULL || gbase == NULL)
     return -1;
-  r->p = (char *)r->pbase + OFFSET * size_of(d);
-  void *g = (char *)gbase + OFFSET * size_of(d);
+  r->p = (char *)r->pbase + OFFSET * tu_esize(d);
+  void *g = (char *)gbase + OFFSET * tu_esize(d);
   for (int j = 0; j < ns; j++) {
-    r->stbase[j] = malloc((N + OFFSET) * size_of(sd));
+    r->stbase[j] = malloc((N + OFFSET) * tu_esize(sd));
     if (r->stbase[j] == NULL)
       return -1;
-    r->st[j] = (char *)r->stbase[j] + OFFSET * size_of(sd);
+    r->st[j] = (char *)r->stbase[j] + OFFSET * tu_esize(sd);
   }
   for (size_t i = 0; i < N; i++)
     put(d, r->p, i, value(&seed, i, 0));
@@ -168,13 +139,13 @@ static void explain(const optk_kernel *k, const struct run *a, const struct run 
 {
   const optk_dtype d = optk_dtype_of(k), sd = d == OPTK_F64 ? OPTK_F64 : OPTK_F32;
   for (size_t i = 0; i < N; i++)
-    if (differs(d, a->p, b->p, i)) {
+    if (!tu_same_elem(d, a->p, b->p, i)) {
       fprintf(stderr, "    first difference: p[%zu]\n", i);
       return;
     }
   for (int j = 0; j < optk_nstate(k); j++)
     for (size_t i = 0; i < N; i++)
-      if (differs(sd, a->st[j], b->st[j], i)) {
+      if (!tu_same_elem(sd, a->st[j], b->st[j], i)) {
         fprintf(stderr, "    first difference: %s[%zu]\n", optk_state_name(k, j), i);
         return;
       }
@@ -251,7 +222,7 @@ int main(int argc, char **argv)
   int failures = 0, checked = 0;
   for (size_t ki = 0; ki < optk_count(); ki++) {
     const optk_kernel *k = optk_at(ki);
-    const char *dname = dtype_names[optk_dtype_of(k)];
+    const char *dname = tu_dtype_name(optk_dtype_of(k));
     for (int set = 0; set < NSETS; set++) {
       struct entry *want = NULL;
       for (size_t i = 0; i < nentries; i++)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elems.h"
 #include "optk_internal.h"
 
 static int passed, failed;
@@ -24,29 +25,13 @@ static void expect(int ok, const char *what, const char *kname, const char *dt, 
   }
 }
 
-static const char *dtname(optk_dtype d)
-{
-  static const char *const names[] = { "f32", "f64", "bf16", "f16" };
-  return names[d];
-}
-
-static size_t psize(optk_dtype d) { return d == OPTK_F64 ? 8 : d == OPTK_F32 ? 4 : 2; }
-static size_t ssize(optk_dtype d) { return d == OPTK_F64 ? 8 : 4; }
-
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-static double urand(void)
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static tu_rng rng = { 0x9e3779b97f4a7c15u };
 
 /* Fills n elements of storage type d with values in (-1, 1). */
 static void fill(void *a, optk_dtype d, size_t n, int positive)
 {
   for (size_t i = 0; i < n; i++) {
-    double x = urand();
+    double x = 2.0 * tu_uniform(&rng) - 1.0;
     if (positive)
       x = x < 0 ? -x : x;
     if (d == OPTK_F64) {
@@ -104,11 +89,11 @@ int main(void)
         }
         for (int ci = 0; ci < (int)(sizeof counts / sizeof counts[0]); ci++) {
           void *st1[OPTK_MAX_STATE], *st2[OPTK_MAX_STATE];
-          memcpy(p1, p0, n * psize(d));
-          memcpy(p2, p0, n * psize(d));
+          memcpy(p1, p0, n * tu_esize(d));
+          memcpy(p2, p0, n * tu_esize(d));
           for (int s = 0; s < ns; s++) {
-            memcpy(s1[s], s0[s], n * ssize(d));
-            memcpy(s2[s], s0[s], n * ssize(d));
+            memcpy(s1[s], s0[s], n * tu_esize(tu_state_type(d)));
+            memcpy(s2[s], s0[s], n * tu_esize(tu_state_type(d)));
             st1[s] = s1[s];
             st2[s] = s2[s];
           }
@@ -119,10 +104,10 @@ int main(void)
             optk_set_num_threads(counts[ci]);
             ok &= optk_step_isa(k, (optk_isa)isa, n, p2, g, st2, hp, t) == OPTK_OK;
           }
-          ok &= memcmp(p1, p2, n * psize(d)) == 0;
+          ok &= memcmp(p1, p2, n * tu_esize(d)) == 0;
           for (int s = 0; s < ns; s++)
-            ok &= memcmp(s1[s], s2[s], n * ssize(d)) == 0;
-          expect(ok, "threaded step bit-identical to one thread", optk_name(k), dtname(d),
+            ok &= memcmp(s1[s], s2[s], n * tu_esize(tu_state_type(d))) == 0;
+          expect(ok, "threaded step bit-identical to one thread", optk_name(k), tu_dtype_name(d),
                  optk_isa_name((optk_isa)isa), n, counts[ci]);
         }
         (void)st0;

@@ -2,7 +2,7 @@
  * different prefixes linked into one program, every vendored kernel on
  * every ISA this machine runs giving the library's bits, and the copy with
  * baked hyperparameters giving the unbaked copy's bits for the same values.
- * build.ninja makes the copies: a_ (unbaked) and b_ (baked, BAKED below). */
+ * build.ninja makes the copies: a_ (unbaked) and b_ (baked, tests/vendor_baked.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +10,10 @@
 
 #include "a_optk.h"
 #include "b_optk.h"
+#include "vendor_baked.h"
+#include "elems.h"
 #include "optkern.h"
 
-/* The values build.ninja bakes into the b_ copy. */
-static const struct {
-  const char *optim, *hparam;
-  double value;
-} BAKED[] = {
-  { "adam", "beta1", 0.9 },
-  { "adam", "eps", 1e-8 },
-  { "sgd_momentum", "momentum", 0.9 },
-  { "adagrad", "initial_accumulator_value", 0.1 },
-};
 
 static int passed, failed;
 
@@ -37,69 +29,33 @@ static void check(int ok, const char *fmt, const char *name, int dtype, const ch
   }
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-static uint64_t next(void)
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
+static tu_rng rng = { 0x9e3779b97f4a7c15u };
 
-static size_t elem_size(int dtype) { return dtype == OPTK_F64 ? 8 : dtype == OPTK_F32 ? 4 : 2; }
-static size_t state_size(int dtype) { return dtype == OPTK_F64 ? 8 : 4; }
-
-/* Fills n values of a float type of size es (2: raw 16-bit patterns, any),
+/* Fills n values of array type t (16-bit types: raw patterns, any),
  * ordinary values with a few zeros, infinities and NaNs among them. */
-static void fill(unsigned char *a, size_t n, size_t es, int nonneg)
+static void fill(unsigned char *a, size_t n, optk_dtype t, int nonneg)
 {
   for (size_t i = 0; i < n; i++) {
-    double x = ((double)(next() >> 11) / 9007199254740992.0 - (nonneg ? 0.0 : 0.5)) * 2.0;
-    switch (next() % 16) {
+    double x = (tu_uniform(&rng) - (nonneg ? 0.0 : 0.5)) * 2.0;
+    switch (tu_next(&rng) % 16) {
     case 0: x = 0.0; break;
     case 1: x = INFINITY; break;
     case 2: x = NAN; break;
     default: break;
     }
-    if (es == 8) {
-      memcpy(a + i * 8, &x, 8);
-    } else if (es == 4) {
-      float f = (float)x;
-      memcpy(a + i * 4, &f, 4);
-    } else {
-      uint16_t h = (uint16_t)next();
-      memcpy(a + i * 2, &h, 2);
-    }
+    if (tu_esize(t) == 2)
+      tu_put_bits(t, a, i, (uint16_t)tu_next(&rng));
+    else
+      tu_put(t, a, i, x);
   }
 }
 
 /* Same bits, or both NaN, element by element. */
-static int same(const unsigned char *x, const unsigned char *y, size_t n, size_t es, int dtype)
+static int same(const unsigned char *x, const unsigned char *y, size_t n, optk_dtype t)
 {
-  for (size_t i = 0; i < n; i++, x += es, y += es) {
-    if (memcmp(x, y, es) == 0)
-      continue;
-    if (es == 8) {
-      double a, b;
-      memcpy(&a, x, 8);
-      memcpy(&b, y, 8);
-      if (isnan(a) && isnan(b))
-        continue;
-    } else if (es == 4) {
-      float a, b;
-      memcpy(&a, x, 4);
-      memcpy(&b, y, 4);
-      if (isnan(a) && isnan(b))
-        continue;
-    } else {
-      uint16_t a, b, inf = dtype == OPTK_BF16 ? 0x7f80 : 0x7c00;
-      memcpy(&a, x, 2);
-      memcpy(&b, y, 2);
-      if ((a & 0x7fff) > inf && (b & 0x7fff) > inf)
-        continue;
-    }
-    return 0;
-  }
+  for (size_t i = 0; i < n; i++)
+    if (!tu_same_elem(t, x, y, i))
+      return 0;
   return 1;
 }
 
@@ -110,29 +66,30 @@ struct run {
   unsigned char *p[2], *s[2][MAXS], *g;
 };
 
-static void setup(struct run *r, int dtype, int nstate)
+static void setup(struct run *r, optk_dtype dtype, int nstate)
 {
-  size_t es = elem_size(dtype), ss = state_size(dtype);
+  const optk_dtype st = tu_state_type(dtype);
+  const size_t es = tu_esize(dtype), ss = tu_esize(st);
   r->g = malloc(N * es);
-  fill(r->g, N, es, 0);
+  fill(r->g, N, dtype, 0);
   for (int c = 0; c < 2; c++) {
     r->p[c] = malloc(N * es);
     for (int j = 0; j < nstate; j++)
       r->s[c][j] = malloc(N * ss);
   }
-  fill(r->p[0], N, es, 0);
+  fill(r->p[0], N, dtype, 0);
   memcpy(r->p[1], r->p[0], N * es);
   for (int j = 0; j < nstate; j++) {
-    fill(r->s[0][j], N, ss, 1);
+    fill(r->s[0][j], N, st, 1);
     memcpy(r->s[1][j], r->s[0][j], N * ss);
   }
 }
 
-static int compare(struct run *r, int dtype, int nstate)
+static int compare(struct run *r, optk_dtype dtype, int nstate)
 {
-  int ok = same(r->p[0], r->p[1], N, elem_size(dtype), dtype);
+  int ok = same(r->p[0], r->p[1], N, dtype);
   for (int j = 0; j < nstate; j++)
-    ok = ok && same(r->s[0][j], r->s[1][j], N, state_size(dtype), dtype == OPTK_F64 ? OPTK_F64 : OPTK_F32);
+    ok = ok && same(r->s[0][j], r->s[1][j], N, tu_state_type(dtype));
   return ok;
 }
 
@@ -162,13 +119,13 @@ static void vendored_matches_library(void)
       if (!optk_isa_available((optk_isa)isa))
         continue;
       struct run r;
-      setup(&r, dtype, nstate);
+      setup(&r, (optk_dtype)dtype, nstate);
       int rc = 0;
       for (int64_t t = 1; t <= STEPS; t++) {
         rc |= optk_step_isa(k, (optk_isa)isa, N, r.p[0], r.g, (void *const *)r.s[0], hp, t);
         rc |= a_optk_step_isa(v, (a_optk_isa)isa, N, r.p[1], r.g, (void *const *)r.s[1], hp, t);
       }
-      check(rc == 0 && compare(&r, dtype, nstate), "%s/%d on %s: vendored bits equal the library's",
+      check(rc == 0 && compare(&r, (optk_dtype)dtype, nstate), "%s/%d on %s: vendored bits equal the library's",
             a_optk_name(v), dtype, optk_isa_name((optk_isa)isa));
       release(&r, nstate);
     }
@@ -185,9 +142,7 @@ static void baked_matches_unbaked(void)
     double hpa[16], hpb[16];
     a_optk_default_hparams(a, hpa);
     for (int j = 0; j < a_optk_nhparams(a); j++)
-      for (size_t q = 0; q < sizeof BAKED / sizeof BAKED[0]; q++)
-        if (strcmp(BAKED[q].optim, b_optk_name(b)) == 0 && strcmp(BAKED[q].hparam, a_optk_hparam_name(a, j)) == 0)
-          hpa[j] = BAKED[q].value;
+      hpa[j] = vendor_baked_value(b_optk_name(b), a_optk_hparam_name(a, j), hpa[j]);
     /* The unbaked ones, moved off their defaults where their domain allows. */
     for (int j = 0; j < b_optk_nhparams(b); j++)
       for (int q = 0; q < a_optk_nhparams(a); q++)
@@ -200,13 +155,13 @@ static void baked_matches_unbaked(void)
       if (!a_optk_isa_available((a_optk_isa)isa))
         continue;
       struct run r;
-      setup(&r, dtype, nstate);
+      setup(&r, (optk_dtype)dtype, nstate);
       int rc = 0;
       for (int64_t t = 1; t <= STEPS; t++) {
         rc |= a_optk_step_isa(a, (a_optk_isa)isa, N, r.p[0], r.g, (void *const *)r.s[0], hpa, t);
         rc |= b_optk_step_isa(b, (b_optk_isa)isa, N, r.p[1], r.g, (void *const *)r.s[1], hpb, t);
       }
-      check(rc == 0 && compare(&r, dtype, nstate), "%s/%d on %s: baked bits equal unbaked ones", b_optk_name(b),
+      check(rc == 0 && compare(&r, (optk_dtype)dtype, nstate), "%s/%d on %s: baked bits equal unbaked ones", b_optk_name(b),
             dtype, a_optk_isa_name((a_optk_isa)isa));
       release(&r, nstate);
     }
