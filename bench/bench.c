@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elems.h"
 #include "naive.h"
 /* Two vendored copies that build.ninja writes: a_ as it is, b_ with
  * hyperparameters baked (tests/vendor_baked.h). */
@@ -41,12 +42,11 @@ static int nfilter;
 static FILE *csv;
 static int ncores;
 
-static const char *const dtype_names[] = { "f32", "f64", "bf16", "f16" };
 
 static int is_dtype(const char *s)
 {
   for (int i = 0; i < 4; i++)
-    if (strcmp(s, dtype_names[i]) == 0)
+    if (strcmp(s, tu_dtype_name(i)) == 0)
       return 1;
   return 0;
 }
@@ -77,7 +77,7 @@ static int kind_passes(int kind, const char *value)
 
 static int kernel_passes(const optk_kernel *k)
 {
-  return kind_passes(0, optk_name(k)) && kind_passes(1, dtype_names[optk_dtype_of(k)]);
+  return kind_passes(0, optk_name(k)) && kind_passes(1, tu_dtype_name(optk_dtype_of(k)));
 }
 
 /* ---- timing ------------------------------------------------------------- */
@@ -174,10 +174,8 @@ static void fill(void *a, optk_dtype d, size_t n)
   }
 }
 
-static size_t psize(optk_dtype d) { return d == OPTK_F64 ? 8 : d == OPTK_F32 ? 4 : 2; }
-static size_t ssize(optk_dtype d) { return d == OPTK_F64 ? 8 : 4; }
 /* p and g read, p written, each state read and written. */
-static double bytes_per_elem(optk_dtype d, int nstate) { return 3.0 * (double)psize(d) + 2.0 * nstate * (double)ssize(d); }
+static double bytes_per_elem(optk_dtype d, int nstate) { return 3.0 * (double)tu_esize(d) + 2.0 * nstate * (double)tu_esize(tu_state_type(d)); }
 
 static size_t sizes[16];
 static int nsizes;
@@ -235,7 +233,7 @@ static void bench_kernels(void)
     for (int isa = 0; isa < OPTK_ISA_COUNT; isa++) {
       if (!optk_isa_available((optk_isa)isa) || k->impl[isa] == NULL || !kind_passes(2, optk_isa_name((optk_isa)isa)))
         continue;
-      fprintf(stderr, "kernel %s %s %s:", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa));
+      fprintf(stderr, "kernel %s %s %s:", optk_name(k), tu_dtype_name(d), optk_isa_name((optk_isa)isa));
       for (int si = 0; si < nsizes; si++) {
         size_t n = sizes[si];
         if (quick && isa == OPTK_ISA_SCALAR && n > ((size_t)1 << 20) && best_isa(k) != OPTK_ISA_SCALAR)
@@ -244,7 +242,7 @@ static void bench_kernels(void)
         prepare(&c, k, n);
         c.isa = (optk_isa)isa;
         struct stat3 st = measure(step_body, &c, (double)n);
-        row("kernel", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa), "step", 1, n, b, st);
+        row("kernel", optk_name(k), tu_dtype_name(d), optk_isa_name((optk_isa)isa), "step", 1, n, b, st);
         fprintf(stderr, " %zu:%.3g", n, st.med);
       }
       fprintf(stderr, "\n");
@@ -311,13 +309,13 @@ static void bench_ceilings(void)
     if (!kernel_passes(k) || done[d][ns])
       continue;
     done[d][ns] = 1;
-    fprintf(stderr, "ceiling %s with %d state arrays:", dtype_names[d], ns);
+    fprintf(stderr, "ceiling %s with %d state arrays:", tu_dtype_name(d), ns);
     char variant[32];
     snprintf(variant, sizeof variant, "nstate=%d", ns);
     for (int si = 0; si < nsizes; si++) {
-      struct ceil_ctx c = { sizes[si], (int)psize(d), (int)ssize(d), ns };
+      struct ceil_ctx c = { sizes[si], (int)tu_esize(d), (int)tu_esize(tu_state_type(d)), ns };
       struct stat3 st = measure(ceil_body, &c, (double)sizes[si]);
-      row("ceiling", "-", dtype_names[d], "-", variant, 1, sizes[si], bytes_per_elem(d, ns), st);
+      row("ceiling", "-", tu_dtype_name(d), "-", variant, 1, sizes[si], bytes_per_elem(d, ns), st);
       fprintf(stderr, " %zu:%.3g", sizes[si], st.med);
     }
     fprintf(stderr, "\n");
@@ -475,7 +473,7 @@ static void bench_naive(void)
     optk_dtype d = optk_dtype_of(k);
     if (!kernel_passes(k) || (d != OPTK_F32 && d != OPTK_F64))
       continue;
-    fprintf(stderr, "naive %s %s:", optk_name(k), dtype_names[d]);
+    fprintf(stderr, "naive %s %s:", optk_name(k), tu_dtype_name(d));
     for (size_t v = 0; v < sizeof naive_variants / sizeof naive_variants[0]; v++) {
       const struct naive_fn *e = naive_variants[v].table;
       while (e->name != NULL && strcmp(e->name, optk_name(k)) != 0)
@@ -496,7 +494,7 @@ static void bench_naive(void)
         memcpy(c.st, sc.st, sizeof c.st);
         memcpy(c.hp, sc.hp, sizeof c.hp);
         struct stat3 st = measure(naive_body, &c, (double)n);
-        row("naive", optk_name(k), dtype_names[d], "-", naive_variants[v].name, 1, n,
+        row("naive", optk_name(k), tu_dtype_name(d), "-", naive_variants[v].name, 1, n,
             bytes_per_elem(d, optk_nstate(k)), st);
       }
       fprintf(stderr, " %s", naive_variants[v].name);
@@ -764,7 +762,7 @@ static void bench_tuned(void)
         continue;
       if (quick && isa != (int)best_isa(k) && kind_passes(2, "none"))
         continue; /* --quick: the ISA the library dispatches to, unless ISAs are named */
-      fprintf(stderr, "tuned %s %s %s\n", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa));
+      fprintf(stderr, "tuned %s %s %s\n", optk_name(k), tu_dtype_name(d), optk_isa_name((optk_isa)isa));
       for (int ci = 0; ci < 3; ci++) {
         size_t n = classes[ci] > nmax ? nmax : classes[ci];
         struct step_ctx a, o;
@@ -780,8 +778,8 @@ static void bench_tuned(void)
         qsort(ta, 3, sizeof ta[0], cmp_double);
         qsort(to, 3, sizeof to[0], cmp_double);
         struct stat3 sa = { ta[1], ta[0], ta[2] }, so = { to[1], to[0], to[2] };
-        row("tuned", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa), "tuned", 1, n, b, sa);
-        row("tuned", optk_name(k), dtype_names[d], optk_isa_name((optk_isa)isa), "default", 1, n, b, so);
+        row("tuned", optk_name(k), tu_dtype_name(d), optk_isa_name((optk_isa)isa), "tuned", 1, n, b, sa);
+        row("tuned", optk_name(k), tu_dtype_name(d), optk_isa_name((optk_isa)isa), "default", 1, n, b, so);
       }
     }
   }
@@ -821,9 +819,9 @@ static void bench_baked(void)
     const int d = (int)b_optk_dtype_of(kb);
     const a_optk_kernel *ka = a_optk_find(b_optk_name(kb), (a_optk_dtype)d);
     if (ka == NULL || b_optk_nhparams(kb) == a_optk_nhparams(ka) || !kind_passes(0, b_optk_name(kb)) ||
-        !kind_passes(1, dtype_names[d]) || (quick && d != OPTK_F32 && d != OPTK_BF16))
+        !kind_passes(1, tu_dtype_name(d)) || (quick && d != OPTK_F32 && d != OPTK_BF16))
       continue;
-    fprintf(stderr, "vendor %s %s: baked and unbaked\n", b_optk_name(kb), dtype_names[d]);
+    fprintf(stderr, "vendor %s %s: baked and unbaked\n", b_optk_name(kb), tu_dtype_name(d));
     fill(arr_p, (optk_dtype)d, nmax);
     fill(arr_g, (optk_dtype)d, nmax);
     for (int ci = 0; ci < 2; ci++) {
@@ -851,8 +849,8 @@ static void bench_baked(void)
       struct stat3 sa = { ta[1], ta[0], ta[2] }, sb = { tb[1], tb[0], tb[2] };
       const char *isa = a_optk_isa_name(a_optk_active_isa());
       double bytes = bytes_per_elem((optk_dtype)d, a_optk_nstate(ka));
-      row("vendor", b_optk_name(kb), dtype_names[d], isa, "unbaked", 1, a.n, bytes, sa);
-      row("vendor", b_optk_name(kb), dtype_names[d], isa, "baked", 1, b.n, bytes, sb);
+      row("vendor", b_optk_name(kb), tu_dtype_name(d), isa, "unbaked", 1, a.n, bytes, sa);
+      row("vendor", b_optk_name(kb), tu_dtype_name(d), isa, "baked", 1, b.n, bytes, sb);
     }
   }
   optk_set_num_threads(0);
@@ -958,13 +956,13 @@ int main(int argc, char **argv)
     memcpy(saved, filter_tokens, sizeof saved);
     for (int di = 0; di < 4; di++) {
       /* Restrict the filter to this dtype for one pass. */
-      if (!kind_passes(1, dtype_names[order[di]]))
+      if (!kind_passes(1, tu_dtype_name(order[di])))
         continue;
       nfilter = 0;
       for (int i = 0; i < nsaved; i++)
         if (!is_dtype(saved[i]))
           memcpy(filter_tokens[nfilter++], saved[i], 64);
-      memcpy(filter_tokens[nfilter++], dtype_names[order[di]], 4);
+      memcpy(filter_tokens[nfilter++], tu_dtype_name(order[di]), 4);
       fill(arr_p, order[di], nmax);
       fill(arr_g, order[di], nmax);
       if (SECTION("kernel"))
