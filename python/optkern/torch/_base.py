@@ -80,8 +80,9 @@ def _describe(cls, gi, i, p):
 
 
 def _check_param(cls, gi, i, p):
-    if p.is_sparse:
-        raise RuntimeError(_describe(cls, gi, i, p) + " is sparse; optkern steps dense tensors only")
+    if p.layout is not torch.strided:
+        raise RuntimeError(_describe(cls, gi, i, p) + " is sparse (layout %s); optkern steps dense tensors only"
+                           % p.layout)
     if p.is_complex():
         raise TypeError(_describe(cls, gi, i, p) + " is complex; optkern steps real float32, float64, "
                         "bfloat16 and float16 tensors (view it with torch.view_as_real)")
@@ -94,9 +95,9 @@ def _check_param(cls, gi, i, p):
 
 
 def _check_grad(cls, gi, i, p, g):
-    if g.is_sparse:
-        raise RuntimeError(_describe(cls, gi, i, p) + " has a sparse gradient; optkern steps dense "
-                           "gradients only (torch.optim.SparseAdam takes sparse ones)")
+    if g.layout is not torch.strided:
+        raise RuntimeError(_describe(cls, gi, i, p) + " has a sparse gradient (layout %s); optkern steps dense "
+                           "gradients only (torch.optim.SparseAdam takes sparse ones)" % g.layout)
     if g.is_complex():
         raise TypeError(_describe(cls, gi, i, p) + " has a complex gradient")
     if not g.is_cpu:
@@ -378,7 +379,10 @@ class Optimizer(torch.optim.Optimizer):
         except (AttributeError, RuntimeError):  # a gradient is None, or sparse
             fast = False
         if fast and b.uniform:
-            return (b, None, [p.data_ptr() for p in params], [g.data_ptr() for g in grads], None, grads)
+            try:
+                return (b, None, [p.data_ptr() for p in params], [g.data_ptr() for g in grads], None, grads)
+            except RuntimeError:  # a layout without plain storage (sparse): refused below
+                pass
         # The general case: parameters without a gradient, copies for
         # non-contiguous tensors, or parameters at different step counts.
         idx, pp, gp, staged, keep = [], [], [], [], []
