@@ -25,14 +25,20 @@ corrections are undone through the hyperparameters of each step, exactly in
 real arithmetic:  with c1 = 1 - beta1^t and s2 = sqrt(1 - beta2^t),
 lr' = lr * c1 / s2 and eps' = eps / s2 turn lr / c1 * m / (sqrt(v) / s2 + eps')
 into lr * m / (sqrt(v) + eps), and weight_decay' = weight_decay * lr / lr'
-keeps AdamW's lr * weight_decay.  Rounding differs from DeepSpeed's AVX code
-(which fuses multiply-adds where its scalar tail does not) by a few ulps.
+keeps AdamW's lr * weight_decay.  The options are rounded to float first, as
+DeepSpeed takes them.  Rounding differs from DeepSpeed's AVX code (which
+fuses multiply-adds where its scalar tail does not) by a few ulps.
 """
+import ctypes
 import math
 
 import torch
 
 from ._base import Optimizer
+
+
+def _float32(x):
+    return ctypes.c_float(x).value
 
 
 class DeepSpeedCPUAdam(Optimizer):
@@ -57,23 +63,29 @@ class DeepSpeedCPUAdam(Optimizer):
         self.adam_w_mode = adamw_mode
         self.fp32_optimizer_states = fp32_optimizer_states
 
-    def _kernel(self, group):
+    @staticmethod
+    def _options(group):
+        """lr, beta1, beta2, eps, weight_decay as DeepSpeed sees them: its
+        ds_adam_step takes them as float, so 1 - beta2 is that of the float
+        beta2 (0.999f is 1.3e-5 away from 0.999, which shows in the second
+        moment), and it decays only when weight_decay > 0."""
         beta1, beta2 = group["betas"]
         wd = group["weight_decay"]
-        hp = dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                  weight_decay=wd if wd > 0 else 0.0)  # DeepSpeed decays only when weight_decay > 0
+        return tuple(_float32(x) for x in (group["lr"], beta1, beta2, group["eps"], wd if wd > 0 else 0.0))
+
+    def _kernel(self, group):
+        lr, beta1, beta2, eps, wd = self._options(group)
+        hp = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=wd)
         return ("torch_adamw" if self.adam_w_mode else "torch_adam"), hp
 
     def _hparams_at(self, group, b, t):
         if group["bias_correction"]:
             return None
-        beta1, beta2 = group["betas"]
-        lr, wd = group["lr"], group["weight_decay"]
-        wd = wd if wd > 0 else 0.0
+        lr, beta1, beta2, eps, wd = self._options(group)
         c1 = 1.0 - beta1 ** t
         s2 = math.sqrt(1.0 - beta2 ** t)
         lr2 = lr * c1 / s2
-        hp = dict(lr=lr2, beta1=beta1, beta2=beta2, eps=group["eps"] / s2, weight_decay=wd)
+        hp = dict(lr=lr2, beta1=beta1, beta2=beta2, eps=eps / s2, weight_decay=wd)
         if self.adam_w_mode and lr2 > 0:
             hp["weight_decay"] = wd * lr / lr2
         return b.kernel.hparams(**hp)
