@@ -7,7 +7,8 @@ import inspect
 
 import numpy as np
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")  # Debian's python3-torch; scripts/install-deps python
 
 import optkern.torch as ot
 from conftest import need_kernels

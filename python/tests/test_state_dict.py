@@ -4,7 +4,8 @@ uninterrupted trajectory; optkern to optkern continues with the same bits."""
 import io
 
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")  # Debian's python3-torch; scripts/install-deps python
 
 import optkern.torch as ot
 from conftest import default_dtype, need_kernels

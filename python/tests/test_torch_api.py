@@ -2,7 +2,8 @@
 parameters, bad input (refused before anything is written), constructor
 errors as torch's, and the thread count."""
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")  # Debian's python3-torch; scripts/install-deps python
 
 import optkern
 import optkern.torch as ot
@@ -248,6 +249,8 @@ def test_constructor_errors_as_torch(cls):
 
 @pytest.mark.parametrize("cls", CLASSES)
 def test_defaults_as_torch(cls):
+    if cls == "Adagrad":  # makes its state in the constructor
+        need_kernels("torch_adagrad")
     p = [torch.nn.Parameter(torch.randn(2))]
     kw = {"lr": 0.1} if cls == "SGD" else {}
     ours = getattr(ot, cls)(p, **kw).param_groups[0]

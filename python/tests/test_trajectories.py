@@ -3,7 +3,8 @@ and a range of options, in float64 (relative error 1e-9, under
 torch.set_default_dtype(torch.float64), since torch keeps scalar state such
 as 'step' and 'mu_product' in the default dtype) and float32 (2e-6; the worst seen is 2.2e-7)."""
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")  # Debian's python3-torch; scripts/install-deps python
 
 import optkern.torch as ot
 from conftest import default_dtype, need_kernels

@@ -6,7 +6,8 @@ optimizer state.  optkern's per-element determinism makes that possible."""
 import socket
 
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")  # Debian's python3-torch; scripts/install-deps python
 import torch.distributed as dist
 
 from conftest import need_kernels
