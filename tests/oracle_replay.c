@@ -307,8 +307,8 @@ static int replay_file(const char *path)
   }
   const oj_value *src = oj_get(&root, "source"), *cases = oj_get(&root, "cases");
   int rc = 0;
-  if (!src || src->type != OJ_STR || !cases || cases->type != OJ_ARR) {
-    rc = bad_file(path, "no \"source\" string or \"cases\" array at the top");
+  if (!src || src->type != OJ_STR || !cases || cases->type != OJ_ARR || cases->n == 0) {
+    rc = bad_file(path, "no \"source\" string or nonempty \"cases\" array at the top");
     goto done;
   }
   for (size_t ci = 0; ci < cases->n; ci++) {
