@@ -4,7 +4,8 @@
  * that honours IEEE semantics (the build turns contraction off).
  *
  * - pow(x, y) with an integral y (beta^t, the common case) is binary
- *   powering: a fixed sequence of correctly rounded multiplications.  y = 0.5
+ *   powering in double-double: a fixed sequence of IEEE operations whose
+ *   result is beta^t correctly rounded (but for near-ties).  y = 0.5
  *   is the correctly rounded square root.  Other exponents go through
  *   exp(y * log(x)).
  * - exp and log follow the argument reduction and minimax polynomials of
@@ -108,19 +109,58 @@ double optk__log(double x)
   return k * ln2_hi - ((hfsq - (s * (hfsq + t2 + t1) + k * ln2_lo)) - f);
 }
 
+/* Error-free products without fma (which a C library may emulate): Veltkamp's
+ * split into 26-bit halves and Dekker's product, exact for finite operands
+ * whose product neither overflows nor underflows. */
+static void split(double a, double *hi, double *lo)
+{
+  const double c = 134217729.0 * a; /* 2^27 + 1 */
+  *hi = c - (c - a);
+  *lo = a - *hi;
+}
+
+static void two_prod(double a, double b, double *p, double *e)
+{
+  double ah, al, bh, bl;
+  *p = a * b;
+  split(a, &ah, &al);
+  split(b, &bh, &bl);
+  *e = ((ah * bh - *p) + ah * bl + al * bh) + al * bl;
+}
+
+/* (rh + rl) * (xh + xl) as a normalised double-double. */
+static void dd_mul(double *rh, double *rl, double xh, double xl)
+{
+  double p, e;
+  two_prod(*rh, xh, &p, &e);
+  e += *rh * xl + *rl * xh;
+  *rh = p + e;
+  *rl = e - (*rh - p);
+}
+
 /* x^e for an integer e, by binary powering: the multiplications and their
- * order depend on e only. */
+ * order depend on e only.  In double-double, so beta^t is correctly rounded
+ * but in cases closer to a tie than about 2^-100 (RAdam's rho_t, a
+ * difference of nearly equal terms, needs the last bit); where the
+ * double-double path leaves the finite normal range, plain powering. */
 static double powi(double x, uint64_t e)
 {
-  double r = 1.0;
-  while (e != 0) {
-    if (e & 1)
-      r *= x;
-    e >>= 1;
-    if (e != 0)
-      x *= x;
+  double r = 1.0, b = x;
+  double rh = 1.0, rl = 0.0, xh = x, xl = 0.0;
+  for (uint64_t k = e; k != 0;) {
+    if (k & 1) {
+      r *= b;
+      dd_mul(&rh, &rl, xh, xl);
+    }
+    k >>= 1;
+    if (k != 0) {
+      b *= b;
+      dd_mul(&xh, &xl, xh, xl);
+    }
   }
-  return r;
+  if (!(fabs(rh) >= 0x1p-968 && fabs(rh) <= 0x1p995) || rh != rh)
+    return r;
+  return rh;
 }
 
 double optk__pow(double x, double y)
