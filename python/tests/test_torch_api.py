@@ -298,3 +298,24 @@ def test_one_import_line_switch():
         opt.step()
         sched.step()
         assert opt.param_groups[0]["lr"] == 0.05
+
+
+@pytest.mark.parametrize("cls", ["AdamW", "DeepSpeedCPUAdam"])
+def test_deepcopy_and_pickle(cls):
+    """copy.deepcopy and pickling of a stepped optimizer (its caches are
+    rebuilt) continue with the same bits."""
+    import copy
+    import pickle
+    need_kernels("torch_adamw")
+    p = torch.nn.Parameter(torch.randn(9))
+    opt = getattr(ot, cls)([p], lr=0.01, weight_decay=0.1)
+    p.grad = torch.randn(9)
+    opt.step()
+    pair = copy.deepcopy((p, opt))
+    again = pickle.loads(pickle.dumps((p, opt)))
+    for q, o in (pair, again):
+        assert type(o) is type(opt) and o.state[q]["exp_avg"].dtype == torch.float32
+        q.grad = p.grad.clone()
+        o.step()
+    opt.step()
+    assert torch.equal(pair[0], p) and torch.equal(again[0], p)

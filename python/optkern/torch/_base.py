@@ -185,9 +185,6 @@ class Optimizer(torch.optim.Optimizer):
                 group.setdefault(k, v)
         self._reset_plans()
 
-    def add_param_group(self, param_group):
-        super().add_param_group(param_group)
-
     def _kernel(self, group):
         raise NotImplementedError
 
@@ -242,13 +239,9 @@ class Optimizer(torch.optim.Optimizer):
             out.append(v)
         return out, had_all
 
-    def _init_state_now(self, group):
-        """Creates the state of every parameter of group (torch's Adagrad does
-        this in its constructor)."""
-        gi = len(self.param_groups) - 1
-        for gj, g in enumerate(self.param_groups):
-            if g is group:
-                gi = gj
+    def _init_state_now(self, gi, group):
+        """Creates the state of every parameter of group gi (torch's Adagrad
+        does this in its constructor)."""
         name, hp = self._kernel(group)
         cls = type(self).__name__
         for i, p in enumerate(group["params"]):

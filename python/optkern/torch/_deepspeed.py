@@ -63,6 +63,12 @@ class DeepSpeedCPUAdam(Optimizer):
         self.adam_w_mode = adamw_mode
         self.fp32_optimizer_states = fp32_optimizer_states
 
+    def __getstate__(self):  # pickling and copy.deepcopy keep the per-optimizer options
+        state = super().__getstate__()
+        state.update(opt_id=self.opt_id, adam_w_mode=self.adam_w_mode,
+                     fp32_optimizer_states=self.fp32_optimizer_states)
+        return state
+
     @staticmethod
     def _options(group):
         """lr, beta1, beta2, eps, weight_decay as DeepSpeed sees them: its

@@ -89,8 +89,8 @@ class Adagrad(Optimizer):
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize)
         super().__init__(params, defaults)
-        for group in self.param_groups:
-            self._init_state_now(group)
+        for gi, group in enumerate(self.param_groups):
+            self._init_state_now(gi, group)
 
     def _kernel(self, group):
         return "torch_adagrad", dict(lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
