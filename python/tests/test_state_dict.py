@@ -151,3 +151,21 @@ def test_direct_state_assignment_is_noticed():
             ropt.state[q]["exp_avg"].mul_(0.5)
             opt.state[p] = new
         assert_close_traj(train(model, opt, data[3:]), train(ref, ropt, data[3:]), 1e-9, "direct state")
+
+
+def test_state_entry_replacement_is_noticed():
+    """Replacing one state tensor (resetting a moment) takes effect at the
+    next step, as with torch."""
+    need_kernels("torch_adam")
+    with default_dtype(torch.float64):
+        model = mlp()
+        ref = twin(model)
+        opt = ot.Adam(model.parameters(), lr=0.01)
+        ropt = torch.optim.Adam(ref.parameters(), lr=0.01)
+        data = batches(6)
+        train(model, opt, data[:3])
+        train(ref, ropt, data[:3])
+        for o, m in ((opt, model), (ropt, ref)):
+            for p in m.parameters():
+                o.state[p]["exp_avg_sq"] = torch.zeros_like(p)
+        assert_close_traj(train(model, opt, data[3:]), train(ref, ropt, data[3:]), 1e-9, "entry replaced")

@@ -39,39 +39,49 @@ _GROUP = _lib.optk_step_group if ctypes.sizeof(ctypes.c_void_p) == 8 == ctypes.s
 _synced_threads = [None]  # the torch thread count last handed to the library
 
 
-class _State(defaultdict):
-    """optimizer.state that counts replacements of its entries, so that the
-    cached plans notice (ZeroRedundancyOptimizer.load_state_dict assigns
-    optimizer.state[p] directly)."""
-
-    def __init__(self, default_factory=dict, *args, **kwargs):
-        super().__init__(default_factory, *args, **kwargs)
-        self.version = 0
-
-    def __setitem__(self, key, value):
-        self.version += 1
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key):
-        self.version += 1
-        super().__delitem__(key)
-
-    def _bump(name):  # pylint: disable=no-self-argument
+def _counting(base, names):
+    """Methods of `base` that count a change in self._ver[0] first."""
+    def make(name):
         def method(self, *args, **kwargs):
-            self.version += 1
-            return getattr(defaultdict, name)(self, *args, **kwargs)
+            self._ver[0] += 1
+            return getattr(base, name)(self, *args, **kwargs)
         method.__name__ = name
         return method
+    return {name: make(name) for name in names}
 
-    clear = _bump("clear")
-    pop = _bump("pop")
-    popitem = _bump("popitem")
-    update = _bump("update")
-    setdefault = _bump("setdefault")
-    del _bump
+
+_CHANGES = ("__setitem__", "__delitem__", "clear", "pop", "popitem", "update", "setdefault")
+
+
+class _State(defaultdict):
+    """optimizer.state that counts changes to its entries and to the dicts
+    they hold (_Entry), so that cached plans notice state put in from
+    outside: ZeroRedundancyOptimizer.load_state_dict assigns
+    optimizer.state[p], a user may reset state[p]['exp_avg']."""
+
+    def __init__(self, default_factory=dict, *args, **kwargs):
+        self._ver = [0]
+        super().__init__(default_factory, *args, **kwargs)
+
+    locals().update(_counting(defaultdict, _CHANGES))
+
+    @property
+    def version(self):
+        return self._ver[0]
 
     def __reduce__(self):
         return (_State, (dict,), None, None, iter(self.items()))
+
+
+class _Entry(dict):
+    """One parameter's state: a dict that counts its changes into its
+    optimizer's _State.  Copies and pickles are plain dicts."""
+
+    __slots__ = ("_ver",)
+    locals().update(_counting(dict, _CHANGES))
+
+    def __reduce__(self):
+        return (dict, (dict(self),))
 
 
 def _describe(cls, gi, i, p):
@@ -142,10 +152,10 @@ class _Bucket:
         if step_format == "tensor" and n:
             self.step_store = torch.tensor([float(c) for c in self.counts], dtype=ddtype)
             for j, st in enumerate(self.states):
-                st["step"] = self.step_store[j]
+                dict.__setitem__(st, "step", self.step_store[j])
         elif step_format == "int":
             for st, c in zip(self.states, self.counts):
-                st["step"] = c
+                dict.__setitem__(st, "step", c)
 
 
 class _Plan:
@@ -275,8 +285,10 @@ class Optimizer(torch.optim.Optimizer):
                 kernel = find(name, _STORAGE[p.dtype])
                 b = buckets[p.dtype] = _Bucket(kernel, p.dtype)
                 inits[p.dtype] = self._initial_values(kernel, hp)
-            if st is None:
-                st = state[p] = {}
+            if type(st) is not _Entry:  # count changes made to it from now on
+                st = _Entry(st or ())
+                st._ver = state._ver
+                state[p] = st
             self._on_new_entry(st)
             ts, had_all = self._entry_state(cls, gi, i, p, st, b.kernel, inits[p.dtype])
             b.params.append(p)
@@ -413,8 +425,9 @@ class Optimizer(torch.optim.Optimizer):
             if b.step_store is not None:
                 b.step_store.fill_(float(t))
             elif self._step_format == "int":
+                setitem = dict.__setitem__  # not counted as a change from outside
                 for st in b.states:
-                    st["step"] = t
+                    setitem(st, "step", t)
             self._after_step(b, None, group)
         else:
             by_t = {}
@@ -427,7 +440,7 @@ class Optimizer(torch.optim.Optimizer):
             for j in idx:
                 counts[j] += 1
                 if self._step_format == "int":
-                    b.states[j]["step"] = counts[j]
+                    dict.__setitem__(b.states[j], "step", counts[j])
             if b.step_store is not None:
                 b.step_store.copy_(torch.tensor([float(c) for c in counts], dtype=b.step_store.dtype))
             b.uniform = counts.count(counts[0]) == len(counts)
