@@ -25,12 +25,12 @@ return {
     fs.write(d .. "/p.lua", chunk)
     local ok, err = pcall(tune.load_profile, d .. "/p.lua")
     h.eq(ok, false, "refused")
-    h.eq(type(err) == "table" and err.tune, "profile " .. d .. "/p.lua: attempt to load chunk with wrong mode",
+    h.eq(type(err) == "table" and err.tune, "profile " .. d .. "/p.lua is not text (bytecode is refused)",
          "message")
     local status, out = s.sh(s.optgen .. " generate --profile " .. fs.quote(d .. "/p.lua") .. " --out "
                              .. fs.quote(d .. "/g"))
     h.eq(status, 2, "generate --profile status")
-    h.eq(out, "optgen: generate: profile " .. d .. "/p.lua: attempt to load chunk with wrong mode\n", "message")
+    h.eq(out, "optgen: generate: profile " .. d .. "/p.lua is not text (bytecode is refused)\n", "message")
     h.eq(fs.exists(d .. "/g"), false, "nothing written")
     -- The same profile as text is read.
     fs.write(d .. "/p.lua", "return { format = 1, kernels = {} }\n")

@@ -44,7 +44,7 @@ return {
     local d = s.dir()
     local status, out = s.sh(s.optgen .. " vendor" .. sel .. " --prefix q_ --out " .. fs.quote(d .. "/a\nb"))
     h.eq(status, 2, "status")
-    h.eq(out, "optgen: vendor: argument '" .. d .. "/a?b' holds a control character, which the file's head cannot"
+    h.eq(out, "optgen: vendor: argument '" .. d .. "/a\\10b' holds a control character, which the file's head cannot"
          .. " record\n", "message")
     h.eq(#fs.entries(d), 0, "nothing written")
     s.rm(d)

@@ -66,7 +66,8 @@ dispatch, every external symbol prefixed with PREFIX and every macro with its up
 They compile with gcc or clang, C99 or later, -O2, no other flags.
   --hp adam.beta1=0.9   bake a hyperparameter in as an exact constant (repeatable)
   --profile FILE        use the variants a tuning profile (optgen tune) chose
-DIR must be new or hold only files an earlier vendor run wrote; nothing is written on error.
+DIR must be new or hold only the files an earlier vendor run wrote with the same PREFIX;
+nothing is written on error.
 Example:
   optgen vendor --optim adam,sgd_momentum --dtype f32,bf16 --isa scalar,avx2,avx512,neon \
                 --prefix mylib_ --out third_party/optk/]=],
@@ -76,8 +77,16 @@ usage: optgen show NAME --isa ISA --dtype TYPE [--unroll N]
 Prints the C of one kernel, e.g. 'optgen show adam --isa avx2 --dtype bf16'.]=],
 }
 
+-- Exits with a one-line message: control characters in what it quotes
+-- (arguments, file names) are shown as \ and their code.
 local function die(fmt, ...)
-  io.stderr:write("optgen: " .. string.format(fmt, ...) .. "\n")
+  local n, args = select("#", ...), { ... }
+  for i = 1, n do
+    if type(args[i]) == "string" then
+      args[i] = args[i]:gsub("%c", function(c) return "\\" .. c:byte() end)
+    end
+  end
+  io.stderr:write("optgen: " .. string.format(fmt, unpack(args, 1, n)) .. "\n")
   os.exit(2)
 end
 
@@ -274,7 +283,10 @@ function commands.tune(root, args)
   end
   local ok, path, lines = pcall(tune.run, root, o)
   if not ok then
-    if type(path) == "table" and path.tune then die("tune: %s; no profile written", path.tune) end
+    if type(path) == "table" and path.tune then -- may quote a compiler's messages, lines and all
+      io.stderr:write("optgen: tune: ", path.tune, "; no profile written\n")
+      os.exit(2)
+    end
     error(path, 0)
   end
   if not path then report(lines) end

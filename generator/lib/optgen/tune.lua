@@ -159,6 +159,7 @@ function M.load_profile(path, known)
   local chunk, err = loadfile(path, "t")
   if not chunk then
     if not fs.read(path) then fail("cannot read profile %s", path) end
+    if tostring(err):find("wrong mode", 1, true) then fail("profile %s is not text (bytecode is refused)", path) end
     fail("profile %s: %s", path, tostring(err))
   end
   setfenv(chunk, {})

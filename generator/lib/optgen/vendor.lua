@@ -52,7 +52,7 @@ end
 -- "/*", "*/" or "??" trigraph can form); control characters are refused.
 function M.shell_word(a)
   if a:find("[%z\1-\31\127]") then
-    fail("argument '%s' holds a control character, which the file's head cannot record", (a:gsub("%c", "?")))
+    fail("argument '%s' holds a control character, which the file's head cannot record", a)
   end
   if a == "" then return "''" end
   return (a:gsub("[^%w%-_./=,:@+%%\128-\255]", "\\%0"):gsub("%*/", "*\\/"))
