@@ -107,6 +107,9 @@ return {
     local status, out = s.sh(optgen .. " generate --out " .. fs.quote(d .. "/f"))
     h.eq(status, 2, "status")
     h.eq(out, "optgen: generate: " .. d .. "/f is not a directory\n", "message")
+    status, out = s.sh(optgen .. " generate --out " .. fs.quote(d .. "/f/x/y"))
+    h.eq(status, 2, "status below a file")
+    h.eq(out, "optgen: generate: " .. d .. "/f is not a directory; nothing written\n", "message below a file")
     unchanged(before, d, "refused")
     s.rm(d)
   end },

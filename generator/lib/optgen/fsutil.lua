@@ -148,11 +148,12 @@ function M.stage(dir, files)
   if not parent then error("cannot resolve " .. dir, 0) end
   local made = {} -- missing parents of dir, made here, deepest last
   local d = parent
-  while not M.is_dir(d) do
+  while not M.exists(d) do
     table.insert(made, 1, d)
     d = d:match("^(.*)/[^/]*$")
     if d == nil or d == "" then break end
   end
+  if d and d ~= "" and not M.is_dir(d) then error(d .. " is not a directory", 0) end
   local function unmake() for i = #made, 1, -1 do os.remove(made[i]) end end
   if #made > 0 and not M.mkdir(parent) then unmake(); error("cannot create " .. parent, 0) end
   local tmp, err = M.mkdtemp(parent .. "/." .. name:sub(1, 64) .. ".optgen-")

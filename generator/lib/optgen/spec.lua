@@ -90,6 +90,13 @@ function M.load(path, display)
   if not fh then diag.fail(file, nil, nil, "cannot read spec") end
   local src = fh:read("*a")
   fh:close()
+  -- LuaJIT counts a carriage return as a line break and line_col does not,
+  -- so their diagnostics would name different lines: specs end lines with \n.
+  local cr = src:find("\r", 1, true)
+  if cr then
+    local l, c = line_col(src, cr)
+    diag.fail(file, l, c, "carriage return (spec lines end with \\n alone)")
+  end
   local chunk, err = loadstring(src, "=" .. file)
   if not chunk then
     local line, msg = err:match("^[^:]*:(%d+): (.*)$")

@@ -9,6 +9,7 @@
 -- of arguments) for --replay, and the input being run is always in
 -- build/fuzz-lua/current-<target>.lua, for a crash of LuaJIT itself.
 local ffi = require("ffi")
+io.stdout:setvbuf("line")
 
 local here0 = arg[0]:match("^(.*)/[^/]*$") or "."
 local p = io.popen("cd '" .. here0:gsub("'", "'\\''") .. "' && pwd -P")
