@@ -155,6 +155,9 @@ function M.load(path, display)
   end
   local hp, from = {}, key_offset(src, "hparams")
   for _, h in ipairs(hparams) do
+    if type(h) ~= "table" then
+      diag.at(key_origin(file, src, "hparams"), 1, 1, "each hyperparameter must be a list { name, default, domain }")
+    end
     local o
     o, from = locate(file, src, tostring(h[1]), from)
     declare(o, "hyperparameter", h[1])
@@ -168,6 +171,9 @@ function M.load(path, display)
   local st = {}
   from = key_offset(src, "state")
   for _, a in ipairs(state) do
+    if type(a) ~= "table" then
+      diag.at(key_origin(file, src, "state"), 1, 1, "each state array must be a list { name, initial value }")
+    end
     local o
     o, from = locate(file, src, tostring(a[1]), from)
     declare(o, "state array", a[1])

@@ -6,7 +6,8 @@
 --   args: optgen's command line run in-process from a scratch working
 --         directory: an exit other than 0, 1 or 2, an error escaping as a Lua
 --         error, a traceback in its messages, a file written outside the
---         working directory, or a temporary directory left behind fails.
+--         working directory (or generated/, generate's default), or a
+--         temporary directory left behind fails.
 -- The args target runs optgen in-process, so it swaps os.exit, print and
 -- io's output for the length of a case:
 -- luacheck: ignore 121 122
@@ -91,15 +92,14 @@ end
 
 local EXIT = "\1fuzz-exit:"
 
--- Files of the scratch repository that a run may rewrite (generate without
--- --out rewrites generated/'s stamp with the same bytes): path -> bytes.
+-- The scratch repository's files outside generated/ (which is generate's
+-- own default output), which no run may change: their count.
+local function repo_count(ctx)
+  return #sh_lines("cd " .. fs.quote(ctx.repo) .. " && find . -path ./generated -prune -o -type f -print")
+end
+
 function M.args_setup(ctx)
-  ctx.repo_files = {}
-  for _, p in ipairs(sh_lines("cd " .. fs.quote(ctx.repo) .. " && find . -type f | sort")) do
-    ctx.repo_files[p:sub(3)] = fs.read(ctx.repo .. "/" .. p:sub(3))
-  end
-  ctx.repo_count = 0
-  for _ in pairs(ctx.repo_files) do ctx.repo_count = ctx.repo_count + 1 end
+  ctx.repo_count = repo_count(ctx)
   ctx.scratch_top = table.concat(sh_lines("ls -A " .. fs.quote(ctx.scratch)), " ")
   -- tune stops at its compiler check: no candidates are built.
   ffi.C.setenv("CC", "optk-fuzz-no-such-cc", 1)
@@ -134,16 +134,10 @@ local function escaped(ctx)
   if #temps > 0 then return "left a temporary directory: " .. temps[1] end
   local top = table.concat(sh_lines("ls -A " .. fs.quote(ctx.scratch)), " ")
   if top ~= ctx.scratch_top then return "wrote beside the working directory: " .. top end
-  local newer = sh_lines("cd " .. fs.quote(ctx.repo) .. " && find . -newer " .. fs.quote(ctx.stamp)
-                         .. " -type f | sort")
-  for _, p in ipairs(newer) do
-    local path = p:sub(3)
-    if not path:match("^generated/") or fs.read(ctx.repo .. "/" .. path) ~= ctx.repo_files[path] then
-      return "changed " .. ctx.repo .. "/" .. path
-    end
-  end
-  local count = #sh_lines("cd " .. fs.quote(ctx.repo) .. " && find . -type f")
-  if count ~= ctx.repo_count then return "added or removed files in " .. ctx.repo end
+  local newer = sh_lines("cd " .. fs.quote(ctx.repo) .. " && find . -path ./generated -prune -o -newer "
+                         .. fs.quote(ctx.stamp) .. " -type f -print")
+  if #newer > 0 then return "changed " .. ctx.repo .. "/" .. newer[1]:sub(3) end
+  if repo_count(ctx) ~= ctx.repo_count then return "added or removed files in " .. ctx.repo end
   return nil
 end
 
