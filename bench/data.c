@@ -199,7 +199,9 @@ static void section_alloc(unsigned char *region, size_t region_bytes)
           r.st[s] = blocks[s + 2];
         fill(&r, BENCH_TRAINING);
         struct times fw = time_run(&r);
-        row("alloc", &r, "framework", (double)((uintptr_t)blocks[1] - (uintptr_t)blocks[0]), fw);
+        /* The spacing as glibc chose it (mmap places later blocks lower). */
+        double gap = (double)(uintptr_t)blocks[1] - (double)(uintptr_t)blocks[0];
+        row("alloc", &r, "framework", gap < 0 ? -gap : gap, fw);
         fprintf(stderr, " %zu: framework %.3g", n, fw.med);
         for (size_t s = 0; s < sizeof sweep / sizeof sweep[0]; s++) {
           if (sweep[s] * (size_t)(optk_nstate(k) + 2) > region_bytes)

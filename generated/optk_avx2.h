@@ -95,23 +95,22 @@ OPTK_AVX2_GUARD __m256d optk_avx2_sqrt_pd(__m256d x)
   return _mm256_mul_pd(r, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p-537), s));
 }
 
-/* a / b where a or b is nonzero and below 2^-100 in magnitude (so a
- * subnormal operand, and a subnormal quotient unless |b| > 2^26, which these
- * kernels' divisors are not: a quotient left unguarded is slow, never
- * wrong): in double, where every float is normal and so is every quotient
- * of two floats, then rounded once to float.  Double rounding is innocuous
- * for division when the wide format has at least 2p + 2 bits (53 >= 2 * 24 +
- * 2; Figueroa 1995), subnormal results included (they keep fewer bits), and
- * NaNs come out as DIVPS makes them, so these are DIVPS's bits.  The test,
- * on the bits shifted past the sign: 0 < x < t <=> x - 2 <u t - 2 (a zero
- * wraps past every limit), unsigned through a bias of 2^31. */
+/* a / b where a is nonzero and below 2^-120 in magnitude (a subnormal
+ * numerator, or a subnormal quotient unless |b| > 64): in double, where
+ * every float is normal and so is every quotient of two floats, then rounded
+ * once to float.  Double rounding is innocuous for division when the wide
+ * format has at least 2p + 2 bits (53 >= 2 * 24 + 2; Figueroa 1995),
+ * subnormal results included (they keep fewer bits), and NaNs come out as
+ * DIVPS makes them, so these are DIVPS's bits.  Left to the hardware, slow
+ * but exact: a subnormal divisor or a quotient subnormal because |b| > 64,
+ * which the kernels' divisors (sqrt(v) + eps and the like) are not; testing
+ * b too cost 3 more operations per vector on every vector.  The test, on a's
+ * bits shifted past the sign: 0 < x < t <=> x - 2 <u t - 2 (zero wraps past
+ * every limit), unsigned through a bias of 2^31. */
 OPTK_AVX2_GUARD __m256 optk_avx2_div_ps(__m256 a, __m256 b)
 {
-  const __m256i bias = _mm256_set1_epi32(0x7ffffffe); /* -2 + 2^31 */
-  const __m256i fa = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(a), 1), bias);
-  const __m256i fb = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(b), 1), bias);
-  const __m256i s = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(0x1b000000u - 2u + 0x80000000u)), /* 2^-100 */
-                                       _mm256_min_epi32(fa, fb));
+  const __m256i fa = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(a), 1), _mm256_set1_epi32(0x7ffffffe));
+  const __m256i s = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(0x07000000u - 2u + 0x80000000u)), fa); /* 2^-120 */
   if (__builtin_expect(_mm256_testz_si256(s, s), 1))
     return _mm256_div_ps(a, b);
   const __m128 lo = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),

@@ -87,10 +87,9 @@ OPTK_AVX512_GUARD __m512d optk_avx512_sqrt_pd(__m512d x)
 
 OPTK_AVX512_GUARD __m512 optk_avx512_div_ps(__m512 a, __m512 b)
 {
-  const __m512i two = _mm512_set1_epi32(2);
-  const __m512i fa = _mm512_sub_epi32(_mm512_slli_epi32(_mm512_castps_si512(a), 1), two);
-  const __m512i fb = _mm512_sub_epi32(_mm512_slli_epi32(_mm512_castps_si512(b), 1), two);
-  if (__builtin_expect(_mm512_cmplt_epu32_mask(_mm512_min_epu32(fa, fb), _mm512_set1_epi32(0x1b000000 - 2)) == 0, 1))
+  const __m512i fa = _mm512_sub_epi32(_mm512_slli_epi32(_mm512_castps_si512(a), 1), _mm512_set1_epi32(2));
+  const __mmask16 s = _mm512_cmplt_epu32_mask(fa, _mm512_set1_epi32(0x07000000 - 2));
+  if (__builtin_expect(s == 0, 1))
     return _mm512_div_ps(a, b);
   const __m256 ahi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
   const __m256 bhi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1));

@@ -109,8 +109,7 @@ OPTK_FN double optk_sqrt_g(double x)
 
 OPTK_FN float optk_divf_g(float a, float b)
 {
-  const uint32_t fa = (optk_f32_bits(a) << 1) - 2u, fb = (optk_f32_bits(b) << 1) - 2u;
-  if (__builtin_expect((fa < fb ? fa : fb) < 0x1b000000u - 2u, 0)) /* 0 < |a| or |b| < 2^-100 */
+  if (__builtin_expect((optk_f32_bits(a) << 1) - 2u < 0x07000000u - 2u, 0)) /* 0 < |a| < 2^-120 */
     return (float)((double)a / (double)b);
   return a / b;
 }
