@@ -27,6 +27,7 @@
 
 #include "elems.h"
 #include "naive.h"
+#include "training.h"
 /* Two vendored copies that build.ninja writes: a_ as it is, b_ with
  * hyperparameters baked (tests/vendor_baked.h). */
 #include "a_optk.h"
@@ -930,6 +931,11 @@ int main(int argc, char **argv)
     arr_s[s] = xalloc(nmax * 8);
 
 #define SECTION(name) (only == NULL || strstr(only, name) != NULL)
+  /* Where the arrays lie, for the report: one aligned_alloc each, the size
+   * of a large tensor, as frameworks allocate (the "framework" pattern of
+   * optk_bench_data); the bytes column holds the spacing. */
+  fprintf(csv, "layout,-,-,-,framework,1,%zu,%.0f,0,0,0\n", nmax * 8,
+          arr_g > arr_p ? (double)(arr_g - arr_p) : (double)(arr_p - arr_g));
   if (SECTION("unit"))
     bench_unit();
   if (SECTION("overhead")) {
@@ -964,7 +970,8 @@ int main(int argc, char **argv)
           memcpy(filter_tokens[nfilter++], saved[i], 64);
       memcpy(filter_tokens[nfilter++], tu_dtype_name(order[di]), 4);
       fill(arr_p, order[di], nmax);
-      fill(arr_g, order[di], nmax);
+      /* Training-like gradients (bench/training.c), the kernel figures' data. */
+      bench_grad(arr_g, order[di], nmax, BENCH_TRAINING, 1);
       if (SECTION("kernel"))
         bench_kernels();
       if (SECTION("naive"))

@@ -426,6 +426,10 @@ do
   tuned_rows.classes = classes
 end
 
+-- 8. subnormal data, a new t, array placement (bench/report_data.lua).
+local report_data = dofile((arg[0]:match("^(.*[/\\])") or "") .. "report_data.lua")
+report_data.targets(rows, add_target)
+
 -- ---- report.md ------------------------------------------------------------------
 local md = {}
 local function w(s) md[#md + 1] = s or "" end
@@ -646,6 +650,7 @@ for _, r in ipairs(select_rows(function(x) return x.section == "overhead" end)) 
   w(string.format("| %s | %s | %s | %.1f |", r.optimizer, r.isa, r.variant, r.med))
 end
 w()
+report_data.markdown(rows, w)
 w("## PyTorch (torch.optim, CPU, f32, one tensor)")
 w()
 local trows = select_rows(function(x) return x.section == "torch" end)
