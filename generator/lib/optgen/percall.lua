@@ -8,10 +8,17 @@
 -- x's step-dependent part with each s in turn and multiplies in step order.
 -- A thread-local cache keeps the last (t, hyperparameters, product): when
 -- the next call asks for a later t it multiplies only the missing factors,
--- in the same order, so the bits do not depend on the cache.
+-- in the same order, so the bits do not depend on the cache.  Once the
+-- product is zero it stays zero.
 local cfmt = require("optgen.cfmt")
 
 local M = {}
+
+-- The largest t whose prod() is computed: beyond it the product is NaN.  A
+-- product whose factors stay below 1 reaches zero long before (Adam-like
+-- betas: within 10^6 steps), and after zero nothing is left to compute; a
+-- first call at t = 2^32 with factors near 1 costs minutes, not years.
+M.PROD_MAX_STEPS = 4294967296
 
 -- Nodes reachable from roots, in id (dependency) order.
 local function reachable(roots)
@@ -89,7 +96,14 @@ function M.lines(roots, scalar, out_name, nhparams)
       lines[#lines + 1] = string.format("  %s = %s_cache.v;", p, p)
       lines[#lines + 1] = string.format("  %s_s = %s_cache.t + 1;", p, p)
       lines[#lines + 1] = "}"
-      lines[#lines + 1] = string.format("for (; %s_s <= t; %s_s++) {", p, p)
+      -- Zero stays zero (the loop stops there), and a t beyond PROD_MAX_STEPS
+      -- makes the product NaN, which the runtime refuses (a non-finite
+      -- per-call constant) rather than loop for hours.
+      lines[#lines + 1] = string.format("if (t > %d) {", M.PROD_MAX_STEPS)
+      lines[#lines + 1] = string.format("  %s = NAN;", p)
+      lines[#lines + 1] = string.format("  %s_s = t + 1;", p)
+      lines[#lines + 1] = "}"
+      lines[#lines + 1] = string.format("for (; %s_s <= t && %s != 0; %s_s++) {", p, p, p)
       -- The step-dependent part of x, again, with s for t; the rest is
       -- named already.
       local names, body = setmetatable({}, { __index = ref }), {}
