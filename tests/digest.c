@@ -93,13 +93,6 @@ struct run {
   uint64_t digest;
 };
 
-/* Until the records carry is_bool (issue 9), no hyperparameter is a switch. */
-#ifdef OPTK_MAX_HPARAMS
-#define HP_IS_BOOL(h) ((h)->is_bool)
-#else
-#define HP_IS_BOOL(h) ((void)(h), 0)
-#endif
-
 static int in_domain(const struct optk_hparam *h, double v)
 {
   return (h->lo_open ? v > h->lo : v >= h->lo) && (h->hi_open ? v < h->hi : v <= h->hi);
@@ -114,7 +107,7 @@ static int trajectory(const optk_kernel *k, int set, optk_isa isa, struct run *r
   optk_default_hparams(k, hp);
   if (set == 1)
     for (int i = 0; i < optk_nhparams(k); i++)
-      if (!HP_IS_BOOL(&k->hparams[i]) && in_domain(&k->hparams[i], hp[i] * 0.5))
+      if (!k->hparams[i].is_bool && in_domain(&k->hparams[i], hp[i] * 0.5))
         hp[i] *= 0.5;
   /* The raw splitmix64 state (not tu_seed's scrambling): the committed digests came from it. */
   tu_rng seed = { fnv_str(fnv_str(fnv_str(0xcbf29ce484222325u, optk_name(k)), tu_dtype_name(d)), set_names[set]) };

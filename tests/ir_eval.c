@@ -92,9 +92,24 @@ int ire_validate(const struct optk_irp *p, const optk_kernel *k, char *msg, size
 
 /* ---- one operation ------------------------------------------------------ */
 
+/* Whether v is a value of the type whose unit roundoff is u. */
+static int representable(long double v, long double u)
+{
+  return u > 0x1p-30L ? (long double)(float)v == v : (long double)(double)v == v;
+}
+
 static long double rnd(long double v, long double u, long double eta)
 {
   return isfinite(v) ? u * fabsl(v) + eta : 0.0L;
+}
+
+/* A result whose operands carry the error prop: its rounding adds nothing
+ * when the exact result of exact operands is a value of the type. */
+static ire_val result(long double v, long double prop, long double u, long double eta)
+{
+  const long double err = prop == 0 && representable(v, u) ? 0.0L : prop + rnd(v, u, eta);
+  ire_val r = {v, isnan(err) ? INFINITY : err, 0, 0};
+  return r;
 }
 
 static ire_val num(long double v, long double err)
@@ -131,14 +146,14 @@ static long double f_log(long double a, long double b) { (void)b; return logl(a)
 static ire_val mul(ire_val a, ire_val b, long double u, long double eta)
 {
   const long double v = a.v * b.v;
-  return num(v, fabsl(a.v) * b.err + fabsl(b.v) * a.err + a.err * b.err + rnd(v, u, eta));
+  return result(v, fabsl(a.v) * b.err + fabsl(b.v) * a.err + a.err * b.err, u, eta);
 }
 
 /* a*b + s*c, one rounding (fma: s = 1, fms: s = -1); fnma is c - a*b. */
 static ire_val fused(ire_val a, ire_val b, ire_val c, long double s, long double u, long double eta)
 {
   const long double v = a.v * b.v + s * c.v;
-  return num(v, fabsl(a.v) * b.err + fabsl(b.v) * a.err + a.err * b.err + c.err + rnd(v, u, eta));
+  return result(v, fabsl(a.v) * b.err + fabsl(b.v) * a.err + a.err * b.err + c.err, u, eta);
 }
 
 static ire_val compare(int op, ire_val a, ire_val b)
@@ -164,16 +179,16 @@ static ire_val apply(int op, const ire_val *x, long double u, long double eta)
   const ire_val a = x[0], b = x[1], c = x[2];
   long double v;
   switch (op) {
-  case OP_ADD: v = a.v + b.v; return num(v, a.err + b.err + rnd(v, u, eta));
-  case OP_SUB: v = a.v - b.v; return num(v, a.err + b.err + rnd(v, u, eta));
+  case OP_ADD: v = a.v + b.v; return result(v, a.err + b.err, u, eta);
+  case OP_SUB: v = a.v - b.v; return result(v, a.err + b.err, u, eta);
   case OP_MUL: return mul(a, b, u, eta);
   case OP_DIV:
     v = a.v / b.v;
     if (b.err == 0.0L)
-      return num(v, a.err / fabsl(b.v) + rnd(v, u, eta));
+      return result(v, a.err / fabsl(b.v), u, eta);
     if (!(fabsl(b.v) > b.err))
       return num(v, INFINITY);
-    return num(v, (a.err + fabsl(v) * b.err) / (fabsl(b.v) - b.err) + rnd(v, u, eta));
+    return result(v, (a.err + fabsl(v) * b.err) / (fabsl(b.v) - b.err), u, eta);
   case OP_NEG: return num(-a.v, a.err);
   case OP_ABS: return num(fabsl(a.v), a.err);
   case OP_SQRT: {
@@ -181,7 +196,7 @@ static ire_val apply(int op, const ire_val *x, long double u, long double eta)
     if (a.v < 0)
       return num(v, a.v + a.err >= 0 ? INFINITY : 0.0L);
     const long double lo = a.v - a.err > 0 ? sqrtl(a.v - a.err) : 0.0L;
-    return num(v, maxl(sqrtl(a.v + a.err) - v, v - lo) + rnd(v, u, eta));
+    return result(v, maxl(sqrtl(a.v + a.err) - v, v - lo), u, eta);
   }
   case OP_MIN: return num(a.v < b.v ? a.v : b.v, maxl(a.err, b.err));
   case OP_MAX: return num(a.v > b.v ? a.v : b.v, maxl(a.err, b.err));
@@ -201,14 +216,16 @@ static ire_val apply(int op, const ire_val *x, long double u, long double eta)
     return num(pick.v, maxl(pick.err, fabsl(b.v - c.v) + other.err));
   }
   case OP_POW: {
-    /* the library's pow raises to an integral power by binary powering:
-     * about two roundings per bit of the exponent */
+    /* the library's pow: binary powering for an integral exponent (about
+     * two roundings per bit of it), else exp(y log x), whose argument's
+     * rounding grows with |y log x| */
     const long double bits = fabsl(b.v) > 1 ? log2l(fabsl(b.v)) : 0;
+    const long double arg = a.v > 0 ? fabsl(b.v * logl(a.v)) : 0;
     v = powl(a.v, b.v);
-    return num(v, corners(f_pow, v, a, b) + rnd(v, (4 + 2 * bits) * u, eta));
+    return result(v, corners(f_pow, v, a, b), (4 + 2 * bits + arg) * u, eta);
   }
-  case OP_EXP: v = expl(a.v); return num(v, corners(f_exp, v, a, num(0, 0)) + rnd(v, 4 * u, eta));
-  case OP_LOG: v = logl(a.v); return num(v, corners(f_log, v, a, num(0, 0)) + rnd(v, 4 * u, eta));
+  case OP_EXP: v = expl(a.v); return result(v, corners(f_exp, v, a, num(0, 0)), 4 * u, eta);
+  case OP_LOG: v = logl(a.v); return result(v, corners(f_log, v, a, num(0, 0)), 4 * u, eta);
   default:
     fprintf(stderr, "ir_eval: operation %s has no evaluation rule\n", ops[op].name);
     abort();
@@ -296,7 +313,7 @@ void ire_prepare(ire_call *c, const struct optk_irp *p, optk_dtype dtype, const 
   for (int i = 0; i < p->nnodes; i++) {
     c->slot[i] = c->node[i];
     if (!p->nodes[i].elem && !p->nodes[i].mask)
-      c->slot[i].err += rnd(c->node[i].v, c->u, c->eta);
+      c->slot[i] = result(c->node[i].v, c->node[i].err, c->u, c->eta);
   }
 }
 

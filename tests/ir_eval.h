@@ -9,8 +9,9 @@
  * per-element nodes in the compute type, float or double), first order plus
  * the product of errors, with each rounding at most u|x| + eta (u = 2^-24 or
  * 2^-53, plus 2^-63 for the interpreter's own long double; eta half the
- * smallest denormal), exp and log within 4u, pow within (4 + 2 log2|y|)u
- * (binary powering), a value beyond the type's range unbounded, and comparisons whose
+ * smallest denormal), exp and log within 4u, pow within (4 + 2 log2|y| +
+ * |y log x|)u (binary powering, or exp(y log x)), a value beyond the type's
+ * range unbounded, and comparisons whose
  * operands lie within their error bounds of each other counted as able to go
  * either way.  Cancellation therefore widens the bound exactly where the
  * library's result is ill-conditioned, and nowhere else.

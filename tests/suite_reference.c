@@ -21,7 +21,8 @@
  * covers the second-order terms the bound leaves out.
  *
  * Power: each case must also reject, for most elements whose value the step
- * changed, the value moved by (1 + delta) times its update (delta 1e-6 for
+ * changed (a quarter at the domains' edges), the value moved by (1 + delta)
+ * times its update (delta 1e-6 for
  * f64, 1e-2 for f32 and f32 state, 0.5 for bf16 and 0.1 for f16 param),
  * counting the elements where that moves the value by more than two ulps of
  * its array's type, so a tolerance that grew vacuous fails.
@@ -47,8 +48,12 @@ static const struct rcase rcases[] = {
   {TU_HP_RANDOM, 50, 10, 1},  {TU_HP_LOW_EDGE, 33, 8, 1}, {TU_HP_HIGH_EDGE, 33, 8, 1},
 };
 #define NRCASES ((int)(sizeof rcases / sizeof rcases[0]))
-/* the share of changed elements each case must reject when moved by delta */
-#define MIN_POWER 0.5
+/* The share of changed elements each case must reject when moved by delta:
+ * most of them; a quarter at the domains' edges, where updates may be
+ * ill-conditioned themselves (rho = 0 makes centered RMSprop's v - a^2
+ * cancel exactly).  Measured here: at least 0.90 and 0.50. */
+#define MIN_POWER 0.75
+#define MIN_POWER_EDGE 0.25
 
 struct entry {
   const optk_kernel *k;
@@ -201,7 +206,8 @@ START_TEST(test_tracks_ir)
   if (getenv("OPTK_TEST_TOL_REPORT") != NULL)
     fprintf(stderr, "reference %s case %d: worst |diff|/tolerance %.3Lg, power %ld/%ld\n", e->name, ci, worst,
             rejected, changed);
-  ck_assert_msg(changed == 0 || rejected >= MIN_POWER * changed,
+  const double min_power = c->hpset == TU_HP_LOW_EDGE || c->hpset == TU_HP_HIGH_EDGE ? MIN_POWER_EDGE : MIN_POWER;
+  ck_assert_msg(changed == 0 || rejected >= min_power * changed,
                 "%s case %d (hp=%s): tolerance too loose: only %ld of %ld changed elements reject their "
                 "update scaled by (1 + delta)",
                 e->name, ci, tu_hpset_names[c->hpset], rejected, changed);

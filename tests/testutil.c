@@ -49,16 +49,9 @@ const char *tu_kernel_label(char *buf, size_t size, const optk_kernel *k)
 
 /* ---- hyperparameters ---------------------------------------------------- */
 
-/* Until the records carry is_bool (issue 9), no hyperparameter is a switch. */
-#ifdef OPTK_MAX_HPARAMS
-#define HP_IS_BOOL(h) ((h)->is_bool)
-#else
-#define HP_IS_BOOL(h) ((void)(h), 0)
-#endif
-
 int tu_hp_is_bool(const optk_kernel *k, int i)
 {
-  return HP_IS_BOOL(&k->hparams[i]) != 0;
+  return k->hparams[i].is_bool != 0;
 }
 
 int tu_hp_in_domain(const optk_kernel *k, int i, double v)
@@ -66,7 +59,7 @@ int tu_hp_in_domain(const optk_kernel *k, int i, double v)
   const struct optk_hparam *h = &k->hparams[i];
   if (isnan(v))
     return 0;
-  if (HP_IS_BOOL(h))
+  if (h->is_bool)
     return v == 0.0 || v == 1.0;
   if (h->lo_open ? !(v > h->lo) : !(v >= h->lo))
     return 0;
@@ -110,7 +103,7 @@ static double hp_draw(const struct optk_hparam *h, tu_rng *r)
 double tu_hp_random(const optk_kernel *k, int i, tu_rng *r)
 {
   const struct optk_hparam *h = &k->hparams[i];
-  if (HP_IS_BOOL(h))
+  if (h->is_bool)
     return (double)(tu_next(r) & 1);
   for (int tries = 0; tries < 8; tries++) {
     double v = hp_draw(h, r);
@@ -123,7 +116,7 @@ double tu_hp_random(const optk_kernel *k, int i, tu_rng *r)
 double tu_hp_edge(const optk_kernel *k, int i, int hi)
 {
   const struct optk_hparam *h = &k->hparams[i];
-  if (HP_IS_BOOL(h))
+  if (h->is_bool)
     return hi ? 1.0 : 0.0;
   const double b = hi ? h->hi : h->lo, toward = hi ? h->lo : h->hi;
   const int open = hi ? h->hi_open : h->lo_open;

@@ -33,11 +33,7 @@ optk_isa tu_best_isa(void);
 const char *tu_kernel_label(char *buf, size_t size, const optk_kernel *k);
 
 /* ---- hyperparameters: everything from the kernel's record -------------- */
-#ifdef OPTK_MAX_HPARAMS
 #define TU_MAX_HP OPTK_MAX_HPARAMS
-#else
-#define TU_MAX_HP 32
-#endif
 int tu_hp_is_bool(const optk_kernel *k, int i);        /* a 0/1 switch */
 int tu_hp_in_domain(const optk_kernel *k, int i, double v); /* the record's domain */
 int tu_hp_index(const optk_kernel *k, const char *name); /* -1 if absent */
