@@ -216,9 +216,53 @@ START_TEST(test_tracks_ir)
 }
 END_TEST
 
+/* The interpreter on hand-made programs: a product over the steps, a
+ * rounding bound that holds float's own rounding, and an operation it does
+ * not know refused by name. */
+START_TEST(test_interpreter)
+{
+  static const struct optk_irp_node nodes[] = {
+    {"hparam", 0, 0, {-1, -1, -1}, 0.0, 0}, /* 0: h */
+    {"prod", 0, 0, {0, -1, -1}, 0.0, -1},   /* 1: h^t */
+    {"load", 1, 0, {-1, -1, -1}, 0.0, 0},   /* 2: p */
+    {"load", 1, 0, {-1, -1, -1}, 0.0, 1},   /* 3: g */
+    {"sqrt", 1, 0, {3, -1, -1}, 0.0, -1},   /* 4: sqrt(g) */
+    {"fnma", 1, 0, {1, 4, 2}, 0.0, -1},     /* 5: p - h^t sqrt(g) */
+  };
+  static const int store[] = {5}, none[] = {-1};
+  const struct optk_irp prog = {"hand", 1, 6, nodes, 0, none, 1, store};
+  const optk_kernel *k = optk_find("sgd", OPTK_F32); /* one hyperparameter, no state */
+  char msg[256];
+  ck_assert_msg(ire_validate(&prog, k, msg, sizeof msg) == 0, "%s", msg);
+  const double hp[1] = {0.5};
+  ire_call c;
+  ire_prepare(&c, &prog, OPTK_F32, hp, 5);
+  ck_assert(c.node[1].v == 0x1p-5L && c.node[1].err == 0); /* exact: no rounding charged */
+  const long double in[2] = {1.0L, 4.0L}, in2[2] = {1.0L, 2.0L};
+  ire_val out;
+  ire_elem(&c, in, &out);
+  ck_assert(out.v == 1.0L - 0x1p-4L && out.err == 0);
+  ire_elem(&c, in2, &out);
+  const float lib = 1.0f - 0x1p-5f * sqrtf(2.0f);
+  ck_assert_msg(out.err > 0 && fabsl((long double)lib - out.v) <= out.err, "float %a, IR %La within %Lg", (double)lib,
+                out.v, out.err);
+  ck_assert(out.err < 4 * 0x1p-24L);
+  ire_release(&c);
+  struct optk_irp_node bad[6];
+  memcpy(bad, nodes, sizeof bad);
+  bad[4].op = "cbrt";
+  const struct optk_irp badprog = {"hand", 1, 6, bad, 0, none, 1, store};
+  ck_assert_int_eq(ire_validate(&badprog, k, msg, sizeof msg), -1);
+  ck_assert_msg(strstr(msg, "'cbrt'") != NULL, "%s", msg);
+}
+END_TEST
+
 Suite *reference_suite(void)
 {
   Suite *s = suite_create("reference");
+  TCase *tc = tcase_create("interpreter");
+  tcase_add_test(tc, test_interpreter);
+  suite_add_tcase(s, tc);
   size_t nk = optk_count();
   for (size_t ki = 0; ki < nk; ki++) {
     const optk_kernel *k = optk_at(ki);
