@@ -24,8 +24,10 @@
  * changed (a quarter at the domains' edges), the value moved by (1 + delta)
  * times its update (delta 1e-6 for
  * f64, 1e-2 for f32 and f32 state, 0.5 for bf16 and 0.1 for f16 param),
- * counting the elements where that moves the value by more than two ulps of
- * its array's type, so a tolerance that grew vacuous fails.
+ * counting the elements where that moves the value by more than eight ulps
+ * of its array's type (the library may round values of that size a few
+ * times: p * (1 - lr * wd), then p - update), so a tolerance that grew
+ * vacuous fails.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -193,8 +195,8 @@ START_TEST(test_tracks_ir)
           worst = fabsl(got - out[st].v) / tol;
         /* power: the update moved by delta must fall outside */
         const long double old = x[a], upd = out[st].v - old;
-        /* (only where the array's type tells the moved value apart) */
-        if (isfinite(upd) && fabsl(upd) * power_delta(pk.dt, a) > 2 * tu_ulp(ty, (double)fabsl(out[st].v))) {
+        /* (only where the move is clear of a few roundings of the value) */
+        if (isfinite(upd) && fabsl(upd) * power_delta(pk.dt, a) > 8 * tu_ulp(ty, (double)fabsl(out[st].v))) {
           const long double alt = old + upd * (1 + power_delta(pk.dt, a));
           changed++;
           rejected += !accept(alt, &out[st], tol, ty);
