@@ -99,5 +99,6 @@ double optk__pow(double x, double y);
 double optk__exp(double x);
 double optk__log(double x);
 float optk__powf(float x, float y); /* the kernels' per-element pow, via optk__pow */
+double optk__pow_uncached(double x, double y); /* tests: x^y, y a positive integer, no cache */
 
 #endif

@@ -46,6 +46,18 @@ local function rename(text, prefix)
   return (text:gsub("%f[%w_]optk_", prefix .. "optk_"):gsub("%f[%w_]OPTK", upper .. "OPTK"))
 end
 
+-- a as a word for sh that also sits safely in a C comment and a Markdown
+-- code block, so the command recorded in the file's head reruns as given:
+-- characters outside a plain set are escaped with a backslash (then no
+-- "/*", "*/" or "??" trigraph can form); control characters are refused.
+function M.shell_word(a)
+  if a:find("[%z\1-\31\127]") then
+    fail("argument '%s' holds a control character, which the file's head cannot record", a)
+  end
+  if a == "" then return "''" end
+  return (a:gsub("[^%w%-_./=,:@+%%\128-\255]", "\\%0"):gsub("%*/", "*\\/"))
+end
+
 local function read(path)
   return fs.read(path) or fail("cannot read %s", path)
 end
@@ -54,6 +66,12 @@ end
 function M.assemble(root, o, argv)
   local prefix = o.prefix or fail("--prefix is required (a C identifier prefix such as mylib_)")
   if not prefix:match("^[%a_][%w_]*$") then fail("prefix '%s' is not a C identifier", prefix) end
+  -- Macros take the prefix in upper case, so 'q_' and 'Q_' would define the
+  -- same ones: only lower case keeps one prefix's macros its own.
+  if prefix:match("%u") then
+    fail("prefix '%s' has upper-case letters: the macros take the prefix in upper case (%sOPTK_...), so it"
+         .. " would share them with '%s'; use lower case", prefix, prefix:upper(), prefix:lower())
+  end
   local backends = generate.backends(root)
   local by_isa, isa_order = {}, {}
   for _, be in ipairs(backends) do by_isa[be.isa], isa_order[#isa_order + 1] = be, be.isa end
@@ -114,7 +132,9 @@ function M.assemble(root, o, argv)
   end
   local isa_names = {}
   for _, be in ipairs(bes) do isa_names[#isa_names + 1] = be.isa end
-  local command = "generator/optgen vendor " .. table.concat(argv, " ")
+  local words = {}
+  for i, a in ipairs(argv) do words[i] = M.shell_word(a) end
+  local command = "generator/optgen vendor " .. table.concat(words, " ")
   local head = {
     "/* " .. prefix .. "optk: optkern's optimizer kernels, vendored.",
     " * " .. MARK .. "; regenerate, do not edit:",
@@ -190,33 +210,40 @@ function M.assemble(root, o, argv)
   }
 end
 
--- Writes files into out through a temporary directory.  out may exist only
--- if it holds nothing but files an earlier vendor run wrote.
-function M.write(files, out)
+-- Whether text is the file name as optgen vendor writes it for prefix: the
+-- C file, header and README by their first lines, which name the prefix
+-- and the tool; LICENSE by its exact text.
+function M.owned(name, text, prefix, license)
+  if name == prefix .. "optk.c" or name == prefix .. "optk.h" then
+    local head = "/* " .. prefix .. "optk: optkern's optimizer kernels, vendored.\n * " .. MARK
+      .. "; regenerate, do not edit:\n"
+    return text:sub(1, #head) == head
+  elseif name == "README.md" then
+    local head = "# " .. prefix .. "optk: vendored optimizer kernels\n\n" .. MARK .. " from optkern;"
+    return text:sub(1, #head) == head
+  end
+  return name == "LICENSE" and text == license
+end
+
+-- Writes files into out through a fresh temporary directory beside it
+-- (fs.stage).  out may exist only if everything in it is a file this tool
+-- wrote for the same prefix (M.owned; nothing below out is looked at): it
+-- is replaced, and nothing else is ever touched.
+function M.write(files, out, prefix)
   local license
   for _, f in ipairs(files) do if f[1] == "LICENSE" then license = f[2] end end
-  if fs.is_dir(out) then
-    for _, path in ipairs(fs.walk(out)) do
-      local text = fs.read(out .. "/" .. path) or ""
-      if not (text:find(MARK, 1, true) or path == "LICENSE" and text == license) then
-        fail("%s holds %s, which optgen vendor did not write; choose an empty or new directory", out, path)
+  if fs.exists(out) then
+    if not fs.is_dir(out) then fail("%s is not a directory", out) end
+    for _, e in ipairs(fs.entries(out)) do
+      local text = e.kind == "f" and fs.read(out .. "/" .. e.name)
+      if not (text and M.owned(e.name, text, prefix, license)) then
+        fail("%s holds %s, which optgen vendor did not write for the prefix %s; choose an empty or new directory",
+             out, e.name, prefix)
       end
     end
   end
-  local tmp = out:gsub("/+$", "") .. ".optgen-tmp"
-  os.execute("rm -rf " .. fs.quote(tmp))
-  if not fs.mkdir(tmp) then fail("cannot create %s", tmp) end
-  for _, f in ipairs(files) do fs.write(tmp .. "/" .. f[1], f[2]) end
-  if fs.is_dir(out) then
-    for _, path in ipairs(fs.walk(out)) do os.remove(out .. "/" .. path) end
-    for _, f in ipairs(files) do assert(os.rename(tmp .. "/" .. f[1], out .. "/" .. f[1])) end
-    os.execute("rm -rf " .. fs.quote(tmp))
-  else
-    local parent = out:match("^(.*)/[^/]+/*$")
-    if parent and parent ~= "" then fs.mkdir(parent) end
-    local ok, err = os.rename(tmp, out)
-    if not ok then fail("cannot create %s: %s", out, tostring(err)) end
-  end
+  local ok, err = pcall(fs.stage, out, files)
+  if not ok then fail("%s; nothing written", tostring(err)) end
 end
 
 return M
