@@ -649,14 +649,19 @@ function M.run(root, o)
       -- per ISA and storage type holding its candidates.
       local prep = emit.percall(kir.sched.slots, scalar, "c", #kir.spec.hparams)
       if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
-      local shim = { "#include <math.h>", "#include <stdint.h>",
+      local shim = { "#include <math.h>", "#include <stdint.h>", "#include <string.h>",
+                     "double optk__pow(double x, double y);", "double optk__exp(double x);",
+                     "double optk__log(double x);",
                      "void optk_tune_prep(const double *hp, int64_t t, double *c);",
                      "void optk_tune_prep(const double *hp, int64_t t, double *c)", "{",
                      "  (void)hp; (void)t;" }
       for _, l in ipairs(prep) do shim[#shim + 1] = "  " .. l end
       shim[#shim + 1] = "}"
       fs.write(dir .. "/prep.c", table.concat(shim, "\n") .. "\n")
-      local units, plan = { "prep" }, {}
+      -- The runtime's libm-free arithmetic, which per-call code and
+      -- per-element powers call.
+      fs.write(dir .. "/rt_math.c", '#include "ieee_math.c" /* runtime/, through -I */\n')
+      local units, plan = { "prep", "rt_math" }, {}
       local base = {}
       for _, dtype in ipairs(dtypes) do
         local _, text, s = emit.kernel_file(kir, scalar, nil, dtype, { unroll = 1 }, root .. "/templates")
