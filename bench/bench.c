@@ -524,12 +524,12 @@ static void bench_threads(void)
         prepare(&c, k, n);
         c.isa = best_isa(k);
         optk_set_num_threads(th);
-        optk__set_parallel_threshold(0); /* split every step: the raw scaling */
+        optk__set_split_min_part_ns(0); /* split every step: the raw scaling */
         struct stat3 st = measure(step_body, &c, (double)n);
         row("threads", picks[pi][0], picks[pi][1], optk_isa_name(c.isa), "split", th, n,
             bytes_per_elem(d, optk_nstate(k)), st);
         fprintf(stderr, " %zu/%d:%.3g", n, th, st.med);
-        optk__set_parallel_threshold(OPTK_PARALLEL_MIN_BYTES);
+        optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
         optk_set_num_threads(0);
         if (th == ncores) { /* the library's default: threshold and count */
           st = measure(step_body, &c, (double)n);
