@@ -298,9 +298,13 @@ int main(int argc, char **argv)
   memcpy(rm, m, sizeof m);
   memcpy(rv, v, sizeof v);
 
+  fprintf(stderr, "pool: %s\n", "create_failure");
   test_create_failure();
+  fprintf(stderr, "pool: %s\n", "fork");
   test_fork();
+  fprintf(stderr, "pool: %s\n", "cancel");
   test_cancel();
+  fprintf(stderr, "pool: %s\n", "cgroup");
   test_cgroup();
   {
     char exe[4096];
@@ -309,6 +313,7 @@ int main(int argc, char **argv)
       exe[len] = '\0';
       char so[4200];
       snprintf(so, sizeof so, "%s/liboptkern.so", dirname(exe));
+      fprintf(stderr, "pool: dlclose\n");
       test_dlclose(so);
     } else {
       expect(0, "readlink /proc/self/exe");
