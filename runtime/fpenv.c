@@ -31,6 +31,12 @@ unsigned optk__fpenv_enter(void)
 
 void optk__fpenv_leave(unsigned saved, unsigned raised)
 {
+  if ((saved & ~OPTK_MXCSR_FLAGS) == OPTK_MXCSR_DEFAULT) {
+    /* Untouched at enter: the step's own flags are in place already. */
+    if (raised != 0)
+      _mm_setcsr(_mm_getcsr() | raised);
+    return;
+  }
   unsigned csr = _mm_getcsr();
   unsigned want = (saved & ~OPTK_MXCSR_FLAGS) | ((csr | raised) & OPTK_MXCSR_FLAGS);
   if (csr != want)

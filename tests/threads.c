@@ -246,6 +246,9 @@ int main(void)
     }
   }
   growth_patterns(p0, g, s0);
+  optk__set_spin_ns(0); /* again with workers and caller sleeping at once: the futex path */
+  growth_patterns(p0, g, s0);
+  optk__set_spin_ns(OPTK_SPIN_NS);
   worker_flags(p0, g, s0);
   optk_set_num_threads(0);
   optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
