@@ -56,7 +56,7 @@ sec == "threads" {
   if (!((key, n) in sizeseen)) { sizeseen[key, n] = 1; sizes[key, ++ns[key]] = n }
   t[key, n, v, th] = med; bytes[key] = b
   if (th > maxth) maxth = th
-  if (v != "split" || th == 1) counts[th] = 1
+  if (v == "split") counts[th] = 1
   rows[++nr] = key SUBSEP n SUBSEP v SUBSEP th SUBSEP med SUBSEP b
 }
 END {
@@ -73,9 +73,9 @@ END {
       n = sizes[key, i]; one = t[key, n, "split", 1]
       printf "  %-8s", human(n)
       for (c = 1; c <= maxth; c++) if (c in counts) {
-        x = t[key, n, "split", c]; printf " %12.4f (%5.2fx)", x, x > 0 ? one / x : 0 }
+        x = t[key, n, "split", c]; printf(" %12.4f (%5.2fx)", x, (x > 0 ? one / x : 0)) }
       for (c = 2; c <= maxth; c++) if (c in counts) {
-        x = t[key, n, "model", c]; printf " %12.4f (%5.2fx)", x, x > 0 ? one / x : 0 }
+        x = t[key, n, "model", c]; printf(" %12.4f (%5.2fx)", x, (x > 0 ? one / x : 0)) }
       for (c = 1; c <= maxth; c++) { x = t[key, n, "default", c]; if (x > 0) printf " %12.4f (%5.2fx)", x, one / x }
       printf "\n"
     }
@@ -83,7 +83,7 @@ END {
   print ""
   print "== targets"
   w = wake["wake-spinning", wmax]
-  printf "wake at %d threads <= 5 us (spinning; %.1f us after sleep): %.2f us: %s\n", wmax, wake["wake-sleeping", wmax] / 1000, w / 1000, verdict(w > 0 && w <= 5000)
+  printf("wake at %d threads <= 5 us (spinning; %.1f us after sleep): %.2f us: %s\n", wmax, wake["wake-sleeping", wmax] / 1000, w / 1000, verdict(w > 0 && w <= 5000))
   slower = 0; pairs = 0
   for (r = 1; r <= nr; r++) {
     split(rows[r], f, SUBSEP); key = f[1]; n = f[2]; v = f[3]; c = f[4]; med = f[5]
@@ -92,7 +92,7 @@ END {
       if (one / med < 0.95) { slower++; printf "  slower than one thread: %s @%s %s/%d: %.2fx\n", key, human(n), v, c, one / med }
     }
   }
-  printf "default split model: no size or count slower than one thread (5%% noise): %d of %d slower: %s\n", slower, pairs, verdict(pairs > 0 && slower == 0)
+  printf("default split model: no size or count slower than one thread (5%% noise): %d of %d slower: %s\n", slower, pairs, verdict(pairs > 0 && slower == 0))
   worst = 1e9
   for (r = 1; r <= nr; r++) {
     split(rows[r], f, SUBSEP)
@@ -102,8 +102,8 @@ END {
       if (frac < worst) worst = frac
     }
   }
-  printf "adam f32 1 Mi..64 Mi >= 85%% of all-core STREAM triad (%.1f GB/s, %d threads): worst %.0f%%: %s\n", triad, triad_th, 100 * worst, verdict(worst >= 0.85 && worst < 1e9)
-  printf "requested count honoured in every growth pattern: %d stages, %d wrong: %s\n", stages, gbad, verdict(stages > 0 && gbad == 0)
+  printf("adam f32 1 Mi..64 Mi >= 85%% of all-core STREAM triad (%.1f GB/s, %d threads): worst %.0f%%: %s\n", triad, triad_th, 100 * worst, verdict(worst >= 0.85 && worst < 1e9))
+  printf("requested count honoured in every growth pattern: %d stages, %d wrong: %s\n", stages, gbad, verdict(stages > 0 && gbad == 0))
   printf "STREAM triad DRAM: 1 thread %.1f GB/s, %d threads %.1f GB/s\n", stream["triad-DRAM", 1], triad_th, triad
 }' "$out/results.csv"
 }
