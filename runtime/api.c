@@ -88,6 +88,7 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
   int err = check(k, n, state, hp);
   if (err != OPTK_OK || n == 0)
     return err;
+  const unsigned fpenv = optk__fpenv_enter(); /* initial values in double, rounded as a step would */
   double init[OPTK_MAX_STATE];
   k->state_init(hp, init);
   for (int s = 0; s < k->nstate; s++) {
@@ -102,6 +103,7 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
         a[i] = v;
     }
   }
+  optk__fpenv_leave(fpenv, 0);
   return OPTK_OK;
 }
 
@@ -118,10 +120,12 @@ static __thread struct { /* __thread, not _Thread_local: the vendored file is C9
 } consts_cache;
 
 /* Runs kernel fn over n elements with the per-call constants of k; large
- * steps are split across threads (parallel.c). */
+ * steps are split across threads (parallel.c), under the default
+ * floating-point environment (fpenv.c). */
 static void run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param, const void *grad,
                 void *const *state, const double *hp, int64_t t)
 {
+  const unsigned fpenv = optk__fpenv_enter(); /* the IEEE default, whatever the caller set (fpenv.c) */
   if (consts_cache.k != k || consts_cache.t != t || k->nhparams > OPTK_MAX_HPARAMS ||
       memcmp(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp) != 0) {
     consts_cache.k = NULL;
@@ -135,7 +139,7 @@ static void run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param, 
     }
   }
   const void *c = k->dtype == OPTK_F64 ? (const void *)consts_cache.c : (const void *)consts_cache.cf;
-  optk__parallel_run(k, fn, n, param, grad, state, c);
+  optk__fpenv_leave(fpenv, optk__parallel_run(k, fn, n, param, grad, state, c));
 }
 
 int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,

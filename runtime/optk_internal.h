@@ -82,16 +82,48 @@ void optk__dispatch_reset(void);
 /* Features this CPU and OS support, as a bit set over optk_isa. */
 unsigned optk__cpu_isas(void);
 
-/* Threads (parallel.c).  A step moving at least optk__parallel_threshold()
- * bytes (param and grad read, state read and written, counted once each) is
- * split into cache-line aligned chunks across optk_get_num_threads() threads;
- * a smaller one runs on the caller's thread.  The default was chosen by
- * measurement (bench/run's thread-scaling section; see bench/README.md). */
-#define OPTK_PARALLEL_MIN_BYTES ((size_t)4 << 20)
-void optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param,
-                        const void *grad, void *const *state, const void *consts);
-size_t optk__parallel_threshold(void);
-void optk__set_parallel_threshold(size_t bytes); /* benchmarks: 0 splits every step */
+/* Threads (parallel.c, split.c, cpucount.c).  A step is split into
+ * cache-line aligned chunks across up to optk_get_num_threads() threads when
+ * its estimated one-thread time fills at least two parts of
+ * optk__split_min_part_ns() each (split.c says why); a smaller one runs on the
+ * caller's thread.  parallel_run returns the floating-point exception flags
+ * the workers raised (fpenv.c). */
+#define OPTK_MAX_THREADS 256
+#define OPTK_CHUNK_GRAIN 64 /* elements: 64 bytes of the narrowest (2-byte) array, times 2 */
+#define OPTK_SPIN_NS 100000ul /* an idle worker spins this long before it sleeps */
+#define OPTK_SPLIT_MIN_PART_NS 10000ul
+#define OPTK_SPLIT_MAX_NS_PER_ELEM 20.0 /* above any kernel's in-cache time (scalar f64: a few ns) */
+unsigned optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param, const void *grad,
+                            void *const *state, const void *consts);
+int optk__split_parts(const optk_kernel *k, optk_kernel_fn fn, size_t n, const void *consts, int want);
+void optk__split_atfork_child(void);
+int optk__default_threads(int max);
+/* CPUs the cgroup CPU quota allows (0: no quota), from a /proc/self/cgroup
+ * file and the cgroup mount (v2 at its root, v1 under cpu/ or cpu,cpuacct/);
+ * tests pass a fake pair. */
+int optk__cgroup_cpus(const char *proc_cgroup, const char *sysfs);
+/* Tests and benchmarks: the minimum work per part (0 splits every step of
+ * two grains or more into the requested count), the spin before sleeping,
+ * the workers started, the jobs worker i (1..) was woken for and the parts
+ * it ran (the step runs those a late worker has not started), and a kernel
+ * function's measured in-cache ns per element. */
+void optk__set_split_min_part_ns(unsigned long ns);
+unsigned long optk__split_min_part_ns(void);
+void optk__set_spin_ns(unsigned long ns);
+int optk__pool_workers(void);
+int optk__pool_settled(void); /* every worker has seen its last wake */
+unsigned long optk__pool_wakes(int worker);
+unsigned long optk__pool_runs(int worker);
+float optk__split_cost(const optk_kernel *k, optk_kernel_fn fn, const void *consts);
+
+/* The floating-point environment of a step (fpenv.c): enter saves the
+ * caller's and sets the IEEE default, leave restores it with the flags
+ * raised meanwhile (and those raised elsewhere: raised); a worker resets its
+ * own before a part and reports the flags the part raised. */
+unsigned optk__fpenv_enter(void);
+void optk__fpenv_leave(unsigned saved, unsigned raised);
+void optk__fpenv_worker_begin(void);
+unsigned optk__fpenv_worker_flags(void);
 
 /* Per-call arithmetic without libm (ieee_math.c): the same bits with every C
  * library.  pow with an integral exponent is binary powering. */

@@ -71,13 +71,17 @@ const char *optk_isa_name(optk_isa isa);
 
 const char *optk_strerror(int err);
 
-/* Threads.  A large step (a few MiB of arrays and more; the threshold was
- * chosen by measurement, see bench/) is split into cache-line aligned chunks
- * across a pool of threads; smaller steps run on the calling thread.  The
- * result is bit-identical whatever the thread count.  n = 0 restores the
- * default: the environment variable OPTK_NUM_THREADS if it is set to a
- * positive count, else every online core.  Returns OPTK_EINVAL if n < 0.
- * optk_get_num_threads() gives the count large steps use. */
+/* Threads.  A step is split into cache-line aligned chunks across a pool of
+ * threads when each part gets at least 10 us of one thread's work (the
+ * kernel's time per element is measured once, in cache); smaller steps run on
+ * the calling thread.  The result is bit-identical whatever the thread
+ * count, and every step runs under the IEEE default floating-point
+ * environment whatever the caller set (the caller's is restored after).  A
+ * step uses at most the count set here, and wakes only the workers it uses.
+ * n = 0 restores the default: the environment variable OPTK_NUM_THREADS if it
+ * is set to a positive count, else the CPUs this process may run on (its
+ * affinity mask), capped by its cgroup's CPU quota.  Returns OPTK_EINVAL if
+ * n < 0.  optk_get_num_threads() gives the count large steps use. */
 int optk_set_num_threads(int n);
 int optk_get_num_threads(void);
 
