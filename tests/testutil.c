@@ -135,8 +135,13 @@ void tu_hparams(const optk_kernel *k, int set, tu_rng *r, double *hp)
   if (o < 0)
     return;
   const struct ref_desc *d = &ref_descs[o];
-  for (int i = 0; i < d->nhp; i++)
+  for (int i = 0; i < d->nhp; i++) {
     hp[i] = hp_value(d->hp_names[i], d->hp_def[i], set, r);
+    /* hyperparameters are checked in the compute type, where nextafter(1, 0)
+     * is 1: a float kernel's edge below 1 is the largest float below 1 */
+    if (optk_dtype_of(k) != OPTK_F64 && hp[i] == 0x1.fffffffffffffp-1)
+      hp[i] = 0x1.fffffep-1;
+  }
 }
 
 int tu_hp_index(const optk_kernel *k, const char *name)
