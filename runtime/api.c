@@ -56,6 +56,8 @@ static int in_domain(const struct optk_hparam *h, double x)
 {
   if (isnan(x))
     return 0;
+  if (h->is_bool)
+    return x == 0 || x == 1;
   if (h->lo_open ? !(x > h->lo) : !(x >= h->lo))
     return 0;
   return h->hi_open ? x < h->hi : x <= h->hi;
@@ -171,12 +173,11 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
  * for the bias corrections) would otherwise cost more than a small tensor's
  * update.  Reused only when kernel, t and every hyperparameter match; ok
  * records whether they passed derived_ok. */
-#define OPTK_CACHE_HP 32
 static __thread struct { /* __thread, not _Thread_local: the vendored file is C99 */
   const optk_kernel *k;
   int64_t t;
   int ok;
-  double hp[OPTK_CACHE_HP];
+  double hp[OPTK_MAX_HPARAMS];
   double c[OPTK_MAX_CONSTS];
   float cf[OPTK_MAX_CONSTS];
 } consts_cache;
@@ -185,7 +186,7 @@ static __thread struct { /* __thread, not _Thread_local: the vendored file is C9
  * one is not finite (see derived_ok). */
 static const void *consts(const optk_kernel *k, const double *hp, int64_t t)
 {
-  if (consts_cache.k != k || consts_cache.t != t || k->nhparams > OPTK_CACHE_HP ||
+  if (consts_cache.k != k || consts_cache.t != t || k->nhparams > OPTK_MAX_HPARAMS ||
       memcmp(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp) != 0) {
     consts_cache.k = NULL;
     double rounded[OPTK_MAX_CONSTS];
@@ -195,7 +196,7 @@ static const void *consts(const optk_kernel *k, const double *hp, int64_t t)
       rounded[i] = to_compute(k, consts_cache.c[i]);
     }
     consts_cache.ok = derived_ok(rounded, k->nconsts, any_inf_hp(k, hp));
-    if (k->nhparams <= OPTK_CACHE_HP) {
+    if (k->nhparams <= OPTK_MAX_HPARAMS) {
       memcpy(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp);
       consts_cache.t = t;
       consts_cache.k = k;

@@ -39,7 +39,9 @@
 #else
 #define OPTK_STATIC_ALLOWS(id) 1
 #endif
-#define OPTK_MAX_STATE 8   /* the generator refuses specs beyond these */
+/* The generator refuses specs beyond these (generator/lib/optgen/limits.lua). */
+#define OPTK_MAX_STATE 8
+#define OPTK_MAX_HPARAMS 32
 #define OPTK_MAX_CONSTS 16
 
 /* A kernel updates n elements in place.  consts holds the loop invariants the
@@ -54,6 +56,7 @@ struct optk_hparam {
   const char *name;
   double def, lo, hi;
   unsigned char lo_open, hi_open;
+  unsigned char is_bool; /* a switch: only 0 and 1 (a domain "{0, 1}" in the spec) */
 };
 
 struct optk_kernel {
@@ -90,5 +93,12 @@ void optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void 
                         const void *grad, void *const *state, const void *consts);
 size_t optk__parallel_threshold(void);
 void optk__set_parallel_threshold(size_t bytes); /* benchmarks: 0 splits every step */
+
+/* Per-call arithmetic without libm (ieee_math.c): the same bits with every C
+ * library.  pow with an integral exponent is binary powering. */
+double optk__pow(double x, double y);
+double optk__exp(double x);
+double optk__log(double x);
+float optk__powf(float x, float y); /* the kernels' per-element pow, via optk__pow */
 
 #endif

@@ -159,7 +159,7 @@ END_TEST
 /* A problem filled with random bits and a pristine copy to compare with. */
 struct fixture {
   tu_prob pr, orig;
-  double hp[REF_MAX_HP + 1];
+  double hp[OPTK_MAX_HPARAMS]; /* optk_default_hparams fills nhparams */
 };
 
 static void fixture_init(struct fixture *f, const optk_kernel *k, size_t n)
@@ -797,6 +797,8 @@ static int lim_in(const struct optk_hparam *h, double x)
 {
   if (isnan(x))
     return 0;
+  if (h->is_bool) /* a switch: 0 or 1 */
+    return x == 0 || x == 1;
   if (h->lo_open ? !(x > h->lo) : !(x >= h->lo))
     return 0;
   return h->hi_open ? x < h->hi : x <= h->hi;
@@ -911,7 +913,7 @@ START_TEST(test_domain_bounds)
   char name[48];
   tu_kernel_label(name, sizeof name, k);
   const int nh = optk_nhparams(k);
-  ck_assert_int_le(nh, REF_MAX_HP);
+  ck_assert_int_le(nh, OPTK_MAX_HPARAMS);
   struct fixture f;
   fixture_init(&f, k, 19);
   int nok = 0, nrefused = 0;
@@ -921,7 +923,7 @@ START_TEST(test_domain_bounds)
       const int nv = lim_values(&k->hparams[h], vals);
       ck_assert_int_le(nv, LIM_MAXV);
       for (int q = 0; q < nv; q++) {
-        double hp[REF_MAX_HP + 1];
+        double hp[OPTK_MAX_HPARAMS];
         for (int i = 0; i < nh; i++)
           hp[i] = base == 0 ? k->hparams[i].def : lim_extreme(k, i, base == 2);
         hp[h] = vals[q];

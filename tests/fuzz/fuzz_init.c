@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const size_t es = tu_esize(st);
   int huge;
   const size_t n = fz_n(k, &in, &huge);
-  double hp[OPTK_MAX_CONSTS + 1];
+  double hp[OPTK_MAX_HPARAMS];
   for (int i = 0; i < k->nhparams; i++)
     hp[i] = fz_hparam(&k->hparams[i], &in);
   const uint8_t flags = fz_u8(&in);

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const uint8_t thr = fz_u8(&in);
   optk_set_num_threads(1 + thr % 3);
   optk__set_parallel_threshold(thr & 4 ? 0 : OPTK_PARALLEL_MIN_BYTES);
-  double hp[OPTK_MAX_CONSTS + 1];
+  double hp[OPTK_MAX_HPARAMS];
   for (int i = 0; i < k->nhparams; i++)
     hp[i] = fz_hparam(&k->hparams[i], &in);
   const int64_t t = fz_t(&in);

@@ -190,6 +190,8 @@ static int in_domain(const struct optk_hparam *h, double x)
 {
   if (isnan(x))
     return 0;
+  if (h->is_bool) /* a switch: 0 or 1 */
+    return x == 0 || x == 1;
   if (h->lo_open ? !(x > h->lo) : !(x >= h->lo))
     return 0;
   return h->hi_open ? x < h->hi : x <= h->hi;

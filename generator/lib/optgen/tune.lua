@@ -642,7 +642,7 @@ function M.run(root, o)
       fs.mkdir(dir)
       -- Sources: the per-call code, the scalar baselines, then one unit
       -- per ISA and storage type holding its candidates.
-      local prep = emit.percall(kir.sched.slots, scalar, "c")
+      local prep = emit.percall(kir.sched.slots, scalar, "c", #kir.spec.hparams)
       if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
       local shim = { "#include <math.h>", "#include <stdint.h>",
                      "void optk_tune_prep(const double *hp, int64_t t, double *c);",
