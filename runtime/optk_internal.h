@@ -19,8 +19,9 @@
 #define OPTK_ISA_COUNT 5
 
 /* Static dispatch: building with -DOPTK_STATIC_ISA=avx2 (or scalar, avx512,
- * neon, sve) compiles only the scalar baseline and that ISA's kernels and
- * always dispatches to it, for a known target (the vendored file's mode).
+ * neon, sve) compiles only the scalar baseline and that ISA's kernels, for a
+ * known target (the vendored file's mode); dispatch still checks the CPU and
+ * falls back to scalar where that ISA is missing.
  * OPTK_STATIC_ALLOWS(id) says whether ISA number id is built. */
 #define OPTK_ISA_ID_scalar 1
 #define OPTK_ISA_ID_avx2 2

@@ -51,20 +51,43 @@ const char *optk_hparam_name(const optk_kernel *k, int i);
 double optk_hparam_default(const optk_kernel *k, int i);
 void optk_default_hparams(const optk_kernel *k, double *hp); /* fills nhparams values */
 
-/* Sets every state array to its initial value (which may depend on hp). */
+/* Sets every state array to its initial value (which may depend on hp).
+ * Returns OPTK_EINVAL, touching no memory, on the argument errors optk_step
+ * refuses (NULL kernel, hp or state array, two state arrays that are one, n
+ * too large, a hyperparameter outside its domain), and where an initial value
+ * is NaN, or infinite although no hyperparameter is, in the compute type. */
 int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const double *hp);
 
 /* One step in place: param and state are updated, grad is read.  t is the
- * 1-based step number.  Returns OPTK_EINVAL, touching no memory, on a NULL
- * kernel, a NULL param, grad or state array with n > 0, a hyperparameter that
- * is NaN or outside its domain, or t < 1. */
+ * 1-based step number.  Returns OPTK_EINVAL, touching no memory, on
+ *  - a NULL kernel or hp, or a NULL param, grad or state array with n > 0;
+ *  - n whose byte size (n times the widest element the kernel touches, 8
+ *    bytes for f64, else 4 with state, else the storage size) exceeds
+ *    PTRDIFF_MAX;
+ *  - a hyperparameter that is NaN or outside its domain, either as given or
+ *    rounded to the kernel's compute type (float for f32, bf16 and f16
+ *    kernels, double for f64): lr = 1e39 is infinite in float, and
+ *    nextafter(1, 0) is 1;
+ *  - a per-call constant derived from the hyperparameters and t that is NaN,
+ *    or infinite although no hyperparameter is, in the compute type (a finite
+ *    lr near FLT_MAX divided by a small 1 - beta1^t overflows);
+ *  - t < 1;
+ *  - exact aliasing: with n > 0, two of param, grad and the state arrays at
+ *    the same address.
+ * Aliasing is undefined behaviour: the kernels declare param, grad and every
+ * state array restrict, so param == grad, one array passed as two state
+ * arrays, param or grad equal to a state array, or any partial overlap
+ * between them gives no defined result.  Equal pointers are refused as above;
+ * partial overlap is not detected.  Each array holds n elements. */
 int optk_step(const optk_kernel *k, size_t n, void *param, const void *grad,
               void *const *state, const double *hp, int64_t t); /* best ISA */
 int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
                   void *const *state, const double *hp, int64_t t); /* OPTK_ENOTSUP if not here */
 
 /* Dispatch.  The active ISA is the best one this CPU and build run, capped by
- * the environment variable OPTK_ISA (scalar, avx2, avx512, neon, sve). */
+ * the environment variable OPTK_ISA (scalar, avx2, avx512, neon, sve).  A
+ * build with -DOPTK_STATIC_ISA=<isa> holds that ISA and scalar, and runs
+ * scalar on a CPU without <isa>. */
 optk_isa optk_active_isa(void);
 int optk_isa_available(optk_isa isa);
 const char *optk_isa_name(optk_isa isa);

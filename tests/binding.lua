@@ -171,5 +171,75 @@ test("errors are Lua errors with optk_strerror's text", function()
   assert(not ok and tostring(err):find("unknown ISA", 1, true))
 end)
 
+-- Array checks (issue 13): the binding refuses, naming the argument, what
+-- would make the C call read or write past an array.
+local function refuses(pattern, f, ...)
+  local ok, err = pcall(function(...) f(...) end, ...) -- not a tail call: the error has a line here
+  assert(not ok, "accepted; wanted an error matching '" .. pattern .. "'")
+  err = tostring(err)
+  assert(err:find(pattern, 1, true), "error '" .. err .. "' lacks '" .. pattern .. "'")
+  -- raised at the caller's line, not inside the binding
+  assert(err:find("binding.lua:", 1, true), "error '" .. err .. "' does not point at the caller")
+end
+
+test("state arrays shorter than n are refused", function()
+  local k = optkern.find("adam", "f32")
+  local w, g = ffi.new("float[8]"), ffi.new("float[8]")
+  local m, v = ffi.new("float[8]"), ffi.new("float[7]")
+  refuses("state[2] (v) holds 7 elements, fewer than n = 8", k.step, k, w, g, { m, v }, {}, 1)
+  refuses("state[2] (v) holds 7 elements, fewer than n = 8", k.init_state, k, { m, v }, {}, 8)
+  refuses("grad holds 4 elements, fewer than n = 8", k.step, k, w, ffi.new("float[4]"), { m, m }, {}, 1)
+  refuses("param holds 8 elements, fewer than n = 9", k.step, k, w, g, { m, v }, {}, 1, 9)
+  refuses("state[1] (m) holds 8 elements, fewer than n = 9", k.step_isa, k, "scalar", ffi.new("float[9]"),
+          ffi.new("float[9]"), { m, ffi.new("float[9]") }, {}, 1)
+  -- init_state without n takes state[1]'s length and checks the others
+  refuses("state[2] (v) holds 7 elements, fewer than n = 8", k.init_state, k, { m, v }, {})
+end)
+
+test("a pointer needs n, and then gives the array's bits", function()
+  local k = optkern.find("sgd_momentum", "f32")
+  local n = 37
+  local a, b, g = ffi.new("float[?]", n), ffi.new("float[?]", n), ffi.new("float[?]", n)
+  for i = 0, n - 1 do a[i], b[i], g[i] = i, i, n - i end
+  local pa, pg = ffi.cast("float *", b), ffi.cast("float *", g)
+  local sa, sb = k:new_state(n), k:new_state(n)
+  refuses("param is a pointer (float *), whose size is unknown: pass n", k.step, k, pa, g, sb, {}, 1)
+  refuses("grad is a pointer (const float *), whose size is unknown: pass n", k.step, k, a, pg, sa, {}, 1)
+  local ps = ffi.cast("float *", sb[1])
+  refuses("state[1] (v) is a pointer (float *), whose size is unknown: pass n", k.init_state, k, { ps }, {})
+  k:step(a, g, sa, {}, 1)
+  k:step(pa, pg, { ps }, {}, 1, n)
+  assert(ffi.C.memcmp(a, b, ffi.sizeof(a)) == 0 and ffi.C.memcmp(sa[1], sb[1], ffi.sizeof(sa[1])) == 0)
+  -- an explicit n below the arrays' length steps only the first n
+  k:step(a, g, sa, {}, 2, 5)
+  assert(a[4] ~= b[4] and a[5] == b[5])
+  refuses("n must be a non-negative integer", k.step, k, a, g, sa, {}, 1, -1)
+  refuses("n must be a non-negative integer", k.step, k, a, g, sa, {}, 1, 2.5)
+  refuses("n must be a non-negative integer", k.step, k, a, g, sa, {}, 1, "3")
+end)
+
+test("element types are checked", function()
+  local k64 = optkern.find("adam", "f64")
+  local w, g = ffi.new("double[8]"), ffi.new("double[8]")
+  local mf, vf = ffi.new("float[16]"), ffi.new("float[16]")
+  refuses("state[1] (m) is float [16], not an array of double", k64.step, k64, w, g, { mf, vf }, {}, 1)
+  refuses("state[1] (m) is float [16], not an array of double", k64.init_state, k64, { mf, vf }, {})
+  local k32 = optkern.find("adam", "f32")
+  local s = k32:new_state(8)
+  refuses("param is double [8], not an array of float", k32.step, k32, w, ffi.new("float[8]"), s, {}, 1)
+  refuses("grad is double [8], not an array of const float", k32.step, k32, ffi.new("float[8]"), g, s, {}, 1)
+  local kb = optkern.find("sgd", "bf16")
+  refuses("param is float [8], not an array of uint16_t", kb.step, kb, ffi.new("float[8]"),
+          ffi.new("uint16_t[8]"), {}, {}, 1)
+  refuses("param must be an FFI array or pointer of float, not a table", k32.step, k32, { 1, 2 },
+          ffi.new("float[8]"), s, {}, 1)
+  refuses("param must be an FFI array or pointer of float, not a nil", k32.step, k32, nil,
+          ffi.new("float[8]"), s, {}, 1)
+  refuses("param is const float [8], not an array of float", k32.step, k32, ffi.new("const float[8]"),
+          ffi.new("float[8]"), s, {}, 1)
+  refuses("needs a list of 2 state arrays, not 1", k32.step, k32, ffi.new("float[8]"), ffi.new("float[8]"),
+          { s[1] }, {}, 1)
+end)
+
 print(string.format("binding: %d passed, %d failed", passed, failed))
 os.exit(failed == 0 and 0 or 1)

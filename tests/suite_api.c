@@ -243,7 +243,7 @@ END_TEST
 /* A problem filled with random bits and a pristine copy to compare with. */
 struct fixture {
   tu_prob pr, orig;
-  double hp[TU_MAX_HP];
+  double hp[OPTK_MAX_HPARAMS]; /* optk_default_hparams fills nhparams */
 };
 
 static void fixture_init(struct fixture *f, const optk_kernel *k, size_t n)
@@ -373,9 +373,17 @@ START_TEST(test_bad_calls)
 }
 END_TEST
 
+/* The contract's judgment of a call (defined with the limits tests at the
+ * end of this file): every hyperparameter in its domain before and after
+ * rounding to the compute type, and what prep() (step) or state_init()
+ * (init) derive from them representable there. */
+static int model_step_ok(const optk_kernel *k, const double *hp, int64_t t);
+static int model_init_ok(const optk_kernel *k, const double *hp);
+
 /* Values at and around hyperparameter h's domain, from its record; whether
  * each is in it is the record's to say (tu_hp_in_domain), and the test
- * checks that optk_step and optk_init_state enforce exactly that. */
+ * checks that optk_step and optk_init_state enforce exactly that, after
+ * rounding to the compute type (model_step_ok, model_init_ok). */
 static int domain_values(const optk_kernel *k, int h, double *out)
 {
   const struct optk_hparam *d = &k->hparams[h];
@@ -418,13 +426,16 @@ START_TEST(test_hp_domains)
       const struct call c = {e->k, 19, f.pr.arr[0], f.pr.arr[1], f.pr.state, hp, 1};
       char what[96];
       snprintf(what, sizeof what, "%s=%a (%g)", name, vals[q], vals[q]);
-      expect_call(&f, &c, valid ? OPTK_OK : OPTK_EINVAL, e->name, what);
+      /* in the domain, and still in it in the compute type (1e300 is inf in float) */
+      const int step_ok = valid && model_step_ok(e->k, hp, 1);
+      const int init_ok = valid && model_init_ok(e->k, hp);
+      expect_call(&f, &c, step_ok ? OPTK_OK : OPTK_EINVAL, e->name, what);
       /* optk_init_state validates the same domain */
       fixture_reset(&f);
       int rc = optk_init_state(e->k, 19, f.pr.state, hp);
-      ck_assert_msg(rc == (valid ? OPTK_OK : OPTK_EINVAL), "%s, %s: optk_init_state returned %d", e->name,
+      ck_assert_msg(rc == (init_ok ? OPTK_OK : OPTK_EINVAL), "%s, %s: optk_init_state returned %d", e->name,
                     what, rc);
-      if (!valid)
+      if (!init_ok)
         ck_assert_msg(fixture_untouched(&f), "%s, %s: optk_init_state failed but changed memory", e->name,
                       what);
       if (valid)
@@ -827,6 +838,266 @@ START_TEST(test_sgd_null_state)
 }
 END_TEST
 
+/* ---- limits ------------------------------------------------------------------
+ * Registry-driven (every kernel of optk_at, every hyperparameter's domain from
+ * its record), so kernels added later are covered without edits:
+ *   test_domain_bounds  each hyperparameter at and around its bounds, at the
+ *                       float rounding boundaries next to them, and in every
+ *                       double class, the others at their defaults or domain
+ *                       extremes: OPTK_OK exactly when model_step_ok says so,
+ *                       else EINVAL touching nothing; the same for
+ *                       optk_init_state; 1e39 is refused by float kernels
+ *   test_n_limits       n whose byte size overflows size_t or exceeds
+ *                       PTRDIFF_MAX: EINVAL untouched, at 1 and 2 threads
+ *   test_aliasing       one array passed for two (param, grad, state): EINVAL
+ *                       untouched; n == 0 stays OK
+ */
+
+static int lim_in(const struct optk_hparam *h, double x)
+{
+  if (isnan(x))
+    return 0;
+  if (h->is_bool) /* a switch: 0 or 1 */
+    return x == 0 || x == 1;
+  if (h->lo_open ? !(x > h->lo) : !(x >= h->lo))
+    return 0;
+  return h->hi_open ? x < h->hi : x <= h->hi;
+}
+
+/* x in the kernel's compute type: float, or double for f64 kernels */
+static double lim_round(const optk_kernel *k, double x)
+{
+  return optk_dtype_of(k) == OPTK_F64 ? x : (double)(float)x;
+}
+
+static int lim_hp_ok(const optk_kernel *k, int i, double x)
+{
+  return lim_in(&k->hparams[i], x) && lim_in(&k->hparams[i], lim_round(k, x));
+}
+
+/* derived values in the compute type: never NaN; infinite only where a
+ * hyperparameter is (a domain such as [0, inf] allows it) */
+static int lim_derived_ok(const optk_kernel *k, const double *hp, const double *v, int count)
+{
+  int inf_hp = 0;
+  for (int i = 0; i < k->nhparams; i++)
+    inf_hp |= isinf(lim_round(k, hp[i]));
+  for (int i = 0; i < count; i++) {
+    const double r = lim_round(k, v[i]);
+    if (isnan(r) || (isinf(r) && !inf_hp))
+      return 0;
+  }
+  return 1;
+}
+
+static int lim_all_hp_ok(const optk_kernel *k, const double *hp)
+{
+  for (int i = 0; i < k->nhparams; i++)
+    if (!lim_hp_ok(k, i, hp[i]))
+      return 0;
+  return 1;
+}
+
+static int model_step_ok(const optk_kernel *k, const double *hp, int64_t t)
+{
+  if (!lim_all_hp_ok(k, hp))
+    return 0;
+  double c[OPTK_MAX_CONSTS];
+  k->prep(hp, t, c);
+  return lim_derived_ok(k, hp, c, k->nconsts);
+}
+
+static int model_init_ok(const optk_kernel *k, const double *hp)
+{
+  if (!lim_all_hp_ok(k, hp))
+    return 0;
+  double init[OPTK_MAX_STATE];
+  k->state_init(hp, init);
+  return lim_derived_ok(k, hp, init, k->nstate);
+}
+
+/* Values around domain h: its finite bounds and their double neighbours, the
+ * floats nearest each bound with the midpoints between them (where rounding
+ * to float changes sides) and their neighbours, and one of every double
+ * class (NaN, infinities, zeros, subnormals, float and double extremes). */
+#define LIM_MAXV 96
+static int lim_values(const struct optk_hparam *h, double *out)
+{
+  int n = 0;
+  static const double classes[] = {
+    NAN, -NAN, INFINITY, -INFINITY, 0.0, -0.0, 0x1p-1074, -0x1p-1074, 0x1p-1022,
+    0x1p-149 /* smallest float subnormal */, 0x1p-150 /* rounds to 0 in float */, 0x1.8p-150,
+    0x1p-126, FLT_MAX, 0x1.ffffffp127 /* rounds to inf in float */, 0x1.fffffefffffffp127,
+    1e39, DBL_MAX, -DBL_MAX, 1.0, 0.5, 1e-7, 1e300, -1e-300,
+  };
+  for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+    out[n++] = classes[i];
+  const double bounds[2] = {h->lo, h->hi};
+  for (int b = 0; b < 2; b++) {
+    const double x = bounds[b];
+    if (!isfinite(x))
+      continue;
+    out[n++] = x;
+    out[n++] = nextafter(x, -INFINITY);
+    out[n++] = nextafter(x, INFINITY);
+    const float f = (float)x;
+    const float fl = nextafterf(f, -INFINITY), fu = nextafterf(f, INFINITY);
+    const double fs[3] = {fl, f, fu};
+    for (int q = 0; q < 3; q++)
+      out[n++] = fs[q];
+    const double mids[2] = {((double)fl + f) / 2, ((double)f + fu) / 2};
+    for (int q = 0; q < 2; q++) {
+      out[n++] = mids[q];
+      out[n++] = nextafter(mids[q], -INFINITY);
+      out[n++] = nextafter(mids[q], INFINITY);
+    }
+  }
+  return n;
+}
+
+/* The smallest (hi = 0) or largest (hi = 1) finite value of lim_values that
+ * hyperparameter i accepts, or its default. */
+static double lim_extreme(const optk_kernel *k, int i, int hi)
+{
+  double v[LIM_MAXV], best = k->hparams[i].def;
+  const int nv = lim_values(&k->hparams[i], v);
+  for (int q = 0; q < nv; q++)
+    if (isfinite(v[q]) && lim_hp_ok(k, i, v[q]) && (hi ? v[q] > best : v[q] < best))
+      best = v[q];
+  return best;
+}
+
+START_TEST(test_domain_bounds)
+{
+  const optk_kernel *k = optk_at((size_t)_i);
+  char name[48];
+  tu_kernel_label(name, sizeof name, k);
+  const int nh = optk_nhparams(k);
+  ck_assert_int_le(nh, OPTK_MAX_HPARAMS);
+  struct fixture f;
+  fixture_init(&f, k, 19);
+  int nok = 0, nrefused = 0;
+  for (int base = 0; base < 3; base++) /* others at defaults, lowest, highest */
+    for (int h = 0; h < nh; h++) {
+      double vals[LIM_MAXV];
+      const int nv = lim_values(&k->hparams[h], vals);
+      ck_assert_int_le(nv, LIM_MAXV);
+      for (int q = 0; q < nv; q++) {
+        double hp[OPTK_MAX_HPARAMS];
+        for (int i = 0; i < nh; i++)
+          hp[i] = base == 0 ? k->hparams[i].def : lim_extreme(k, i, base == 2);
+        hp[h] = vals[q];
+        static const int64_t ts[] = {1, 7};
+        for (int ti = 0; ti < 2; ti++) {
+          const int ok = model_step_ok(k, hp, ts[ti]);
+          char what[160];
+          snprintf(what, sizeof what, "%s=%a, others %s, t=%d", k->hparams[h].name, vals[q],
+                   base == 0 ? "default" : base == 1 ? "lowest" : "highest", (int)ts[ti]);
+          const struct call c = {k, 19, f.pr.arr[0], f.pr.arr[1], f.pr.state, hp, ts[ti]};
+          expect_call(&f, &c, ok ? OPTK_OK : OPTK_EINVAL, name, what);
+          /* the case: a finite double beyond FLT_MAX is infinite in float */
+          if (optk_dtype_of(k) != OPTK_F64 && isfinite(vals[q]) && fabs(vals[q]) > FLT_MAX &&
+              !lim_in(&k->hparams[h], (double)(float)vals[q]))
+            ck_assert_msg(!ok, "%s, %s: the model accepts a value infinite in float", name, what);
+          nok += ok;
+          nrefused += !ok;
+        }
+        fixture_reset(&f);
+        const int iok = model_init_ok(k, hp);
+        const int rc = optk_init_state(k, 19, f.pr.state, hp);
+        ck_assert_msg(rc == (iok ? OPTK_OK : OPTK_EINVAL), "%s, %s=%a: optk_init_state returned %d",
+                      name, k->hparams[h].name, vals[q], rc);
+        if (!iok)
+          ck_assert_msg(fixture_untouched(&f), "%s, %s=%a: optk_init_state failed but wrote", name,
+                        k->hparams[h].name, vals[q]);
+      }
+    }
+  if (nh > 0) {
+    ck_assert_msg(nok > 0, "%s: no value was accepted", name);
+    ck_assert_msg(nrefused > 0, "%s: no value was refused", name);
+  }
+  fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_n_limits)
+{
+  const optk_kernel *k = optk_at((size_t)_i);
+  char name[48];
+  tu_kernel_label(name, sizeof name, k);
+  const optk_dtype dt = optk_dtype_of(k);
+  size_t widest = tu_esize(dt);
+  if (optk_nstate(k) > 0 && tu_esize(tu_state_type(dt)) > widest)
+    widest = tu_esize(tu_state_type(dt));
+  const size_t bad_n[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX / 2 + 1, (size_t)PTRDIFF_MAX + 1,
+                          (size_t)PTRDIFF_MAX / widest + 1, SIZE_MAX / widest + 1,
+                          SIZE_MAX / widest};
+  struct fixture f;
+  fixture_init(&f, k, 300);
+  for (int threads = 1; threads <= 2; threads++) {
+    ck_assert_int_eq(optk_set_num_threads(threads), OPTK_OK);
+    for (size_t i = 0; i < sizeof bad_n / sizeof bad_n[0]; i++) {
+      char what[96];
+      snprintf(what, sizeof what, "n=%zu (%zu-byte elements), %d threads", bad_n[i], widest,
+               threads);
+      const struct call c = {k, bad_n[i], f.pr.arr[0], f.pr.arr[1], f.pr.state, f.hp, 1};
+      expect_call(&f, &c, OPTK_EINVAL, name, what);
+      fixture_reset(&f);
+      ck_assert_msg(optk_init_state(k, bad_n[i], f.pr.state, f.hp) == OPTK_EINVAL,
+                    "%s, %s: optk_init_state accepted it", name, what);
+      ck_assert_msg(fixture_untouched(&f), "%s, %s: optk_init_state wrote", name, what);
+    }
+  }
+  optk_set_num_threads(0); /* the default again */
+  fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_aliasing)
+{
+  const optk_kernel *k = optk_at((size_t)_i);
+  char name[48];
+  tu_kernel_label(name, sizeof name, k);
+  const int ns = optk_nstate(k), na = 2 + ns;
+  struct fixture f;
+  fixture_init(&f, k, 37);
+  /* array b passed as array a (0 param, 1 grad, 2.. state) */
+  for (int a = 0; a < na; a++)
+    for (int b = 0; b < na; b++) {
+      if (a == b)
+        continue;
+      void *arr[2 + OPTK_MAX_STATE];
+      for (int i = 0; i < na; i++)
+        arr[i] = f.pr.arr[i];
+      arr[a] = f.pr.arr[b];
+      char what[96];
+      snprintf(what, sizeof what, "%s passed as %s too", tu_arr_name(&f.pr, b),
+               tu_arr_name(&f.pr, a));
+      struct call c = {k, 37, arr[0], arr[1], arr + 2, f.hp, 1};
+      expect_call(&f, &c, OPTK_EINVAL, name, what);
+      c.n = 0; /* nothing is read or written */
+      expect_call(&f, &c, OPTK_OK, name, what);
+      if (a >= 2 && b >= 2) {
+        fixture_reset(&f);
+        ck_assert_msg(optk_init_state(k, 37, arr + 2, f.hp) == OPTK_EINVAL,
+                      "%s, %s: optk_init_state accepted it", name, what);
+        ck_assert_msg(fixture_untouched(&f), "%s, %s: optk_init_state wrote", name, what);
+      }
+    }
+  fixture_free(&f);
+}
+END_TEST
+
+static void add_limits_tcases(Suite *s)
+{
+  TCase *tc = tcase_create("limits");
+  const int nk = (int)optk_count();
+  tcase_add_loop_test(tc, test_domain_bounds, 0, nk);
+  tcase_add_loop_test(tc, test_n_limits, 0, nk);
+  tcase_add_loop_test(tc, test_aliasing, 0, nk);
+  suite_add_tcase(s, tc);
+}
+
 Suite *api_suite(void)
 {
   Suite *s = suite_create("api");
@@ -861,5 +1132,6 @@ Suite *api_suite(void)
   tcase_add_test(tc, test_wrappers);
   tcase_add_test(tc, test_init_wrappers);
   suite_add_tcase(s, tc);
+  add_limits_tcases(s);
   return s;
 }

@@ -124,7 +124,9 @@ double tu_hp_edge(const optk_kernel *k, int i, int hi)
   if (!open)
     v = b;
   else if (isfinite(b))
-    v = nextafter(b, toward);
+    /* hyperparameters are checked in the compute type too, where the
+     * double next to an open bound may round onto it */
+    v = optk_dtype_of(k) == OPTK_F64 ? nextafter(b, toward) : (double)nextafterf((float)b, (float)toward);
   else
     v = (hi ? 1e3 : -1e3) * hp_scale(h) + (isfinite(toward) ? toward : 0.0);
   return tu_hp_in_domain(k, i, v) ? v : h->def;
