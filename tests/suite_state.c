@@ -59,6 +59,7 @@ static void init_hparams(const optk_kernel *k, int set, tu_rng *r, double *hp)
   for (int i = 0; i < optk_nhparams(k); i++)
     if (!tu_hp_is_bool(k, i) && tu_hp_in_domain(k, i, init_fill[set - 3]))
       hp[i] = init_fill[set - 3];
+  tu_hp_repair(k, hp); /* 1e300 is no float */
 }
 
 START_TEST(test_init_state)
@@ -588,6 +589,7 @@ Suite *state_suite(void)
   tcase_add_loop_test(tc, test_denormals_kept, 0, st_nisas);
   suite_add_tcase(s, tc);
   tc = tcase_create("convert_helpers");
+  tcase_set_timeout(tc, 120); /* every 16-bit pattern against a slow oracle: seconds on a busy machine */
   tcase_add_test(tc, test_convert_helpers);
   suite_add_tcase(s, tc);
   return s;

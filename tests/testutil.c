@@ -132,6 +132,21 @@ double tu_hp_edge(const optk_kernel *k, int i, int hi)
   return tu_hp_in_domain(k, i, v) ? v : h->def;
 }
 
+/* Whether the library takes hp at all: in every domain, in the compute type
+ * too, and with finite per-call constants and initial values (a tiny lr is
+ * in ftrl's domain, but 1/lr is not finite). */
+int tu_hp_accepted(const optk_kernel *k, const double *hp)
+{
+  return optk_step_isa(k, OPTK_ISA_SCALAR, 0, NULL, NULL, NULL, hp, 1) == OPTK_OK &&
+         optk_init_state(k, 0, NULL, hp) == OPTK_OK;
+}
+
+void tu_hp_repair(const optk_kernel *k, double *hp)
+{
+  for (int i = 0; i < optk_nhparams(k) && !tu_hp_accepted(k, hp); i++)
+    hp[i] = optk_hparam_default(k, i);
+}
+
 const char *const tu_hpset_names[TU_HP_NSETS] = {"default", "random", "low-edge", "high-edge"};
 
 void tu_hparams(const optk_kernel *k, int set, tu_rng *r, double *hp)
@@ -145,6 +160,7 @@ void tu_hparams(const optk_kernel *k, int set, tu_rng *r, double *hp)
     else
       hp[i] = tu_hp_random(k, i, r);
   }
+  tu_hp_repair(k, hp);
 }
 
 /* ---- state signs ---------------------------------------------------------- */

@@ -37,6 +37,10 @@ const char *tu_kernel_label(char *buf, size_t size, const optk_kernel *k);
 int tu_hp_is_bool(const optk_kernel *k, int i);        /* a 0/1 switch */
 int tu_hp_in_domain(const optk_kernel *k, int i, double v); /* the record's domain */
 int tu_hp_index(const optk_kernel *k, const char *name); /* -1 if absent */
+/* whether the library accepts hp (domains, rounding, finite derived values) */
+int tu_hp_accepted(const optk_kernel *k, const double *hp);
+/* resets hyperparameters to their defaults, first to last, until accepted */
+void tu_hp_repair(const optk_kernel *k, double *hp);
 /* A random in-domain value of hyperparameter i: 0 or 1 for a switch; else
  * uniform, or close to either bound, over a finite domain, and a spread of
  * decades around the default over an infinite one. */
