@@ -61,15 +61,28 @@ static int in_domain(const struct optk_hparam *h, double x)
   return h->hi_open ? x < h->hi : x <= h->hi;
 }
 
-/* Everything but the ISA: the checks optk_step and optk_init_state share. */
-static int check(const optk_kernel *k, size_t n, void *const *state, const double *hp)
+/* The hyperparameters and t: what optk_step and optk_step_group check once
+ * per call. */
+int optk__check_hparams(const optk_kernel *k, const double *hp, int64_t t)
 {
-  if (k == NULL || hp == NULL)
+  if (k == NULL || hp == NULL || t < 1)
     return OPTK_EINVAL;
   for (int i = 0; i < k->nhparams; i++)
     if (!in_domain(&k->hparams[i], hp[i]))
       return OPTK_EINVAL;
-  if (n > 0 && k->nstate > 0) {
+  return OPTK_OK;
+}
+
+/* One set of arrays: what optk_step checks once and optk_step_group once
+ * per tensor (optk_init_state, which has no param or grad, passes dummies). */
+int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
+                       void *const *state)
+{
+  if (n == 0)
+    return OPTK_OK;
+  if (param == NULL || grad == NULL)
+    return OPTK_EINVAL;
+  if (k->nstate > 0) {
     if (state == NULL)
       return OPTK_EINVAL;
     for (int i = 0; i < k->nstate; i++)
@@ -83,7 +96,9 @@ static size_t arith_size(optk_dtype d) { return d == OPTK_F64 ? sizeof(double) :
 
 int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const double *hp)
 {
-  int err = check(k, n, state, hp);
+  int err = optk__check_hparams(k, hp, 1);
+  if (err == OPTK_OK)
+    err = optk__check_arrays(k, n, &err, &err, state); /* no param or grad here */
   if (err != OPTK_OK || n == 0)
     return err;
   double init[OPTK_MAX_STATE];
@@ -140,13 +155,13 @@ static void run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param, 
 int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
                   void *const *state, const double *hp, int64_t t)
 {
-  if ((unsigned)isa >= OPTK_ISA_COUNT || t < 1)
+  if ((unsigned)isa >= OPTK_ISA_COUNT)
     return OPTK_EINVAL;
-  int err = check(k, n, state, hp);
+  int err = optk__check_hparams(k, hp, t);
+  if (err == OPTK_OK)
+    err = optk__check_arrays(k, n, param, grad, state);
   if (err != OPTK_OK)
     return err;
-  if (n > 0 && (param == NULL || grad == NULL))
-    return OPTK_EINVAL;
   if (!optk_isa_available(isa) || k->impl[isa] == NULL)
     return OPTK_ENOTSUP;
   if (n > 0)

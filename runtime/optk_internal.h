@@ -89,5 +89,39 @@ void optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void 
                         const void *grad, void *const *state, const void *consts);
 size_t optk__parallel_threshold(void);
 void optk__set_parallel_threshold(size_t bytes); /* benchmarks: 0 splits every step */
+/* Runs task(arg, part) for every part in [0, nparts) across the pool, the
+ * caller taking part 0, and returns when all are done.  Parts run one per
+ * thread when the pool has threads for them; otherwise some threads run
+ * several in turn (all on the caller when the pool is busy with another
+ * step).  The tasks must not depend on which thread runs them. */
+void optk__parallel_tasks(int nparts, void (*task)(void *arg, int part), void *arg);
+
+/* Argument checks shared by optk_step and optk_step_group (api.c), each
+ * OPTK_OK or OPTK_EINVAL: the hyperparameters (and k, hp non-NULL) and t;
+ * one array set (param, grad and state present when n > 0). */
+int optk__check_hparams(const optk_kernel *k, const double *hp, int64_t t);
+int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
+                       void *const *state);
+
+/* Reproducible sums of squares (reprosum.c): the same bits whatever the
+ * order, the grouping into blocks and the vector width.  A block is at most
+ * OPTK_RSUM_BLOCK finite values, amax the largest magnitude among them. */
+#define OPTK_RSUM_BLOCK 2048
+#define OPTK_RSUM_NBINS 112
+typedef struct {
+  int top; /* highest bin a block reached, -1 while empty */
+  uint64_t lo[OPTK_RSUM_NBINS];
+  int64_t hi[OPTK_RSUM_NBINS];
+} optk_rsum;
+void optk__rsum_init(optk_rsum *a);
+/* isa: the vector width the deposit may use (the bits are the same). */
+void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa);
+void optk__rsum_merge(optk_rsum *a, const optk_rsum *b); /* a += b */
+double optk__rsum_sqrt(const optk_rsum *a);              /* sqrt of the sum */
+
+/* optk_step_group on a given ISA (tests); OPTK_ENOTSUP where not here. */
+int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,
+                         const double *hp, int64_t t, const optk_group_opts *opts,
+                         optk_group_result *result);
 
 #endif

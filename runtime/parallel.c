@@ -89,6 +89,9 @@ struct job {
   size_t psize, ssize; /* bytes per element: param/grad, state */
   const void *consts;
   int nparts;
+  void (*task)(void *arg, int part); /* optk__parallel_tasks: this instead of fn */
+  void *arg;
+  int stride; /* threads running parts: part i runs on thread i % stride */
 };
 
 static void run_part(const struct job *j, int part)
@@ -131,7 +134,10 @@ static void *worker(void *arg)
     seen = pool.gen;
     struct job j = pool.job;
     pthread_mutex_unlock(&pool.mu);
-    if (index < j.nparts)
+    if (j.task != NULL)
+      for (int part = index; index < j.stride && part < j.nparts; part += j.stride)
+        j.task(j.arg, part);
+    else if (index < j.nparts)
       run_part(&j, index);
     pthread_mutex_lock(&pool.mu);
     if (--pool.pending == 0)
@@ -184,7 +190,7 @@ void optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void 
     threads = (int)parts_max;
   size_t chunk = (n + (size_t)threads - 1) / (size_t)threads;
   chunk = (chunk + OPTK_CHUNK_GRAIN - 1) / OPTK_CHUNK_GRAIN * OPTK_CHUNK_GRAIN;
-  struct job j = { fn, n, chunk, param, grad, state, k->nstate, psize, ssize, consts, threads };
+  struct job j = { fn, n, chunk, param, grad, state, k->nstate, psize, ssize, consts, threads, NULL, NULL, 1 };
   if (threads > 1) {
     pthread_mutex_lock(&pool.mu);
     pool.job = j;
@@ -194,6 +200,43 @@ void optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void 
     pthread_mutex_unlock(&pool.mu);
   }
   run_part(&j, 0);
+  if (threads > 1) {
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pending > 0)
+      pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+  }
+  pthread_mutex_unlock(&pool.busy);
+}
+
+void optk__parallel_tasks(int nparts, void (*task)(void *arg, int part), void *arg)
+{
+  int threads = nparts > 1 ? optk_get_num_threads() : 1;
+  if (threads > nparts)
+    threads = nparts;
+  if (threads <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
+    for (int part = 0; part < nparts; part++)
+      task(arg, part);
+    return;
+  }
+  threads = grow(threads);
+  if (threads > nparts)
+    threads = nparts;
+  struct job j = { 0 };
+  j.task = task;
+  j.arg = arg;
+  j.nparts = nparts;
+  j.stride = threads;
+  if (threads > 1) {
+    pthread_mutex_lock(&pool.mu);
+    pool.job = j;
+    pool.pending = pool.nworkers;
+    pool.gen++;
+    pthread_cond_broadcast(&pool.work);
+    pthread_mutex_unlock(&pool.mu);
+  }
+  for (int part = 0; part < nparts; part += threads)
+    task(arg, part);
   if (threads > 1) {
     pthread_mutex_lock(&pool.mu);
     while (pool.pending > 0)

@@ -1,0 +1,212 @@
+/* A reproducible sum of squares: the same bits whatever the order of the
+ * values, the vector width, the thread count or the blocks they come in,
+ * within about 2^-80 * count relative of the exact sum.  It serves the
+ * group step's global gradient norm (group.c).
+ *
+ * The method is the binned summation of Demmel and Nguyen ("Parallel
+ * reproducible summation", IEEE TC 2015; ReproBLAS), reduced to what a sum
+ * of squares needs.  Exponents are cut into bins of W = 40 bits on a fixed
+ * grid (bin b covers multiples of 2^(40 b - 52)).  A block of at most
+ * OPTK_RSUM_BLOCK values is deposited into the three bins just above its
+ * largest square: in each bin, the value is rounded to a multiple of the
+ * bin's unit by adding it to an accumulator that starts at 1.5 * 2^(40 b)
+ * (so the rounding happens in the addition and every sum is exact), and the
+ * remainder, exact too, goes on to the next bin; the last bin takes the
+ * remainder rounded.  The value's lowest bit is set before each addition
+ * (x | 1), so that no addition is a tie: the piece a bin gets depends only
+ * on the value and the bin, never on the accumulator's current contents.
+ *
+ * Hence every bin's total is an exact sum of pieces that are functions of
+ * the values alone, and exact sums do not depend on order.  What depends on
+ * the block is only how deep its pieces go: a block whose largest square is
+ * smaller starts lower and reaches lower bins.  The final value keeps the
+ * three bins below the highest top any block had, which is a function of
+ * the largest square overall; in those bins every value's piece is the same
+ * as if all values had been one block (a value's pieces in bins above its
+ * block's top are zero, and the last kept bin holds the remainder rounded
+ * whether it was a block's last bin or a middle one).  Bins are kept as
+ * 128-bit integers in units of their own, so totals never overflow and
+ * never carry between bins.
+ *
+ * Squares are formed as double products.  To keep them within double's
+ * range (f64 gradients reach 2^1024), each block is scaled by 2^-k with k a
+ * multiple of 20, so that the scaled squares move by whole bins (2k is a
+ * multiple of 40); values so far below the block's largest that the
+ * scaling makes them subnormal lie far below the kept bins either way.
+ * Squares of f32 values are exact in double; squares of f64 values are
+ * rounded once, which changes the sum by at most 2^-53 relative.
+ *
+ * The deposit loop uses GCC's vector extensions: how many lanes run at once
+ * and how the compiler lowers them changes nothing, since every lane's
+ * accumulator is exact. */
+#include <math.h>
+#include <string.h>
+
+#include "optk_internal.h"
+
+#define RS_W 40      /* bits per bin */
+#define RS_MARGIN 14 /* top bin at least 2^14 above the block's largest square: 2^11 deposits fit */
+#define RS_LEVELS 3  /* bins a block deposits into */
+#define RS_OFFSET 56 /* bin index of exponent 0 */
+
+/* Accumulators of one block: RS_LEVELS levels of up to RS_MAXACC lanes. */
+#define RS_MAXACC 32
+
+/* The deposit loop over whole groups of L * U values, with L-lane vectors
+ * unrolled U times (enough independent accumulators to hide the additions'
+ * latency, few enough to stay in registers); returns how many it took.
+ * acc[l][lane] start at c[l] and end as c[l] + an exact sum. */
+#define RS_DEPOSIT(name, attr, L, U)                                                            \
+  attr static size_t name(double acc[RS_LEVELS][RS_MAXACC], const double *x, size_t n, double sc) \
+  {                                                                                             \
+    typedef double vd __attribute__((vector_size(8 * (L))));                                   \
+    typedef int64_t vi __attribute__((vector_size(8 * (L))));                                  \
+    vd s[U][RS_LEVELS], vsc, v;                                                                 \
+    vi one;                                                                                     \
+    for (int j = 0; j < (L); j++) {                                                             \
+      vsc[j] = sc;                                                                              \
+      one[j] = 1;                                                                               \
+    }                                                                                           \
+    for (int u = 0; u < (U); u++)                                                               \
+      for (int l = 0; l < RS_LEVELS; l++)                                                       \
+        memcpy(&s[u][l], &acc[l][u * (L)], sizeof(vd));                                         \
+    size_t i = 0;                                                                               \
+    for (; i + (L) * (U) <= n; i += (L) * (U)) {                                                \
+      for (int u = 0; u < (U); u++) {                                                           \
+        memcpy(&v, x + i + (size_t)u * (L), sizeof v);                                          \
+        v = v * vsc;                                                                            \
+        v = v * v;                                                                              \
+        for (int l = 0; l < RS_LEVELS - 1; l++) {                                               \
+          const vd t = s[u][l] + (vd)((vi)v | one);                                             \
+          v = v - (t - s[u][l]);                                                                \
+          s[u][l] = t;                                                                          \
+        }                                                                                       \
+        s[u][RS_LEVELS - 1] = s[u][RS_LEVELS - 1] + (vd)((vi)v | one);                          \
+      }                                                                                         \
+    }                                                                                           \
+    for (int u = 0; u < (U); u++)                                                               \
+      for (int l = 0; l < RS_LEVELS; l++)                                                       \
+        memcpy(&acc[l][u * (L)], &s[u][l], sizeof(vd));                                         \
+    return i;                                                                                   \
+  }
+
+/* Two lanes: SSE2 on x86-64, NEON on aarch64, pairs elsewhere. */
+RS_DEPOSIT(rs_deposit_2, , 2, 2)
+#if OPTK_ARCH_X86_64 && (defined(__GNUC__) || defined(__clang__))
+#define RS_X86 1
+RS_DEPOSIT(rs_deposit_avx2, __attribute__((target("avx2"))), 4, 3)
+RS_DEPOSIT(rs_deposit_avx512, __attribute__((target("avx512f"))), 8, 3)
+#else
+#define RS_X86 0
+#endif
+
+void optk__rsum_init(optk_rsum *a)
+{
+  memset(a, 0, sizeof *a);
+  a->top = -1;
+}
+
+/* floor(x / d) for d > 0. */
+static int rs_floor_div(int x, int d) { return x >= 0 ? x / d : -((-x + d - 1) / d); }
+
+/* Adds the 128-bit signed integer (hi, lo) += v. */
+static void rs_add128(uint64_t *lo, int64_t *hi, int64_t v)
+{
+  const uint64_t before = *lo;
+  *lo = before + (uint64_t)v;
+  *hi += (int64_t)(*lo < before) + (v < 0 ? -1 : 0);
+}
+
+void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa)
+{
+  if (!(amax > 0))
+    return;
+  int eg;
+  frexp(amax, &eg); /* amax in [2^(eg-1), 2^eg) */
+  eg -= 1;
+  int k = 20 * rs_floor_div(eg, 20);
+  k = k > 1000 ? 1000 : k < -1000 ? -1000 : k;
+  const double sc = ldexp(1.0, -k);
+  const double smax = (amax * sc) * (amax * sc);
+  int es;
+  frexp(smax, &es);
+  es -= 1;                                                /* smax in [2^es, 2^(es+1)) */
+  const int e0 = RS_W * -rs_floor_div(-(es + RS_MARGIN), RS_W); /* ceiling to the grid */
+  double c[RS_LEVELS], unit[RS_LEVELS];
+  for (int l = 0; l < RS_LEVELS; l++) {
+    c[l] = ldexp(1.5, e0 - l * RS_W);
+    unit[l] = ldexp(1.0, -(e0 - l * RS_W - 52)); /* 1 / the bin's unit */
+  }
+
+  double acc[RS_LEVELS][RS_MAXACC];
+  for (int l = 0; l < RS_LEVELS; l++)
+    for (int j = 0; j < RS_MAXACC; j++)
+      acc[l][j] = c[l];
+  size_t i;
+#if RS_X86
+  if (isa == OPTK_ISA_AVX512)
+    i = rs_deposit_avx512(acc, x, n, sc);
+  else if (isa == OPTK_ISA_AVX2)
+    i = rs_deposit_avx2(acc, x, n, sc);
+  else
+#endif
+    i = rs_deposit_2(acc, x, n, sc);
+  /* The tail, one value at a time, into lane 0. */
+  for (; i < n; i++) {
+    double v = x[i] * sc;
+    v = v * v;
+    for (int l = 0; l < RS_LEVELS; l++) {
+      uint64_t b;
+      memcpy(&b, &v, sizeof b);
+      b |= 1;
+      double vb;
+      memcpy(&vb, &b, sizeof vb);
+      const double t = acc[l][0] + vb;
+      v = v - (t - acc[l][0]);
+      acc[l][0] = t;
+    }
+  }
+
+  /* Every accumulator holds c + an exact multiple of the unit below 2^52
+   * units: subtract, scale to units, add to the 128-bit bins. */
+  const int b0 = (e0 + 2 * k) / RS_W + RS_OFFSET;
+  for (int l = 0; l < RS_LEVELS; l++) {
+    int64_t tot = 0;
+    for (int j = 0; j < RS_MAXACC; j++)
+      tot += (int64_t)((acc[l][j] - c[l]) * unit[l]); /* |.| < 2^51 each: no overflow */
+    rs_add128(&a->lo[b0 - l], &a->hi[b0 - l], tot);
+  }
+  if (b0 > a->top)
+    a->top = b0;
+}
+
+void optk__rsum_merge(optk_rsum *a, const optk_rsum *b)
+{
+  if (b->top < 0)
+    return;
+  for (int i = 0; i < OPTK_RSUM_NBINS; i++) {
+    const uint64_t before = a->lo[i];
+    a->lo[i] += b->lo[i];
+    a->hi[i] += b->hi[i] + (int64_t)(a->lo[i] < before);
+  }
+  if (b->top > a->top)
+    a->top = b->top;
+}
+
+/* A 128-bit integer as a double, rounded twice in a fixed order. */
+static double rs_to_double(uint64_t lo, int64_t hi) { return (double)hi * 0x1p64 + (double)lo; }
+
+double optk__rsum_sqrt(const optk_rsum *a)
+{
+  if (a->top < 0)
+    return 0.0;
+  /* The kept bins, top first, in units of the top bin's unit. */
+  double v = 0.0;
+  for (int l = 0; l < RS_LEVELS && a->top - l >= 0; l++)
+    v += ldexp(rs_to_double(a->lo[a->top - l], a->hi[a->top - l]), -l * RS_W);
+  if (!(v > 0))
+    return 0.0;
+  /* unit of the top bin: 2^(40 (top - offset) - 52), an even power */
+  const int e = RS_W * (a->top - RS_OFFSET) - 52;
+  return ldexp(sqrt(v), e / 2);
+}
