@@ -6,6 +6,7 @@
  *   tail_guard  no kernel touches memory outside [0, n)
  *   reference   kernels track hand-written double references
  *   state       optk_init_state, split trajectories, bf16/f16 rounding
+ *   group       optk_step_group: options, norm, master weights, rounding
  *
  * CK_RUN_SUITE=bitexact CK_RUN_CASE=adam_f32_avx2 ./optk_tests reruns one
  * kernel; CK_FORK=no and CK_TIMEOUT_MULTIPLIER work as usual.
@@ -22,6 +23,7 @@ int main(void)
   srunner_add_suite(sr, tail_guard_suite());
   srunner_add_suite(sr, reference_suite());
   srunner_add_suite(sr, state_suite());
+  srunner_add_suite(sr, group_suite());
   srunner_run_all(sr, CK_ENV);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
