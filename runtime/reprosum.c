@@ -90,8 +90,13 @@
     return i;                                                                                   \
   }
 
-/* Two lanes: SSE2 on x86-64, NEON on aarch64, pairs elsewhere. */
+/* Two lanes: SSE2 on x86-64 (16 registers), NEON on aarch64 (32), pairs
+ * elsewhere. */
+#if OPTK_ARCH_AARCH64
+RS_DEPOSIT(rs_deposit_2, , 2, 4)
+#else
 RS_DEPOSIT(rs_deposit_2, , 2, 2)
+#endif
 #if OPTK_ARCH_X86_64 && (defined(__GNUC__) || defined(__clang__))
 #define RS_X86 1
 RS_DEPOSIT(rs_deposit_avx2, __attribute__((target("avx2"))), 4, 3)
@@ -151,6 +156,7 @@ void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk
   else
 #endif
     i = rs_deposit_2(acc, x, n, sc);
+  (void)isa;
   /* The tail, one value at a time, into lane 0. */
   for (; i < n; i++) {
     double v = x[i] * sc;
