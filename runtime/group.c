@@ -129,55 +129,54 @@ static uint16_t sr_f16(float f, uint64_t r)
 
 /* ---- the gradient in the compute type ----------------------------------- */
 
-static float to_f32(optk_dtype d, const void *a, size_t i)
+/* n scaled gradients g' from grad + i into out (double for f64, else
+ * float); returns their largest magnitude and sets *bad when one is not
+ * finite.  f16 is converted here one at a time; the rest is vectorized
+ * (gradscale.c). */
+static double load_scaled(const struct group *g, const void *grad, size_t i, size_t n, void *out, int *bad)
 {
-  if (d == OPTK_F32)
-    return ((const float *)a)[i];
-  if (d == OPTK_BF16)
-    return optk_bf16_to_f32(((const uint16_t *)a)[i]);
-  return optk_f16_to_f32(((const uint16_t *)a)[i]);
+  switch (g->k->dtype) {
+  case OPTK_F64:
+    return optk__gscan_f64((const double *)grad + i, n, g->sd, out, bad, g->isa);
+  case OPTK_F32:
+    return optk__gscan_f32((const float *)grad + i, NULL, n, g->sf, out, bad, g->isa);
+  case OPTK_BF16:
+    return optk__gscan_f32(NULL, (const uint16_t *)grad + i, n, g->sf, out, bad, g->isa);
+  case OPTK_F16:
+    break;
+  }
+  float *o = out, amax = 0, z = 0;
+  for (size_t j = 0; j < n; j++) {
+    const float x = optk_f16_to_f32(((const uint16_t *)grad)[i + j]) * g->sf;
+    const float a = fabsf(x);
+    o[j] = x;
+    amax = a > amax ? a : amax;
+    z += x - x; /* NaN exactly when x is Inf or NaN */
+  }
+  *bad |= z != 0;
+  return amax;
 }
 
-/* n scaled gradients g' from grad + i as doubles into out; returns their
- * largest magnitude and sets *bad when one is not finite. */
-static double load_scaled(const struct group *g, const void *grad, size_t i, size_t n, double *out,
-                          int *bad)
+/* The gradient the kernel uses, g'' = (g * s) * c, for n elements from
+ * grad + i into out (double for f64, else float). */
+static void load_mul(const struct group *g, const void *grad, size_t i, size_t n, void *out)
 {
-  int nf = 0;
-  if (g->k->dtype == OPTK_F64) {
-    const double *src = (const double *)grad + i;
-    double amax = 0;
-    for (size_t j = 0; j < n; j++) {
-      const double x = src[j] * g->sd;
-      const double a = fabs(x);
-      out[j] = x;
-      amax = a > amax ? a : amax;
-      nf |= !(a <= DBL_MAX);
-    }
-    *bad |= nf;
-    return amax;
+  switch (g->k->dtype) {
+  case OPTK_F64:
+    optk__gmul_f64((const double *)grad + i, n, g->sd, g->cd, out, g->isa);
+    return;
+  case OPTK_F32:
+    optk__gmul_f32((const float *)grad + i, NULL, n, g->sf, g->cf, out, g->isa);
+    return;
+  case OPTK_BF16:
+    optk__gmul_f32(NULL, (const uint16_t *)grad + i, n, g->sf, g->cf, out, g->isa);
+    return;
+  case OPTK_F16:
+    break;
   }
-  float amax = 0;
-  if (g->k->dtype == OPTK_F32) {
-    const float *src = (const float *)grad + i;
-    for (size_t j = 0; j < n; j++) {
-      const float x = src[j] * g->sf;
-      const float a = fabsf(x);
-      out[j] = x;
-      amax = a > amax ? a : amax;
-      nf |= !(a <= FLT_MAX);
-    }
-  } else {
-    for (size_t j = 0; j < n; j++) {
-      const float x = to_f32(g->k->dtype, grad, i + j) * g->sf;
-      const float a = fabsf(x);
-      out[j] = x;
-      amax = a > amax ? a : amax;
-      nf |= !(a <= FLT_MAX);
-    }
-  }
-  *bad |= nf;
-  return amax;
+  float *o = out;
+  for (size_t j = 0; j < n; j++)
+    o[j] = (optk_f16_to_f32(((const uint16_t *)grad)[i + j]) * g->sf) * g->cf;
 }
 
 /* ---- the split ---------------------------------------------------------- */
@@ -247,17 +246,25 @@ struct fill1 {
   size_t fill;
   double amax;
   int bad;
-  double buf[GROUP_BLOCK];
+  union {
+    double d[GROUP_BLOCK];
+    float f[GROUP_BLOCK];
+  } buf; /* double for f64 gradients, else float */
 };
 
 static void flush1(const struct group *g, struct fill1 *f)
 {
+  const int wide = g->k->dtype == OPTK_F64;
   if (!f->bad) {
-    optk__rsum_block(&f->r->sum, f->buf, f->fill, f->amax, g->isa);
+    if (wide)
+      optk__rsum_block(&f->r->sum, f->buf.d, f->fill, f->amax, g->isa);
+    else
+      optk__rsum_block_f32(&f->r->sum, f->buf.f, f->fill, f->amax, g->isa);
   } else {
     for (size_t i = 0; i < f->fill; i++) {
-      f->r->nan |= isnan(f->buf[i]);
-      f->r->inf |= isinf(f->buf[i]);
+      const double x = wide ? f->buf.d[i] : (double)f->buf.f[i];
+      f->r->nan |= isnan(x);
+      f->r->inf |= isinf(x);
     }
   }
   f->fill = 0;
@@ -271,7 +278,8 @@ static void piece1(const struct group *g, const optk_tensor *t, size_t lo, size_
   (void)base;
   for (size_t i = lo; i < hi;) {
     const size_t m = hi - i < GROUP_BLOCK - f->fill ? hi - i : GROUP_BLOCK - f->fill;
-    const double a = load_scaled(g, t->grad, i, m, f->buf + f->fill, &f->bad);
+    void *out = g->k->dtype == OPTK_F64 ? (void *)(f->buf.d + f->fill) : (void *)(f->buf.f + f->fill);
+    const double a = load_scaled(g, t->grad, i, m, out, &f->bad);
     f->amax = a > f->amax ? a : f->amax;
     f->fill += m;
     i += m;
@@ -328,22 +336,11 @@ static void step_piece(const struct group *g, const optk_tensor *t, size_t lo, s
     const size_t n = hi - i < GROUP_BLOCK ? hi - i : GROUP_BLOCK;
     for (int s = 0; s < g->nstate; s++)
       st[s] = (char *)t->state[s] + i * g->ssize;
-    if (d == OPTK_F64) {
-      const double *src = (const double *)t->grad + i;
-      for (size_t j = 0; j < n; j++)
-        gb.d[j] = (src[j] * g->sd) * g->cd;
-      g->fn(n, (double *)t->param + i, gb.d, st, g->consts);
+    load_mul(g, t->grad, i, n, &gb);
+    if (d == OPTK_F64 || d == OPTK_F32) {
+      g->fn(n, (char *)t->param + i * g->psize, &gb, st, g->consts);
       continue;
     }
-    if (d == OPTK_F32) {
-      const float *src = (const float *)t->grad + i;
-      for (size_t j = 0; j < n; j++)
-        gb.f[j] = (src[j] * g->sf) * g->cf;
-      g->fn(n, (float *)t->param + i, gb.f, st, g->consts);
-      continue;
-    }
-    for (size_t j = 0; j < n; j++)
-      gb.f[j] = (to_f32(d, t->grad, i + j) * g->sf) * g->cf;
     uint16_t *p = (uint16_t *)t->param + i;
     if (mode == MODE_MASTER) {
       float *m = t->master + i;

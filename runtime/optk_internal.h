@@ -116,8 +116,19 @@ typedef struct {
 void optk__rsum_init(optk_rsum *a);
 /* isa: the vector width the deposit may use (the bits are the same). */
 void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa);
+void optk__rsum_block_f32(optk_rsum *a, const float *x, size_t n, double amax, optk_isa isa);
 void optk__rsum_merge(optk_rsum *a, const optk_rsum *b); /* a += b */
 double optk__rsum_sqrt(const optk_rsum *a);              /* sqrt of the sum */
+
+/* The group step's gradient loops (gradscale.c), vectorized for isa, the
+ * same bits on every ISA.  scan: out = g * s, returns max |out| and sets
+ * *bad if one is not finite; mul: out = (g * s) * c.  The f32 ones read f32
+ * g, or bf16 g16 when g is NULL. */
+float optk__gscan_f32(const float *g, const uint16_t *g16, size_t n, float s, float *out, int *bad,
+                      optk_isa isa);
+void optk__gmul_f32(const float *g, const uint16_t *g16, size_t n, float s, float c, float *out, optk_isa isa);
+double optk__gscan_f64(const double *g, size_t n, double s, double *out, int *bad, optk_isa isa);
+void optk__gmul_f64(const double *g, size_t n, double s, double c, double *out, optk_isa isa);
 
 /* optk_step_group on a given ISA (tests); OPTK_ENOTSUP where not here. */
 int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,

@@ -53,54 +53,76 @@
 #define RS_MAXACC 32
 
 /* The deposit loop over whole groups of L * U values, with L-lane vectors
- * unrolled U times (enough independent accumulators to hide the additions'
- * latency, few enough to stay in registers); returns how many it took.
- * acc[l][lane] start at c[l] and end as c[l] + an exact sum. */
-#define RS_DEPOSIT(name, attr, L, U)                                                            \
-  attr static size_t name(double acc[RS_LEVELS][RS_MAXACC], const double *x, size_t n, double sc) \
+ * unrolled U (at most 4) times: enough independent accumulators to hide the
+ * additions' latency, few enough to stay in registers.  Returns how many it
+ * took.  acc[l][lane] start at c[l] and end as c[l] + an exact sum.  The
+ * accumulators are named variables, not an array, so that the compiler
+ * keeps them in registers. */
+#define RS_LEVEL(s, v, t)                                                                       \
+  do {                                                                                          \
+    t = s + (vd)((vi)v | one);                                                                  \
+    v = v - (t - s);                                                                            \
+    s = t;                                                                                      \
+  } while (0)
+#define RS_ONE(L, u, a, b, c)                                                                    \
+  do {                                                                                          \
+    vt in_;                                                                                     \
+    vd v_, t_;                                                                                  \
+    memcpy(&in_, x + i + (size_t)(u) * (L), sizeof in_);                                        \
+    v_ = __builtin_convertvector(in_, vd) * vsc;                                                \
+    v_ = v_ * v_;                                                                               \
+    RS_LEVEL(a, v_, t_);                                                                        \
+    RS_LEVEL(b, v_, t_);                                                                        \
+    c = c + (vd)((vi)v_ | one);                                                                 \
+  } while (0)
+#define RS_DEPOSIT(name, attr, L, U, T)                                                         \
+  attr static size_t name(double acc[RS_LEVELS][RS_MAXACC], const T *x, size_t n, double sc)   \
   {                                                                                             \
     typedef double vd __attribute__((vector_size(8 * (L))));                                   \
     typedef int64_t vi __attribute__((vector_size(8 * (L))));                                  \
-    vd s[U][RS_LEVELS], vsc, v;                                                                 \
-    vi one;                                                                                     \
-    for (int j = 0; j < (L); j++) {                                                             \
-      vsc[j] = sc;                                                                              \
-      one[j] = 1;                                                                               \
-    }                                                                                           \
-    for (int u = 0; u < (U); u++)                                                               \
-      for (int l = 0; l < RS_LEVELS; l++)                                                       \
-        memcpy(&s[u][l], &acc[l][u * (L)], sizeof(vd));                                         \
+    typedef T vt __attribute__((vector_size(sizeof(T) * (L))));                                \
+    vd a0, b0, c0, a1, b1, c1, a2, b2, c2, a3, b3, c3;                                          \
+    const vd vsc = sc - (vd){ 0 };                                                              \
+    const vi one = (vi){ 0 } + 1;                                                               \
+    memcpy(&a0, &acc[0][0], sizeof a0);                                                         \
+    memcpy(&b0, &acc[1][0], sizeof b0);                                                         \
+    memcpy(&c0, &acc[2][0], sizeof c0);                                                         \
+    a1 = a2 = a3 = a0;                                                                          \
+    b1 = b2 = b3 = b0;                                                                          \
+    c1 = c2 = c3 = c0;                                                                          \
     size_t i = 0;                                                                               \
     for (; i + (L) * (U) <= n; i += (L) * (U)) {                                                \
-      for (int u = 0; u < (U); u++) {                                                           \
-        memcpy(&v, x + i + (size_t)u * (L), sizeof v);                                          \
-        v = v * vsc;                                                                            \
-        v = v * v;                                                                              \
-        for (int l = 0; l < RS_LEVELS - 1; l++) {                                               \
-          const vd t = s[u][l] + (vd)((vi)v | one);                                             \
-          v = v - (t - s[u][l]);                                                                \
-          s[u][l] = t;                                                                          \
-        }                                                                                       \
-        s[u][RS_LEVELS - 1] = s[u][RS_LEVELS - 1] + (vd)((vi)v | one);                          \
-      }                                                                                         \
+      RS_ONE(L, 0, a0, b0, c0);                                                                    \
+      if ((U) > 1)                                                                              \
+        RS_ONE(L, 1, a1, b1, c1);                                                                  \
+      if ((U) > 2)                                                                              \
+        RS_ONE(L, 2, a2, b2, c2);                                                                  \
+      if ((U) > 3)                                                                              \
+        RS_ONE(L, 3, a3, b3, c3);                                                                  \
     }                                                                                           \
+    const vd *const out[4][RS_LEVELS] = { { &a0, &b0, &c0 }, { &a1, &b1, &c1 },                 \
+                                          { &a2, &b2, &c2 }, { &a3, &b3, &c3 } };               \
     for (int u = 0; u < (U); u++)                                                               \
       for (int l = 0; l < RS_LEVELS; l++)                                                       \
-        memcpy(&acc[l][u * (L)], &s[u][l], sizeof(vd));                                         \
+        memcpy(&acc[l][u * (L)], out[u][l], sizeof(vd));                                        \
     return i;                                                                                   \
   }
 
 /* Two lanes: SSE2 on x86-64 (16 registers), NEON on aarch64 (32), pairs
  * elsewhere. */
 #if OPTK_ARCH_AARCH64
-RS_DEPOSIT(rs_deposit_2, , 2, 4)
+#define RS_U2 4
 #else
-RS_DEPOSIT(rs_deposit_2, , 2, 2)
+#define RS_U2 2
 #endif
+RS_DEPOSIT(rs_deposit_2, , 2, RS_U2, double)
+RS_DEPOSIT(rs_deposit_2f, , 2, RS_U2, float)
 #if OPTK_ARCH_X86_64 && (defined(__GNUC__) || defined(__clang__))
 #define RS_X86 1
-RS_DEPOSIT(rs_deposit_avx2, __attribute__((target("avx2"))), 4, 3)
-RS_DEPOSIT(rs_deposit_avx512, __attribute__((target("avx512f"))), 8, 3)
+RS_DEPOSIT(rs_deposit_avx2, __attribute__((target("avx2"))), 4, 3, double)
+RS_DEPOSIT(rs_deposit_avx512, __attribute__((target("avx512f"))), 8, 3, double)
+RS_DEPOSIT(rs_deposit_avx2f, __attribute__((target("avx2"))), 4, 3, float)
+RS_DEPOSIT(rs_deposit_avx512f, __attribute__((target("avx512f"))), 8, 3, float)
 #else
 #define RS_X86 0
 #endif
@@ -122,7 +144,7 @@ static void rs_add128(uint64_t *lo, int64_t *hi, int64_t v)
   *hi += (int64_t)(*lo < before) + (v < 0 ? -1 : 0);
 }
 
-void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa)
+static void rs_block(optk_rsum *a, const double *xd, const float *xf, size_t n, double amax, optk_isa isa)
 {
   if (!(amax > 0))
     return;
@@ -150,16 +172,16 @@ void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk
   size_t i;
 #if RS_X86
   if (isa == OPTK_ISA_AVX512)
-    i = rs_deposit_avx512(acc, x, n, sc);
+    i = xd ? rs_deposit_avx512(acc, xd, n, sc) : rs_deposit_avx512f(acc, xf, n, sc);
   else if (isa == OPTK_ISA_AVX2)
-    i = rs_deposit_avx2(acc, x, n, sc);
+    i = xd ? rs_deposit_avx2(acc, xd, n, sc) : rs_deposit_avx2f(acc, xf, n, sc);
   else
 #endif
-    i = rs_deposit_2(acc, x, n, sc);
+    i = xd ? rs_deposit_2(acc, xd, n, sc) : rs_deposit_2f(acc, xf, n, sc);
   (void)isa;
   /* The tail, one value at a time, into lane 0. */
   for (; i < n; i++) {
-    double v = x[i] * sc;
+    double v = (xd ? xd[i] : (double)xf[i]) * sc;
     v = v * v;
     for (int l = 0; l < RS_LEVELS; l++) {
       uint64_t b;
@@ -184,6 +206,16 @@ void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk
   }
   if (b0 > a->top)
     a->top = b0;
+}
+
+void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa)
+{
+  rs_block(a, x, NULL, n, amax, isa);
+}
+
+void optk__rsum_block_f32(optk_rsum *a, const float *x, size_t n, double amax, optk_isa isa)
+{
+  rs_block(a, NULL, x, n, amax, isa);
 }
 
 void optk__rsum_merge(optk_rsum *a, const optk_rsum *b)
