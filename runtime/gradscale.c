@@ -151,7 +151,7 @@ GS_FNS(avx512, __attribute__((target("avx512f,avx512bw"))), 16)
 #define GS_PICK(isa, call)                                                                     \
   ((isa) == OPTK_ISA_AVX512 ? call##avx512 : (isa) == OPTK_ISA_AVX2 ? call##avx2 : call##base)
 #else
-#define GS_PICK(isa, call) call##base
+#define GS_PICK(isa, call) ((void)(isa), call##base)
 #endif
 
 float optk__gscan_f32(const float *g, const uint16_t *g16, size_t n, float s, float *out, int *bad,

@@ -283,8 +283,14 @@ static void piece1(const struct group *g, const optk_tensor *t, size_t lo, size_
     f->amax = a > f->amax ? a : f->amax;
     f->fill += m;
     i += m;
-    if (f->fill == GROUP_BLOCK)
+    if (f->fill == GROUP_BLOCK) {
+      /* the next block's gradients start arriving while this one is summed */
+      const char *next = (const char *)t->grad + i * g->psize;
+      const size_t ahead = (hi - i < GROUP_BLOCK ? hi - i : GROUP_BLOCK) * g->psize;
+      for (size_t b = 0; b < ahead; b += 64)
+        __builtin_prefetch(next + b);
       flush1(g, f);
+    }
   }
 }
 
