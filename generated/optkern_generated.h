@@ -15,6 +15,22 @@
 extern "C" {
 #endif
 
+/* adadelta: Adadelta in Keras 3 (keras/src/optimizers/adadelta.py, update_step): */
+typedef struct optk_adadelta_hparams {
+  double lr;
+  double rho;
+  double eps;
+} optk_adadelta_hparams;
+#define OPTK_ADADELTA_HPARAMS_DEFAULT { 0.001, 0.95, 1e-07 }
+int optk_adadelta_f32(size_t n, float *p, const float *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t);
+int optk_adadelta_f32_init(size_t n, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp);
+int optk_adadelta_f64(size_t n, double *p, const double *g, double *accumulated_grad, double *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t);
+int optk_adadelta_f64_init(size_t n, double *accumulated_grad, double *accumulated_delta_var, const optk_adadelta_hparams *hp);
+int optk_adadelta_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t);
+int optk_adadelta_bf16_init(size_t n, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp);
+int optk_adadelta_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t);
+int optk_adadelta_f16_init(size_t n, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp);
+
 /* adagrad: Adagrad (Duchi et al. 2011; Keras 3, keras/src/optimizers/adagrad.py: */
 typedef struct optk_adagrad_hparams {
   double lr;
@@ -81,6 +97,77 @@ int optk_adamax_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float
 int optk_adamax_bf16_init(size_t n, float *m, float *u, const optk_adamax_hparams *hp);
 int optk_adamax_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *u, const optk_adamax_hparams *hp, int64_t t);
 int optk_adamax_f16_init(size_t n, float *m, float *u, const optk_adamax_hparams *hp);
+
+/* adamw: AdamW in Keras 3 (keras/src/optimizers/adamw.py; the decay is */
+typedef struct optk_adamw_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+} optk_adamw_hparams;
+#define OPTK_ADAMW_HPARAMS_DEFAULT { 0.001, 0.9, 0.999, 1e-07, 0.004 }
+int optk_adamw_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t);
+int optk_adamw_f32_init(size_t n, float *m, float *v, const optk_adamw_hparams *hp);
+int optk_adamw_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_adamw_hparams *hp, int64_t t);
+int optk_adamw_f64_init(size_t n, double *m, double *v, const optk_adamw_hparams *hp);
+int optk_adamw_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t);
+int optk_adamw_bf16_init(size_t n, float *m, float *v, const optk_adamw_hparams *hp);
+int optk_adamw_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t);
+int optk_adamw_f16_init(size_t n, float *m, float *v, const optk_adamw_hparams *hp);
+
+/* ftrl: FTRL-Proximal (McMahan et al. 2013; Keras 3, keras/src/optimizers/ftrl.py, update_step): */
+typedef struct optk_ftrl_hparams {
+  double lr;
+  double lr_power;
+  double initial_accumulator_value;
+  double l1;
+  double l2;
+  double l2_shrinkage;
+  double beta;
+} optk_ftrl_hparams;
+#define OPTK_FTRL_HPARAMS_DEFAULT { 0.001, -0.5, 0.1, 0.0, 0.0, 0.0, 0.0 }
+int optk_ftrl_f32(size_t n, float *p, const float *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t);
+int optk_ftrl_f32_init(size_t n, float *accumulator, float *linear, const optk_ftrl_hparams *hp);
+int optk_ftrl_f64(size_t n, double *p, const double *g, double *accumulator, double *linear, const optk_ftrl_hparams *hp, int64_t t);
+int optk_ftrl_f64_init(size_t n, double *accumulator, double *linear, const optk_ftrl_hparams *hp);
+int optk_ftrl_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t);
+int optk_ftrl_bf16_init(size_t n, float *accumulator, float *linear, const optk_ftrl_hparams *hp);
+int optk_ftrl_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t);
+int optk_ftrl_f16_init(size_t n, float *accumulator, float *linear, const optk_ftrl_hparams *hp);
+
+/* lion: Lion (Chen et al. 2023, arXiv:2302.06675; Keras 3, keras/src/optimizers/lion.py, update_step): */
+typedef struct optk_lion_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+} optk_lion_hparams;
+#define OPTK_LION_HPARAMS_DEFAULT { 0.001, 0.9, 0.99 }
+int optk_lion_f32(size_t n, float *p, const float *g, float *m, const optk_lion_hparams *hp, int64_t t);
+int optk_lion_f32_init(size_t n, float *m, const optk_lion_hparams *hp);
+int optk_lion_f64(size_t n, double *p, const double *g, double *m, const optk_lion_hparams *hp, int64_t t);
+int optk_lion_f64_init(size_t n, double *m, const optk_lion_hparams *hp);
+int optk_lion_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, const optk_lion_hparams *hp, int64_t t);
+int optk_lion_bf16_init(size_t n, float *m, const optk_lion_hparams *hp);
+int optk_lion_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, const optk_lion_hparams *hp, int64_t t);
+int optk_lion_f16_init(size_t n, float *m, const optk_lion_hparams *hp);
+
+/* nadam: Nadam in Keras 3 (keras/src/optimizers/nadam.py, update_step and _backend_update_step): */
+typedef struct optk_nadam_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+} optk_nadam_hparams;
+#define OPTK_NADAM_HPARAMS_DEFAULT { 0.001, 0.9, 0.999, 1e-07 }
+int optk_nadam_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t);
+int optk_nadam_f32_init(size_t n, float *m, float *v, const optk_nadam_hparams *hp);
+int optk_nadam_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_nadam_hparams *hp, int64_t t);
+int optk_nadam_f64_init(size_t n, double *m, double *v, const optk_nadam_hparams *hp);
+int optk_nadam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t);
+int optk_nadam_bf16_init(size_t n, float *m, float *v, const optk_nadam_hparams *hp);
+int optk_nadam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t);
+int optk_nadam_f16_init(size_t n, float *m, float *v, const optk_nadam_hparams *hp);
 
 /* rmsprop: RMSprop, plain or centered, with or without momentum (Hinton 2012; Keras 3, */
 typedef struct optk_rmsprop_hparams {
@@ -187,6 +274,283 @@ int optk_sgd_nesterov_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v,
 int optk_sgd_nesterov_bf16_init(size_t n, float *v, const optk_sgd_nesterov_hparams *hp);
 int optk_sgd_nesterov_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, const optk_sgd_nesterov_hparams *hp, int64_t t);
 int optk_sgd_nesterov_f16_init(size_t n, float *v, const optk_sgd_nesterov_hparams *hp);
+
+/* torch_adadelta: PyTorch's Adadelta (torch/optim/adadelta.py, _single_tensor_adadelta, torch 1.13): d = -g if */
+typedef struct optk_torch_adadelta_hparams {
+  double lr;
+  double rho;
+  double eps;
+  double weight_decay;
+  double maximize;
+} optk_torch_adadelta_hparams;
+#define OPTK_TORCH_ADADELTA_HPARAMS_DEFAULT { 1.0, 0.9, 1e-06, 0.0, 0.0 }
+int optk_torch_adadelta_f32(size_t n, float *p, const float *g, float *square_avg, float *acc_delta, const optk_torch_adadelta_hparams *hp, int64_t t);
+int optk_torch_adadelta_f32_init(size_t n, float *square_avg, float *acc_delta, const optk_torch_adadelta_hparams *hp);
+int optk_torch_adadelta_f64(size_t n, double *p, const double *g, double *square_avg, double *acc_delta, const optk_torch_adadelta_hparams *hp, int64_t t);
+int optk_torch_adadelta_f64_init(size_t n, double *square_avg, double *acc_delta, const optk_torch_adadelta_hparams *hp);
+int optk_torch_adadelta_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, float *acc_delta, const optk_torch_adadelta_hparams *hp, int64_t t);
+int optk_torch_adadelta_bf16_init(size_t n, float *square_avg, float *acc_delta, const optk_torch_adadelta_hparams *hp);
+int optk_torch_adadelta_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, float *acc_delta, const optk_torch_adadelta_hparams *hp, int64_t t);
+int optk_torch_adadelta_f16_init(size_t n, float *square_avg, float *acc_delta, const optk_torch_adadelta_hparams *hp);
+
+/* torch_adagrad: PyTorch's Adagrad (torch/optim/adagrad.py, _single_tensor_adagrad, torch 1.13): d = -g if */
+typedef struct optk_torch_adagrad_hparams {
+  double lr;
+  double lr_decay;
+  double weight_decay;
+  double initial_accumulator_value;
+  double eps;
+  double maximize;
+} optk_torch_adagrad_hparams;
+#define OPTK_TORCH_ADAGRAD_HPARAMS_DEFAULT { 0.01, 0.0, 0.0, 0.0, 1e-10, 0.0 }
+int optk_torch_adagrad_f32(size_t n, float *p, const float *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t);
+int optk_torch_adagrad_f32_init(size_t n, float *sum, const optk_torch_adagrad_hparams *hp);
+int optk_torch_adagrad_f64(size_t n, double *p, const double *g, double *sum, const optk_torch_adagrad_hparams *hp, int64_t t);
+int optk_torch_adagrad_f64_init(size_t n, double *sum, const optk_torch_adagrad_hparams *hp);
+int optk_torch_adagrad_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t);
+int optk_torch_adagrad_bf16_init(size_t n, float *sum, const optk_torch_adagrad_hparams *hp);
+int optk_torch_adagrad_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t);
+int optk_torch_adagrad_f16_init(size_t n, float *sum, const optk_torch_adagrad_hparams *hp);
+
+/* torch_adam: PyTorch's Adam and AMSGrad (torch/optim/adam.py, _single_tensor_adam, torch 1.13, not */
+typedef struct optk_torch_adam_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+  double maximize;
+} optk_torch_adam_hparams;
+#define OPTK_TORCH_ADAM_HPARAMS_DEFAULT { 0.001, 0.9, 0.999, 1e-08, 0.0, 0.0 }
+int optk_torch_adam_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp, int64_t t);
+int optk_torch_adam_f32_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp);
+int optk_torch_adam_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_adam_hparams *hp, int64_t t);
+int optk_torch_adam_f64_init(size_t n, double *exp_avg, double *exp_avg_sq, const optk_torch_adam_hparams *hp);
+int optk_torch_adam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp, int64_t t);
+int optk_torch_adam_bf16_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp);
+int optk_torch_adam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp, int64_t t);
+int optk_torch_adam_f16_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp);
+
+/* torch_adam_amsgrad: PyTorch's Adam and AMSGrad (torch/optim/adam.py, _single_tensor_adam, torch 1.13, not */
+typedef struct optk_torch_adam_amsgrad_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+  double maximize;
+} optk_torch_adam_amsgrad_hparams;
+#define OPTK_TORCH_ADAM_AMSGRAD_HPARAMS_DEFAULT { 0.001, 0.9, 0.999, 1e-08, 0.0, 0.0 }
+int optk_torch_adam_amsgrad_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp, int64_t t);
+int optk_torch_adam_amsgrad_f32_init(size_t n, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp);
+int optk_torch_adam_amsgrad_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp, int64_t t);
+int optk_torch_adam_amsgrad_f64_init(size_t n, double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp);
+int optk_torch_adam_amsgrad_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp, int64_t t);
+int optk_torch_adam_amsgrad_bf16_init(size_t n, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp);
+int optk_torch_adam_amsgrad_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp, int64_t t);
+int optk_torch_adam_amsgrad_f16_init(size_t n, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp);
+
+/* torch_adamax: PyTorch's Adamax (torch/optim/adamax.py, _single_tensor_adamax, torch 1.13): d = -g if maximize; */
+typedef struct optk_torch_adamax_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+  double maximize;
+} optk_torch_adamax_hparams;
+#define OPTK_TORCH_ADAMAX_HPARAMS_DEFAULT { 0.002, 0.9, 0.999, 1e-08, 0.0, 0.0 }
+int optk_torch_adamax_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp, int64_t t);
+int optk_torch_adamax_f32_init(size_t n, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp);
+int optk_torch_adamax_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_inf, const optk_torch_adamax_hparams *hp, int64_t t);
+int optk_torch_adamax_f64_init(size_t n, double *exp_avg, double *exp_inf, const optk_torch_adamax_hparams *hp);
+int optk_torch_adamax_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp, int64_t t);
+int optk_torch_adamax_bf16_init(size_t n, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp);
+int optk_torch_adamax_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp, int64_t t);
+int optk_torch_adamax_f16_init(size_t n, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp);
+
+/* torch_adamw: PyTorch's AdamW (torch/optim/adamw.py, _single_tensor_adamw, torch 1.13, not capturable): */
+typedef struct optk_torch_adamw_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+  double maximize;
+} optk_torch_adamw_hparams;
+#define OPTK_TORCH_ADAMW_HPARAMS_DEFAULT { 0.001, 0.9, 0.999, 1e-08, 0.01, 0.0 }
+int optk_torch_adamw_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp, int64_t t);
+int optk_torch_adamw_f32_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp);
+int optk_torch_adamw_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_adamw_hparams *hp, int64_t t);
+int optk_torch_adamw_f64_init(size_t n, double *exp_avg, double *exp_avg_sq, const optk_torch_adamw_hparams *hp);
+int optk_torch_adamw_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp, int64_t t);
+int optk_torch_adamw_bf16_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp);
+int optk_torch_adamw_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp, int64_t t);
+int optk_torch_adamw_f16_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp);
+
+/* torch_adamw_amsgrad: PyTorch's AdamW (torch/optim/adamw.py, _single_tensor_adamw, torch 1.13, not capturable): */
+typedef struct optk_torch_adamw_amsgrad_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+  double maximize;
+} optk_torch_adamw_amsgrad_hparams;
+#define OPTK_TORCH_ADAMW_AMSGRAD_HPARAMS_DEFAULT { 0.001, 0.9, 0.999, 1e-08, 0.01, 0.0 }
+int optk_torch_adamw_amsgrad_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adamw_amsgrad_hparams *hp, int64_t t);
+int optk_torch_adamw_amsgrad_f32_init(size_t n, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adamw_amsgrad_hparams *hp);
+int optk_torch_adamw_amsgrad_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq, const optk_torch_adamw_amsgrad_hparams *hp, int64_t t);
+int optk_torch_adamw_amsgrad_f64_init(size_t n, double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq, const optk_torch_adamw_amsgrad_hparams *hp);
+int optk_torch_adamw_amsgrad_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adamw_amsgrad_hparams *hp, int64_t t);
+int optk_torch_adamw_amsgrad_bf16_init(size_t n, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adamw_amsgrad_hparams *hp);
+int optk_torch_adamw_amsgrad_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adamw_amsgrad_hparams *hp, int64_t t);
+int optk_torch_adamw_amsgrad_f16_init(size_t n, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adamw_amsgrad_hparams *hp);
+
+/* torch_nadam: PyTorch's NAdam (torch/optim/nadam.py, _multi_tensor_nadam, torch 1.13; the same formula as */
+typedef struct optk_torch_nadam_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+  double momentum_decay;
+  double decoupled_weight_decay;
+  double maximize;
+} optk_torch_nadam_hparams;
+#define OPTK_TORCH_NADAM_HPARAMS_DEFAULT { 0.002, 0.9, 0.999, 1e-08, 0.0, 0.004, 0.0, 0.0 }
+int optk_torch_nadam_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t);
+int optk_torch_nadam_f32_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp);
+int optk_torch_nadam_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t);
+int optk_torch_nadam_f64_init(size_t n, double *exp_avg, double *exp_avg_sq, const optk_torch_nadam_hparams *hp);
+int optk_torch_nadam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t);
+int optk_torch_nadam_bf16_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp);
+int optk_torch_nadam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t);
+int optk_torch_nadam_f16_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp);
+
+/* torch_radam: PyTorch's RAdam (torch/optim/radam.py, _single_tensor_radam, torch 1.13): */
+typedef struct optk_torch_radam_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+  double weight_decay;
+  double decoupled_weight_decay;
+} optk_torch_radam_hparams;
+#define OPTK_TORCH_RADAM_HPARAMS_DEFAULT { 0.001, 0.9, 0.999, 1e-08, 0.0, 0.0 }
+int optk_torch_radam_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp, int64_t t);
+int optk_torch_radam_f32_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp);
+int optk_torch_radam_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_radam_hparams *hp, int64_t t);
+int optk_torch_radam_f64_init(size_t n, double *exp_avg, double *exp_avg_sq, const optk_torch_radam_hparams *hp);
+int optk_torch_radam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp, int64_t t);
+int optk_torch_radam_bf16_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp);
+int optk_torch_radam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp, int64_t t);
+int optk_torch_radam_f16_init(size_t n, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp);
+
+/* torch_rmsprop: PyTorch's RMSprop (torch/optim/rmsprop.py, _single_tensor_rmsprop, torch 1.13): d = -g if */
+typedef struct optk_torch_rmsprop_hparams {
+  double lr;
+  double alpha;
+  double eps;
+  double weight_decay;
+  double maximize;
+} optk_torch_rmsprop_hparams;
+#define OPTK_TORCH_RMSPROP_HPARAMS_DEFAULT { 0.01, 0.99, 1e-08, 0.0, 0.0 }
+int optk_torch_rmsprop_f32(size_t n, float *p, const float *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t);
+int optk_torch_rmsprop_f32_init(size_t n, float *square_avg, const optk_torch_rmsprop_hparams *hp);
+int optk_torch_rmsprop_f64(size_t n, double *p, const double *g, double *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t);
+int optk_torch_rmsprop_f64_init(size_t n, double *square_avg, const optk_torch_rmsprop_hparams *hp);
+int optk_torch_rmsprop_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t);
+int optk_torch_rmsprop_bf16_init(size_t n, float *square_avg, const optk_torch_rmsprop_hparams *hp);
+int optk_torch_rmsprop_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t);
+int optk_torch_rmsprop_f16_init(size_t n, float *square_avg, const optk_torch_rmsprop_hparams *hp);
+
+/* torch_rmsprop_momentum: PyTorch's RMSprop (torch/optim/rmsprop.py, _single_tensor_rmsprop, torch 1.13): d = -g if */
+typedef struct optk_torch_rmsprop_momentum_hparams {
+  double lr;
+  double alpha;
+  double eps;
+  double weight_decay;
+  double maximize;
+  double momentum;
+} optk_torch_rmsprop_momentum_hparams;
+#define OPTK_TORCH_RMSPROP_MOMENTUM_HPARAMS_DEFAULT { 0.01, 0.99, 1e-08, 0.0, 0.0, 0.9 }
+int optk_torch_rmsprop_momentum_f32(size_t n, float *p, const float *g, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp, int64_t t);
+int optk_torch_rmsprop_momentum_f32_init(size_t n, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp);
+int optk_torch_rmsprop_momentum_f64(size_t n, double *p, const double *g, double *square_avg, double *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp, int64_t t);
+int optk_torch_rmsprop_momentum_f64_init(size_t n, double *square_avg, double *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp);
+int optk_torch_rmsprop_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp, int64_t t);
+int optk_torch_rmsprop_momentum_bf16_init(size_t n, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp);
+int optk_torch_rmsprop_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp, int64_t t);
+int optk_torch_rmsprop_momentum_f16_init(size_t n, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp);
+
+/* torch_rmsprop_centered: PyTorch's RMSprop (torch/optim/rmsprop.py, _single_tensor_rmsprop, torch 1.13): d = -g if */
+typedef struct optk_torch_rmsprop_centered_hparams {
+  double lr;
+  double alpha;
+  double eps;
+  double weight_decay;
+  double maximize;
+} optk_torch_rmsprop_centered_hparams;
+#define OPTK_TORCH_RMSPROP_CENTERED_HPARAMS_DEFAULT { 0.01, 0.99, 1e-08, 0.0, 0.0 }
+int optk_torch_rmsprop_centered_f32(size_t n, float *p, const float *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t);
+int optk_torch_rmsprop_centered_f32_init(size_t n, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp);
+int optk_torch_rmsprop_centered_f64(size_t n, double *p, const double *g, double *square_avg, double *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t);
+int optk_torch_rmsprop_centered_f64_init(size_t n, double *square_avg, double *grad_avg, const optk_torch_rmsprop_centered_hparams *hp);
+int optk_torch_rmsprop_centered_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t);
+int optk_torch_rmsprop_centered_bf16_init(size_t n, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp);
+int optk_torch_rmsprop_centered_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t);
+int optk_torch_rmsprop_centered_f16_init(size_t n, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp);
+
+/* torch_rmsprop_centered_momentum: PyTorch's RMSprop (torch/optim/rmsprop.py, _single_tensor_rmsprop, torch 1.13): d = -g if */
+typedef struct optk_torch_rmsprop_centered_momentum_hparams {
+  double lr;
+  double alpha;
+  double eps;
+  double weight_decay;
+  double maximize;
+  double momentum;
+} optk_torch_rmsprop_centered_momentum_hparams;
+#define OPTK_TORCH_RMSPROP_CENTERED_MOMENTUM_HPARAMS_DEFAULT { 0.01, 0.99, 1e-08, 0.0, 0.0, 0.9 }
+int optk_torch_rmsprop_centered_momentum_f32(size_t n, float *p, const float *g, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp, int64_t t);
+int optk_torch_rmsprop_centered_momentum_f32_init(size_t n, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp);
+int optk_torch_rmsprop_centered_momentum_f64(size_t n, double *p, const double *g, double *square_avg, double *momentum_buffer, double *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp, int64_t t);
+int optk_torch_rmsprop_centered_momentum_f64_init(size_t n, double *square_avg, double *momentum_buffer, double *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp);
+int optk_torch_rmsprop_centered_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp, int64_t t);
+int optk_torch_rmsprop_centered_momentum_bf16_init(size_t n, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp);
+int optk_torch_rmsprop_centered_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp, int64_t t);
+int optk_torch_rmsprop_centered_momentum_f16_init(size_t n, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp);
+
+/* torch_sgd: PyTorch's SGD (torch/optim/sgd.py, _single_tensor_sgd, torch 1.13): d = -g if maximize; */
+typedef struct optk_torch_sgd_hparams {
+  double lr;
+  double weight_decay;
+  double maximize;
+} optk_torch_sgd_hparams;
+#define OPTK_TORCH_SGD_HPARAMS_DEFAULT { 0.01, 0.0, 0.0 }
+int optk_torch_sgd_f32(size_t n, float *p, const float *g, const optk_torch_sgd_hparams *hp, int64_t t);
+int optk_torch_sgd_f64(size_t n, double *p, const double *g, const optk_torch_sgd_hparams *hp, int64_t t);
+int optk_torch_sgd_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, const optk_torch_sgd_hparams *hp, int64_t t);
+int optk_torch_sgd_f16(size_t n, optk_f16 *p, const optk_f16 *g, const optk_torch_sgd_hparams *hp, int64_t t);
+
+/* torch_sgd_momentum: PyTorch's SGD (torch/optim/sgd.py, _single_tensor_sgd, torch 1.13): d = -g if maximize; */
+typedef struct optk_torch_sgd_momentum_hparams {
+  double lr;
+  double momentum;
+  double dampening;
+  double weight_decay;
+  double nesterov;
+  double maximize;
+} optk_torch_sgd_momentum_hparams;
+#define OPTK_TORCH_SGD_MOMENTUM_HPARAMS_DEFAULT { 0.01, 0.9, 0.0, 0.0, 0.0, 0.0 }
+int optk_torch_sgd_momentum_f32(size_t n, float *p, const float *g, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp, int64_t t);
+int optk_torch_sgd_momentum_f32_init(size_t n, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp);
+int optk_torch_sgd_momentum_f64(size_t n, double *p, const double *g, double *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp, int64_t t);
+int optk_torch_sgd_momentum_f64_init(size_t n, double *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp);
+int optk_torch_sgd_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp, int64_t t);
+int optk_torch_sgd_momentum_bf16_init(size_t n, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp);
+int optk_torch_sgd_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp, int64_t t);
+int optk_torch_sgd_momentum_f16_init(size_t n, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp);
 
 #ifdef __cplusplus
 }

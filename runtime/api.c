@@ -56,6 +56,8 @@ static int in_domain(const struct optk_hparam *h, double x)
 {
   if (isnan(x))
     return 0;
+  if (h->is_bool)
+    return x == 0 || x == 1;
   if (h->lo_open ? !(x > h->lo) : !(x >= h->lo))
     return 0;
   return h->hi_open ? x < h->hi : x <= h->hi;
@@ -122,11 +124,10 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
  * many tensors with the same kernel, hyperparameters and t, and prep() (pow
  * for the bias corrections) would otherwise cost more than a small tensor's
  * update.  Reused only when kernel, t and every hyperparameter match. */
-#define OPTK_CACHE_HP 32
 static __thread struct { /* __thread, not _Thread_local: the vendored file is C99 */
   const optk_kernel *k;
   int64_t t;
-  double hp[OPTK_CACHE_HP];
+  double hp[OPTK_MAX_HPARAMS];
   double c[OPTK_MAX_CONSTS];
   float cf[OPTK_MAX_CONSTS];
 } consts_cache;
@@ -136,13 +137,13 @@ static __thread struct { /* __thread, not _Thread_local: the vendored file is C9
 static void run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param, const void *grad,
                 void *const *state, const double *hp, int64_t t)
 {
-  if (consts_cache.k != k || consts_cache.t != t || k->nhparams > OPTK_CACHE_HP ||
+  if (consts_cache.k != k || consts_cache.t != t || k->nhparams > OPTK_MAX_HPARAMS ||
       memcmp(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp) != 0) {
     consts_cache.k = NULL;
     k->prep(hp, t, consts_cache.c);
     for (int i = 0; i < k->nconsts; i++)
       consts_cache.cf[i] = (float)consts_cache.c[i];
-    if (k->nhparams <= OPTK_CACHE_HP) {
+    if (k->nhparams <= OPTK_MAX_HPARAMS) {
       memcpy(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp);
       consts_cache.t = t;
       consts_cache.k = k;

@@ -38,7 +38,9 @@
 #else
 #define OPTK_STATIC_ALLOWS(id) 1
 #endif
-#define OPTK_MAX_STATE 8   /* the generator refuses specs beyond these */
+/* The generator refuses specs beyond these (generator/lib/optgen/limits.lua). */
+#define OPTK_MAX_STATE 8
+#define OPTK_MAX_HPARAMS 32
 #define OPTK_MAX_CONSTS 16
 
 /* A kernel updates n elements in place.  consts holds the loop invariants the
@@ -53,6 +55,7 @@ struct optk_hparam {
   const char *name;
   double def, lo, hi;
   unsigned char lo_open, hi_open;
+  unsigned char is_bool; /* a switch: only 0 and 1 (a domain "{0, 1}" in the spec) */
 };
 
 struct optk_kernel {
@@ -134,5 +137,13 @@ void optk__gmul_f64(const double *g, size_t n, double s, double c, double *out, 
 int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,
                          const double *hp, int64_t t, const optk_group_opts *opts,
                          optk_group_result *result);
+
+/* Per-call arithmetic without libm (ieee_math.c): the same bits with every C
+ * library.  pow with an integral exponent is binary powering. */
+double optk__pow(double x, double y);
+double optk__exp(double x);
+double optk__log(double x);
+float optk__powf(float x, float y); /* the kernels' per-element pow, via optk__pow */
+double optk__pow_uncached(double x, double y); /* tests: x^y, y a positive integer, no cache */
 
 #endif

@@ -1,6 +1,7 @@
 @banner@
 /* @doc@ */
 #include <math.h>
+#include <string.h>
 #include "optk_internal.h"
 #include "optk_kernels.h"
 

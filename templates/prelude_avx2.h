@@ -30,4 +30,27 @@ OPTK_AVX2_FN void optk_avx2_store_bf16(uint16_t *p, __m256 v)
   _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(packed));
 }
 
+/* x^y lane by lane through the scalar baseline's pow (runtime/ieee_math.c),
+ * so every ISA gives its bits; only specs with a per-element power (Ftrl)
+ * use these. */
+OPTK_AVX2_FN __m256 optk_avx2_pow_ps(__m256 x, __m256 y)
+{
+  float a[8], b[8];
+  _mm256_storeu_ps(a, x);
+  _mm256_storeu_ps(b, y);
+  for (int i = 0; i < 8; i++)
+    a[i] = optk__powf(a[i], b[i]);
+  return _mm256_loadu_ps(a);
+}
+
+OPTK_AVX2_FN __m256d optk_avx2_pow_pd(__m256d x, __m256d y)
+{
+  double a[4], b[4];
+  _mm256_storeu_pd(a, x);
+  _mm256_storeu_pd(b, y);
+  for (int i = 0; i < 4; i++)
+    a[i] = optk__pow(a[i], b[i]);
+  return _mm256_loadu_pd(a);
+}
+
 #endif

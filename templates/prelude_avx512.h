@@ -29,4 +29,27 @@ OPTK_AVX512_FN __m256i optk_avx512_to_bf16(__m512 v)
   return _mm512_castsi512_si256(_mm512_permutexvar_epi16(odd, _mm512_mask_mov_epi32(rounded, nan, quiet)));
 }
 
+/* x^y lane by lane through the scalar baseline's pow (runtime/ieee_math.c),
+ * so every ISA gives its bits; only specs with a per-element power (Ftrl)
+ * use these. */
+OPTK_AVX512_FN __m512 optk_avx512_pow_ps(__m512 x, __m512 y)
+{
+  float a[16], b[16];
+  _mm512_storeu_ps(a, x);
+  _mm512_storeu_ps(b, y);
+  for (int i = 0; i < 16; i++)
+    a[i] = optk__powf(a[i], b[i]);
+  return _mm512_loadu_ps(a);
+}
+
+OPTK_AVX512_FN __m512d optk_avx512_pow_pd(__m512d x, __m512d y)
+{
+  double a[8], b[8];
+  _mm512_storeu_pd(a, x);
+  _mm512_storeu_pd(b, y);
+  for (int i = 0; i < 8; i++)
+    a[i] = optk__pow(a[i], b[i]);
+  return _mm512_loadu_pd(a);
+}
+
 #endif

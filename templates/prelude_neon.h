@@ -22,4 +22,27 @@ OPTK_FN uint16x4_t optk_neon_to_bf16(float32x4_t v)
   return vmovn_u32(vbslq_u32(ordered, rounded, quiet));
 }
 
+/* x^y lane by lane through the scalar baseline's pow (runtime/ieee_math.c),
+ * so every ISA gives its bits; only specs with a per-element power (Ftrl)
+ * use these. */
+OPTK_FN float32x4_t optk_neon_pow_f32(float32x4_t x, float32x4_t y)
+{
+  float a[4], b[4];
+  vst1q_f32(a, x);
+  vst1q_f32(b, y);
+  for (int i = 0; i < 4; i++)
+    a[i] = optk__powf(a[i], b[i]);
+  return vld1q_f32(a);
+}
+
+OPTK_FN float64x2_t optk_neon_pow_f64(float64x2_t x, float64x2_t y)
+{
+  double a[2], b[2];
+  vst1q_f64(a, x);
+  vst1q_f64(b, y);
+  for (int i = 0; i < 2; i++)
+    a[i] = optk__pow(a[i], b[i]);
+  return vld1q_f64(a);
+}
+
 #endif

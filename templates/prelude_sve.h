@@ -34,4 +34,27 @@ OPTK_SVE_FN svuint32_t optk_sve_to_bf16(svfloat32_t v)
   return svsel_u32(svcmpuo_f32(all, v, v), quiet, rounded);
 }
 
+/* x^y lane by lane through the scalar baseline's pow (runtime/ieee_math.c),
+ * so every ISA gives its bits; only specs with a per-element power (Ftrl)
+ * use these.  2048 bits is SVE's largest vector. */
+OPTK_SVE_FN svfloat32_t optk_sve_pow_f32(svfloat32_t x, svfloat32_t y)
+{
+  float a[64], b[64];
+  svst1_f32(svptrue_b32(), a, x);
+  svst1_f32(svptrue_b32(), b, y);
+  for (uint64_t i = 0; i < svcntw(); i++)
+    a[i] = optk__powf(a[i], b[i]);
+  return svld1_f32(svptrue_b32(), a);
+}
+
+OPTK_SVE_FN svfloat64_t optk_sve_pow_f64(svfloat64_t x, svfloat64_t y)
+{
+  double a[32], b[32];
+  svst1_f64(svptrue_b64(), a, x);
+  svst1_f64(svptrue_b64(), b, y);
+  for (uint64_t i = 0; i < svcntd(); i++)
+    a[i] = optk__pow(a[i], b[i]);
+  return svld1_f64(svptrue_b64(), a);
+}
+
 #endif

@@ -6,13 +6,14 @@
  * acc += g * g; p -= lr * g / sqrt(acc + eps)).
  * PyTorch adds eps outside the square root (sqrt(acc) + eps) and starts acc at 0: a later flavour. */
 #include <math.h>
+#include <string.h>
 #include "optk_internal.h"
 #include "optk_kernels.h"
 
 static const struct optk_hparam adagrad_hparams[] = {
-  { "lr", 0.001, 0.0, INFINITY, 0, 1 },
-  { "eps", 1e-07, 0.0, INFINITY, 0, 0 },
-  { "initial_accumulator_value", 0.1, 0.0, INFINITY, 0, 0 },
+  { "lr", 0.001, 0.0, INFINITY, 0, 1, 0 },
+  { "eps", 1e-07, 0.0, INFINITY, 1, 1, 0 },
+  { "initial_accumulator_value", 0.1, 0.0, INFINITY, 0, 0, 0 },
 };
 
 static const char *const adagrad_state_names[] = { "acc", NULL };

@@ -8,14 +8,15 @@
  * PyTorch's Adam folds the bias corrections differently (eps is added to sqrt(v / (1 - beta2^t))):
  * a later flavour. */
 #include <math.h>
+#include <string.h>
 #include "optk_internal.h"
 #include "optk_kernels.h"
 
 static const struct optk_hparam adam_amsgrad_hparams[] = {
-  { "lr", 0.001, 0.0, INFINITY, 0, 1 },
-  { "beta1", 0.9, 0.0, 1.0, 0, 1 },
-  { "beta2", 0.999, 0.0, 1.0, 0, 1 },
-  { "eps", 1e-07, 0.0, INFINITY, 0, 0 },
+  { "lr", 0.001, 0.0, INFINITY, 0, 1, 0 },
+  { "beta1", 0.9, 0.0, 1.0, 0, 1, 0 },
+  { "beta2", 0.999, 0.0, 1.0, 0, 1, 0 },
+  { "eps", 1e-07, 0.0, INFINITY, 1, 1, 0 },
 };
 
 static const char *const adam_amsgrad_state_names[] = { "m", "v", "vhat", NULL };
@@ -31,11 +32,11 @@ static void adam_amsgrad_state_init(const double *hp, double *init)
 /* Per call, in double: the loop invariants the kernels read from consts. */
 static void adam_amsgrad_prep(const double *hp, int64_t t, double *c)
 {
-  const double s0 = pow(hp[2], (double)t);
+  const double s0 = optk__pow(hp[2], (double)t);
   const double s1 = 1.0 - s0;
   const double s2 = sqrt(s1);
   const double s3 = hp[0] * s2;
-  const double s4 = pow(hp[1], (double)t);
+  const double s4 = optk__pow(hp[1], (double)t);
   const double s5 = 1.0 - s4;
   const double s6 = s3 / s5;
   const double s7 = 1.0 - hp[1];

@@ -7,14 +7,15 @@
  * p -= lr * m / ((1 - beta1^t) * (u + eps))).
  * PyTorch adds eps inside the max (u = max(beta2 * u, |g| + eps)): a later flavour. */
 #include <math.h>
+#include <string.h>
 #include "optk_internal.h"
 #include "optk_kernels.h"
 
 static const struct optk_hparam adamax_hparams[] = {
-  { "lr", 0.001, 0.0, INFINITY, 0, 1 },
-  { "beta1", 0.9, 0.0, 1.0, 0, 1 },
-  { "beta2", 0.999, 0.0, 1.0, 0, 1 },
-  { "eps", 1e-07, 0.0, INFINITY, 0, 0 },
+  { "lr", 0.001, 0.0, INFINITY, 0, 1, 0 },
+  { "beta1", 0.9, 0.0, 1.0, 0, 1, 0 },
+  { "beta2", 0.999, 0.0, 1.0, 0, 1, 0 },
+  { "eps", 1e-07, 0.0, INFINITY, 1, 1, 0 },
 };
 
 static const char *const adamax_state_names[] = { "m", "u", NULL };
@@ -29,7 +30,7 @@ static void adamax_state_init(const double *hp, double *init)
 /* Per call, in double: the loop invariants the kernels read from consts. */
 static void adamax_prep(const double *hp, int64_t t, double *c)
 {
-  const double s0 = pow(hp[1], (double)t);
+  const double s0 = optk__pow(hp[1], (double)t);
   const double s1 = 1.0 - s0;
   const double s2 = hp[0] / s1;
   const double s3 = 1.0 - hp[1];

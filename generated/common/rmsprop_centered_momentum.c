@@ -7,14 +7,15 @@
  * step = lr * g / sqrt(v [- a^2] + eps); mom = momentum * mom + step; p -= mom or step).
  * PyTorch adds eps outside the square root and applies lr outside its momentum buffer: a later flavour. */
 #include <math.h>
+#include <string.h>
 #include "optk_internal.h"
 #include "optk_kernels.h"
 
 static const struct optk_hparam rmsprop_centered_momentum_hparams[] = {
-  { "lr", 0.001, 0.0, INFINITY, 0, 1 },
-  { "rho", 0.9, 0.0, 1.0, 0, 1 },
-  { "eps", 1e-07, 0.0, INFINITY, 0, 0 },
-  { "momentum", 0.9, 0.0, 1.0, 0, 0 },
+  { "lr", 0.001, 0.0, INFINITY, 0, 1, 0 },
+  { "rho", 0.9, 0.0, 1.0, 0, 1, 0 },
+  { "eps", 1e-07, 0.0, INFINITY, 1, 1, 0 },
+  { "momentum", 0.9, 0.0, 1.0, 0, 0, 0 },
 };
 
 static const char *const rmsprop_centered_momentum_state_names[] = { "v", "a", "mom", NULL };

@@ -6,11 +6,12 @@
  * m = momentum * m - lr * g; p += m, or p += momentum * m - lr * g with nesterov).
  * PyTorch keeps lr outside its buffer (b = momentum * b + g; p -= lr * b): a later flavour. */
 #include <math.h>
+#include <string.h>
 #include "optk_internal.h"
 #include "optk_kernels.h"
 
 static const struct optk_hparam sgd_hparams[] = {
-  { "lr", 0.01, 0.0, INFINITY, 0, 1 },
+  { "lr", 0.01, 0.0, INFINITY, 0, 1, 0 },
 };
 
 static const char *const sgd_state_names[] = { NULL };

@@ -14,6 +14,7 @@ local function arith(s, vtype, lanes, negzero)
     gt = f("cmp") .. "($1, $2, _CMP_GT_OQ)", ge = f("cmp") .. "($1, $2, _CMP_GE_OQ)",
     eq = f("cmp") .. "($1, $2, _CMP_EQ_OQ)", ne = f("cmp") .. "($1, $2, _CMP_NEQ_UQ)",
     select = f("blendv") .. "($3, $2, $1)",
+    pow = "optk_avx2_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_avx2.h)
   }
 end
 

@@ -17,6 +17,7 @@ local function arith(s, vtype, mtype, lanes, signbit)
     gt = f("cmp") .. "_mask($1, $2, _CMP_GT_OQ)", ge = f("cmp") .. "_mask($1, $2, _CMP_GE_OQ)",
     eq = f("cmp") .. "_mask($1, $2, _CMP_EQ_OQ)", ne = f("cmp") .. "_mask($1, $2, _CMP_NEQ_UQ)",
     select = f("mask_blend") .. "($1, $3, $2)",
+    pow = "optk_avx512_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_avx512.h)
     tail_mtype = mtype, tail_mask = "(" .. mtype .. ")((1u << ($1)) - 1u)",
   }
 end

@@ -24,6 +24,7 @@ local function arith(s, bits, lanes)
     lt = f("clt") .. "($1, $2)", le = f("cle") .. "($1, $2)", gt = f("cgt") .. "($1, $2)", ge = f("cge") .. "($1, $2)",
     eq = f("ceq") .. "($1, $2)", ne = ne,
     select = f("bsl") .. "($1, $2, $3)",
+    pow = "optk_neon_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_neon.h)
   }
 end
 

@@ -1,6 +1,9 @@
 -- Plain C, no intrinsics: the baseline every other ISA must match bit for
 -- bit.  Its f64 table also spells the per-call code (in double), hence
--- pow, exp and log.  max and min follow x86's MAXPS/MINPS: a > b ? a : b.
+-- pow, exp and log: the runtime's own (runtime/ieee_math.c), built from IEEE
+-- basic operations, never libm's.  pow is also the kernels' per-element pow
+-- (x^y with y per call); the vector backends call the same function lane by
+-- lane.  max and min follow x86's MAXPS/MINPS: a > b ? a : b.
 local function arith(sfx, ctype)
   return {
     vtype = ctype, mtype = "int", lanes = 1, splat = "$1",
@@ -11,7 +14,7 @@ local function arith(sfx, ctype)
     fnma = "fma" .. sfx .. "(-$1, $2, $3)",
     lt = "$1 < $2", le = "$1 <= $2", gt = "$1 > $2", ge = "$1 >= $2", eq = "$1 == $2", ne = "$1 != $2",
     select = "$1 ? $2 : $3",
-    pow = "pow" .. sfx .. "($1, $2)", exp = "exp" .. sfx .. "($1)", log = "log" .. sfx .. "($1)",
+    pow = "optk__pow" .. sfx .. "($1, $2)", exp = "optk__exp($1)", log = "optk__log($1)",
   }
 end
 

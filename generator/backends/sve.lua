@@ -20,6 +20,7 @@ local function arith(s, bits, cnt)
     fma = f("mad") .. "$1, $2, $3)", fms = f("nmsb") .. "$1, $2, $3)", fnma = f("msb") .. "$1, $2, $3)",
     lt = cmp("lt"), le = cmp("le"), gt = cmp("gt"), ge = cmp("ge"), eq = cmp("eq"), ne = cmp("ne"),
     select = "svsel_" .. s .. "($1, $2, $3)",
+    pow = "optk_sve_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_sve.h)
     predicate = "svwhilelt_b" .. bits .. "_u64($1, n)", -- the lanes from index $1 that lie below n
   }
 end

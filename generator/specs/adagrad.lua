@@ -7,7 +7,7 @@ PyTorch adds eps outside the square root (sqrt(acc) + eps) and starts acc at 0: 
   variants = { { "adagrad" } },
   hparams = {
     { "lr", 0.001, "[0, inf)" },
-    { "eps", 1e-7, "[0, inf]" },
+    { "eps", 1e-7, "(0, inf)" },
     { "initial_accumulator_value", 0.1, "[0, inf]" },
   },
   state = { { "acc", "initial_accumulator_value" } },

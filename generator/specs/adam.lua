@@ -11,7 +11,7 @@ a later flavour.]],
     { "lr", 0.001, "[0, inf)" },
     { "beta1", 0.9, "[0, 1)" },
     { "beta2", 0.999, "[0, 1)" },
-    { "eps", 1e-7, "[0, inf]" },
+    { "eps", 1e-7, "(0, inf)" },
   },
   state = { { "m", 0 }, { "v", 0 }, { "vhat", 0, when = "amsgrad" } },
   scalars = [[

@@ -10,7 +10,7 @@ PyTorch adds eps inside the max (u = max(beta2 * u, |g| + eps)): a later flavour
     { "lr", 0.001, "[0, inf)" },
     { "beta1", 0.9, "[0, 1)" },
     { "beta2", 0.999, "[0, 1)" },
-    { "eps", 1e-7, "[0, inf]" },
+    { "eps", 1e-7, "(0, inf)" },
   },
   state = { { "m", 0 }, { "u", 0 } },
   scalars = [[

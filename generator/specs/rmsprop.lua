@@ -12,7 +12,7 @@ PyTorch adds eps outside the square root and applies lr outside its momentum buf
   hparams = {
     { "lr", 0.001, "[0, inf)" },
     { "rho", 0.9, "[0, 1)" },
-    { "eps", 1e-7, "[0, inf]" },
+    { "eps", 1e-7, "(0, inf)" },
     { "momentum", 0.9, "[0, 1]", when = "momentum" },
   },
   state = { { "v", 0 }, { "a", 0, when = "centered" }, { "mom", 0, when = "momentum" } },

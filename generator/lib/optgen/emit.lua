@@ -4,6 +4,7 @@
 -- inputs: no dates, no absolute paths, no hash-table order.
 local cfmt = require("optgen.cfmt")
 local lower = require("optgen.lower")
+local percall_mod = require("optgen.percall")
 local template = require("optgen.template")
 
 local M = {}
@@ -68,36 +69,10 @@ end
 
 local function join(lines) return table.concat(lines, "\n") end
 
--- Per-call code in double: statements computing the roots' invariant
--- nodes, then out[i] = root i.  Spelled by the scalar backend's f64 table.
-local function percall(roots, scalar, out_name)
-  local reach, order = {}, {}
-  local function mark(n)
-    if reach[n] then return end
-    reach[n] = true
-    for _, a in ipairs(n.args) do mark(a) end
-    order[#order + 1] = n
-  end
-  for _, r in ipairs(roots) do mark(r) end
-  table.sort(order, function(a, b) return a.id < b.id end)
-  local ref, lines, used = {}, {}, {}
-  for _, n in ipairs(order) do
-    if n.op == "const" then
-      local s = cfmt.literal(n.value, "f64")
-      ref[n] = s:sub(1, 1) == "-" and "(" .. s .. ")" or s
-    elseif n.op == "hparam" then
-      ref[n], used.hp = "hp[" .. n.value .. "]", true
-    elseif n.op == "t" then
-      ref[n], used.t = "(double)t", true
-    else
-      local args = {}
-      for i, a in ipairs(n.args) do args[i] = ref[a] end
-      ref[n] = "s" .. #lines
-      lines[#lines + 1] = string.format("const double %s = %s;", ref[n], cfmt.spell(scalar.f64[n.op], args))
-    end
-  end
-  for i, r in ipairs(roots) do lines[#lines + 1] = string.format("%s[%d] = %s;", out_name, i - 1, ref[r]) end
-  return lines, used
+-- Per-call code (optgen.percall): C lines computing the roots' invariant
+-- nodes in double, then out[i] = root i.
+local function percall(roots, scalar, out_name, nhparams)
+  return percall_mod.lines(roots, scalar, out_name, nhparams or 0)
 end
 
 local function kernel_file(kir, be, tail_be, dtype, v, tdir)
@@ -122,7 +97,7 @@ local function kernel_file(kir, be, tail_be, dtype, v, tdir)
   return string.format("%s/%s_%s_%s_%s.c", be.isa, k.name, dtype, be.isa, M.variant_name(v)), text, sym
 end
 M.kernel_file = kernel_file -- (kir, be, tail_be, dtype, variant, templates dir): path, text, symbol
-M.percall = percall         -- (roots, scalar backend, output name): C lines, {hp, t used}
+M.percall = percall         -- (roots, scalar backend, output name, nhparams): C lines, {hp, t used}
 
 local function hp_struct(name) return "optk_" .. name .. "_hparams" end
 
@@ -169,15 +144,16 @@ local function common_file(kir, backends, dtypes, variant, scalar, tdir)
   local hp = {}
   for _, h in ipairs(k.hparams) do
     local d = h.domain
-    hp[#hp + 1] = string.format('{ "%s", %s, %s, %s, %d, %d },', h.name, cfmt.double(h.default), cfmt.double(d.lo),
-                                cfmt.double(d.hi), d.lo_open and 1 or 0, d.hi_open and 1 or 0)
+    hp[#hp + 1] = string.format('{ "%s", %s, %s, %s, %d, %d, %d },', h.name, cfmt.double(h.default),
+                                cfmt.double(d.lo), cfmt.double(d.hi), d.lo_open and 1 or 0, d.hi_open and 1 or 0,
+                                d.bool and 1 or 0)
   end
   local snames = {}
   for _, s in ipairs(k.state) do snames[#snames + 1] = '"' .. s.name .. '", ' end
-  local init, iused = percall(kir.inits, scalar, "init")
+  local init, iused = percall(kir.inits, scalar, "init", #k.hparams)
   if #kir.inits == 0 then init[#init + 1] = "(void)init;" end
   if not iused.hp then table.insert(init, 1, "(void)hp;") end
-  local prep, pused = percall(kir.sched.slots, scalar, "c")
+  local prep, pused = percall(kir.sched.slots, scalar, "c", #k.hparams)
   if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
   if not pused.t then table.insert(prep, 1, "(void)t;") end
   if not pused.hp then table.insert(prep, 1, "(void)hp;") end

@@ -4,7 +4,7 @@
 -- nodes are hoisted out of the loop and computed once per call, in double.
 local M = {}
 
--- op -> arity, operand types, result type ("num" or "mask"), inv_only.
+-- op -> arity, operand types, result type ("num" or "mask").
 local ops = {
   add = { 2, "nn", "num" }, sub = { 2, "nn", "num" }, mul = { 2, "nn", "num" }, div = { 2, "nn", "num" },
   neg = { 1, "n", "num" }, sqrt = { 1, "n", "num" }, abs = { 1, "n", "num" },
@@ -15,18 +15,21 @@ local ops = {
   lt = { 2, "nn", "mask" }, le = { 2, "nn", "mask" }, gt = { 2, "nn", "mask" },
   ge = { 2, "nn", "mask" }, eq = { 2, "nn", "mask" }, ne = { 2, "nn", "mask" },
   select = { 3, "mnn", "num" }, -- m ? a : b
-  pow = { 2, "nn", "num", true }, exp = { 1, "n", "num", true }, log = { 1, "n", "num", true },
+  pow = { 2, "nn", "num" },    -- x^y: y per call; per element too (the runtime's pow, lane by lane)
+  exp = { 1, "n", "num" }, log = { 1, "n", "num" }, -- per call only (optgen.translate checks)
+  prod = { 1, "n", "num" },   -- per call: the product of the operand over the steps 1..t
 }
 M.ops = ops
 
--- Folding in double precision, as the per-call code computes.
+-- Folding in double precision, as the per-call code computes.  pow, exp and
+-- log are not folded: the per-call code computes them with the runtime's own
+-- functions (runtime/ieee_math.c), whose bits LuaJIT's libm need not share.
 local fold = {
   add = function(a, b) return a + b end, sub = function(a, b) return a - b end,
   mul = function(a, b) return a * b end, div = function(a, b) return a / b end,
   neg = function(a) return -a end, sqrt = math.sqrt, abs = math.abs,
   min = function(a, b) if a < b then return a end return b end,
   max = function(a, b) if a > b then return a end return b end,
-  pow = function(a, b) return a ^ b end, exp = math.exp, log = math.log,
 }
 local commutative = { add = true, mul = true, eq = true, ne = true }
 
@@ -48,6 +51,7 @@ function Builder:intern(op, args, attrs)
   for i, a in ipairs(args) do parts[i + 1] = a.id end
   if attrs.value ~= nil then parts[#parts + 1] = const_key(attrs.value) end
   if attrs.name then parts[#parts + 1] = attrs.name end
+  if attrs.pinned then parts[#parts + 1] = "pinned" end
   local key = table.concat(parts, ",")
   local n = self.index[key]
   if n then return n end
@@ -57,7 +61,7 @@ function Builder:intern(op, args, attrs)
     for _, a in ipairs(args) do inv = inv and a.inv end
   end
   n = { id = #self.nodes + 1, op = op, args = args, value = attrs.value, name = attrs.name,
-        inv = inv, ty = attrs.ty or "num" }
+        inv = inv, ty = attrs.ty or "num", pinned = attrs.pinned }
   self.nodes[n.id] = n
   self.index[key] = n
   return n
@@ -67,6 +71,20 @@ function Builder:const(v) return self:intern("const", {}, { value = v, inv = tru
 function Builder:hparam(name, index) return self:intern("hparam", {}, { name = name, value = index, inv = true }) end
 function Builder:step() return self:intern("t", {}, { inv = true }) end
 function Builder:load(array) return self:intern("load", {}, { name = array, inv = false }) end
+
+-- A per-call condition made per-element: the per-call code computes m as
+-- 1 or 0 (an invariant select), and each element tests that value against
+-- zero.  The test is pinned per element although its operands are
+-- invariant, because a mask cannot travel through the per-call constants
+-- (they are numbers); the C compiler hoists it out of the loop.
+function Builder:truth(m)
+  assert(m.ty == "mask" and m.inv)
+  return self:pinned_ne(self:op("select", m, self:const(1), self:const(0)))
+end
+
+function Builder:pinned_ne(x)
+  return self:intern("ne", { x, self:const(0) }, { inv = false, ty = "mask", pinned = true })
+end
 
 local function is_const(n, v)
   return n.op == "const" and n.value == v and (v ~= 0 or 1 / n.value == 1 / v)
@@ -127,6 +145,7 @@ function M.contract(roots)
     if op == "hparam" then return nb:hparam(n.name, n.value) end
     if op == "t" then return nb:step() end
     if op == "load" then return nb:load(n.name) end
+    if n.pinned then return nb:pinned_ne(tr(a)) end
     local args = {}
     for i, x in ipairs(n.args) do args[i] = tr(x) end
     return nb:op(op, unpack(args))

@@ -2,17 +2,19 @@
 -- expands its variants into kernel specs: one per optimizer name, with the
 -- hyperparameters, state arrays and statements that variant uses.
 local diag = require("optgen.diag")
+local limits = require("optgen.limits")
 local parser = require("optgen.parser")
 
 local M = {}
 
--- Names the expressions or the emitted C use; letter+digits names are the
--- kernels' temporaries.
+-- Names the expressions or the emitted C use.  State arrays become C
+-- identifiers in the kernels, where letter+digits names are temporaries;
+-- hyperparameters never do (hp[i], hp->name), so l1 and l2 may name them.
 local reserved = { p = true, g = true, t = true, sqrt = true, abs = true, min = true, max = true,
-                   sign = true, select = true, fma = true, exp = true, log = true,
+                   sign = true, select = true, fma = true, exp = true, log = true, prod = true,
                    i = true, n = true, c = true, param = true, grad = true, state = true, consts = true }
-local function is_reserved(name)
-  return reserved[name] or name:match("^%a%d+$") ~= nil or name:match("^optk") ~= nil
+local function is_reserved(name, what)
+  return reserved[name] or what == "state array" and name:match("^%a%d+$") ~= nil or name:match("^optk") ~= nil
 end
 
 -- Line and column of byte offset pos in src.
@@ -52,12 +54,16 @@ local function parse_bound(s)
   return tonumber(s)
 end
 
--- "[lo, hi)" style interval; inf allowed as a bound.
+-- "[lo, hi)" style interval, inf allowed as a bound; or "{0, 1}", a switch
+-- (only 0 and 1 are allowed).
 local function parse_domain(text, o)
+  if tostring(text):match("^%s*{%s*0%s*,%s*1%s*}%s*$") then
+    return { lo = 0, hi = 1, lo_open = false, hi_open = false, bool = true }
+  end
   local lb, lo, hi, rb = tostring(text):match("^%s*([%[%(])%s*([^,%s]+)%s*,%s*([^%]%)%s]+)%s*([%]%)])%s*$")
   local d = lb and { lo = parse_bound(lo), hi = parse_bound(hi), lo_open = lb == "(", hi_open = rb == ")" }
   if not (d and d.lo and d.hi) or d.lo > d.hi then
-    diag.at(o, 1, 1, "malformed domain '%s' (expected an interval such as '[0, 1)' or '[0, inf)')",
+    diag.at(o, 1, 1, "malformed domain '%s' (expected an interval such as '[0, 1)' or '[0, inf)', or '{0, 1}')",
             tostring(text))
   end
   return d
@@ -65,6 +71,7 @@ end
 
 function M.in_domain(d, x)
   if x ~= x then return false end
+  if d.bool then return x == 0 or x == 1 end
   if x < d.lo or x == d.lo and d.lo_open then return false end
   if x > d.hi or x == d.hi and d.hi_open then return false end
   return true
@@ -90,6 +97,13 @@ function M.load(path, display)
   if not fh then diag.fail(file, nil, nil, "cannot read spec") end
   local src = fh:read("*a")
   fh:close()
+  -- LuaJIT counts a carriage return as a line break and line_col does not,
+  -- so their diagnostics would name different lines: specs end lines with \n.
+  local cr = src:find("\r", 1, true)
+  if cr then
+    local l, c = line_col(src, cr)
+    diag.fail(file, l, c, "carriage return (spec lines end with \\n alone)")
+  end
   local chunk, err = loadstring(src, "=" .. file)
   if not chunk then
     local line, msg = err:match("^[^:]*:(%d+): (.*)$")
@@ -142,12 +156,15 @@ function M.load(path, display)
   local names = {}
   local function declare(o, what, name)
     check_ident(o, what, name)
-    if is_reserved(name) then diag.at(o, 1, 1, "'%s' is reserved and cannot name a %s", name, what) end
+    if is_reserved(name, what) then diag.at(o, 1, 1, "'%s' is reserved and cannot name a %s", name, what) end
     if names[name] then diag.at(o, 1, 1, "'%s' is declared twice", name) end
     names[name] = true
   end
   local hp, from = {}, key_offset(src, "hparams")
   for _, h in ipairs(hparams) do
+    if type(h) ~= "table" then
+      diag.at(key_origin(file, src, "hparams"), 1, 1, "each hyperparameter must be a list { name, default, domain }")
+    end
     local o
     o, from = locate(file, src, tostring(h[1]), from)
     declare(o, "hyperparameter", h[1])
@@ -161,6 +178,9 @@ function M.load(path, display)
   local st = {}
   from = key_offset(src, "state")
   for _, a in ipairs(state) do
+    if type(a) ~= "table" then
+      diag.at(key_origin(file, src, "state"), 1, 1, "each state array must be a list { name, initial value }")
+    end
     local o
     o, from = locate(file, src, tostring(a[1]), from)
     declare(o, "state array", a[1])
@@ -205,9 +225,18 @@ function M.load(path, display)
       end
       return r
     end
+    local khp, kst = pick(hp), pick(st)
+    if #khp > limits.hparams then
+      diag.at(key_origin(file, src, "hparams"), 1, 1, "%s: %d hyperparameters, more than the runtime's %d",
+              v[1], #khp, limits.hparams)
+    end
+    if #kst > limits.state then
+      diag.at(key_origin(file, src, "state"), 1, 1, "%s: %d state arrays, more than the runtime's %d",
+              v[1], #kst, limits.state)
+    end
     out[#out + 1] = {
       name = v[1], family = family, file = file, doc = doc, flags = flags,
-      hparams = pick(hp), state = pick(st),
+      hparams = khp, state = kst,
       scalars = pick_stmts(scalars), scalars_origin = scalars_o,
       update = pick_stmts(update), update_origin = update_o,
     }

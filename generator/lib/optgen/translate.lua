@@ -2,10 +2,11 @@
 -- types checked, per-call scalars and state initial values made invariant.
 local diag = require("optgen.diag")
 local ir = require("optgen.ir")
+local limits = require("optgen.limits")
 
 local M = {}
 
-local calls = { sqrt = 1, abs = 1, min = 2, max = 2, sign = 1, select = 3, fma = 3, exp = 1, log = 1 }
+local calls = { sqrt = 1, abs = 1, min = 2, max = 2, sign = 1, select = 3, fma = 3, exp = 1, log = 1, prod = 1 }
 
 -- Converts an expression AST into IR nodes.  env maps names to nodes.
 local function expr(b, e, env, o)
@@ -24,8 +25,8 @@ local function expr(b, e, env, o)
   if e.k == "neg" then return b:op("neg", num(e.a, "an operand of '-'")) end
   if e.k == "bin" then
     local a, c = num(e.a, "an operand"), num(e.b, "an operand")
-    if e.op == "pow" and not (a.inv and c.inv) then
-      fail("'^' needs per-call operands (hyperparameters, t, scalars)")
+    if e.op == "pow" and not c.inv then
+      fail("'^' needs a per-call exponent (hyperparameters, t, scalars)")
     end
     return b:op(e.op, a, c)
   end
@@ -38,11 +39,14 @@ local function expr(b, e, env, o)
     if m.ty ~= "mask" then
       diag.at(o, e.args[1].line, e.args[1].col, "select() needs a comparison as its first argument")
     end
-    return b:op("select", m, num(e.args[2], "a select() value"), num(e.args[3], "a select() value"))
+    local x, y = num(e.args[2], "a select() value"), num(e.args[3], "a select() value")
+    -- A per-call condition choosing between per-element values.
+    if m.inv and not (x.inv and y.inv) then m = b:truth(m) end
+    return b:op("select", m, x, y)
   end
   local args = {}
   for i, x in ipairs(e.args) do args[i] = num(x, "an argument of " .. e.fn .. "()") end
-  if (e.fn == "exp" or e.fn == "log") and not args[1].inv then
+  if (e.fn == "exp" or e.fn == "log" or e.fn == "prod") and not args[1].inv then
     fail("%s() needs a per-call operand (hyperparameters, t, scalars)", e.fn)
   end
   if e.fn == "sign" then
@@ -112,7 +116,12 @@ function M.kernel(k)
   local fused = ir.contract(roots)
   local stores = {}
   for i, name in ipairs(names) do stores[i] = { array = name, node = fused[i] } end
-  return { spec = k, stores = stores, sched = ir.schedule(fused), inits = inits }
+  local sched = ir.schedule(fused)
+  if #sched.slots > limits.consts then
+    diag.at(k.update_origin, 1, 1, "%s: %d per-call constants, more than the runtime's %d", k.name,
+            #sched.slots, limits.consts)
+  end
+  return { spec = k, stores = stores, sched = sched, inits = inits }
 end
 
 return M

@@ -154,9 +154,12 @@ M.key = key
 -- { ["name/dtype/isa"] = variant }.  known (optional): { kernels = set of
 -- names, isas = set } to check the keys against.
 function M.load_profile(path, known)
-  local chunk, err = loadfile(path)
+  -- Text only: LuaJIT does not verify bytecode, so the empty environment
+  -- below would not contain a crafted binary chunk.
+  local chunk, err = loadfile(path, "t")
   if not chunk then
     if not fs.read(path) then fail("cannot read profile %s", path) end
+    if tostring(err):find("wrong mode", 1, true) then fail("profile %s is not text (bytecode is refused)", path) end
     fail("profile %s: %s", path, tostring(err))
   end
   setfenv(chunk, {})
@@ -624,9 +627,11 @@ function M.run(root, o)
   local out = o.out or M.default_path(root, cpu, backends)
   local caches = M.caches()
 
-  local tmp = os.tmpname()
-  os.remove(tmp)
-  if not fs.mkdir(tmp .. "/include") then fail("cannot create %s", tmp) end
+  -- mkdtemp: a fresh directory of our own, since it receives the .so loaded below.
+  local tmpdir = os.getenv("TMPDIR")
+  local tmp, terr = fs.mkdtemp(((tmpdir and tmpdir ~= "") and tmpdir or "/tmp") .. "/optgen-tune-")
+  if not tmp then fail("cannot create a temporary directory: %s", terr) end
+  if not fs.mkdir(tmp .. "/include") then os.remove(tmp); fail("cannot create %s/include", tmp) end
   local ok, res = pcall(function()
     -- Headers the candidates include: the preludes and optk_kernels.h.
     local files = emit.all({ kernels = kernels, backends = backends, templates = root .. "/templates" })
@@ -642,7 +647,7 @@ function M.run(root, o)
       fs.mkdir(dir)
       -- Sources: the per-call code, the scalar baselines, then one unit
       -- per ISA and storage type holding its candidates.
-      local prep = emit.percall(kir.sched.slots, scalar, "c")
+      local prep = emit.percall(kir.sched.slots, scalar, "c", #kir.spec.hparams)
       if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
       local shim = { "#include <math.h>", "#include <stdint.h>",
                      "void optk_tune_prep(const double *hp, int64_t t, double *c);",

@@ -1,0 +1,264 @@
+/* Per-call scalars without libm: pow, exp and log built from IEEE-754 basic
+ * operations (+ - * /, exact bit manipulation) only, so they give the same
+ * bits with every C library (glibc, musl, macOS, MSVC) and every compiler
+ * that honours IEEE semantics (the build turns contraction off).
+ *
+ * - pow(x, y) with an integral y (beta^t, the common case) is binary
+ *   powering in double-double: a fixed sequence of IEEE operations whose
+ *   result is beta^t correctly rounded (but for near-ties).  y = 0.5
+ *   is the correctly rounded square root.  Other exponents go through
+ *   exp(y * log(x)).
+ * - exp and log follow the argument reduction and minimax polynomials of
+ *   fdlibm's e_exp.c and e_log.c (Sun Microsystems, 1993; error below 1 ulp),
+ *   written again here with the coefficients as published.
+ *
+ * The kernels' per-element pow (optk__powf, optk__pow) is the same function,
+ * called lane by lane, so every ISA gives the scalar baseline's bits. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "optk_internal.h"
+
+static uint64_t bits_of(double x)
+{
+  uint64_t b;
+  memcpy(&b, &x, sizeof b);
+  return b;
+}
+
+static double of_bits(uint64_t b)
+{
+  double x;
+  memcpy(&x, &b, sizeof x);
+  return x;
+}
+
+/* y * 2^k for the y in [1/2, 2) of exp's reconstruction: by the exponent
+ * field while the result is normal (exact), else in two steps whose second
+ * rounds once into the subnormal range (fdlibm's way). */
+static double scale2(double y, int k)
+{
+  if (k >= -1021)
+    return of_bits(bits_of(y) + ((uint64_t)(int64_t)k << 52));
+  return of_bits(bits_of(y) + ((uint64_t)(int64_t)(k + 1000) << 52)) * 0x1p-1000;
+}
+
+double optk__exp(double x)
+{
+  static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10,
+                      inv_ln2 = 1.44269504088896338700e+00, p1 = 1.66666666666666019037e-01,
+                      p2 = -2.77777777770155933842e-03, p3 = 6.61375632143793436117e-05,
+                      p4 = -1.65339022054652515390e-06, p5 = 4.13813679705723846039e-08;
+  if (x != x)
+    return x;
+  if (x > 7.09782712893383973096e+02)
+    return INFINITY;
+  if (x < -7.45133219101941108420e+02)
+    return 0.0;
+  if (fabs(x) < 0x1p-28)
+    return 1.0 + x;
+  /* x = k*ln2 + r, |r| <= ln2/2; r carried as hi - lo. */
+  const double kd = x * inv_ln2 + (x < 0 ? -0.5 : 0.5);
+  const int k = (int)kd; /* truncation toward zero after the +-0.5: round to nearest */
+  const double hi = x - k * ln2_hi, lo = k * ln2_lo, r = hi - lo;
+  const double t = r * r;
+  const double c = r - t * (p1 + t * (p2 + t * (p3 + t * (p4 + t * p5))));
+  if (k == 0)
+    return 1.0 - ((r * c) / (c - 2.0) - r);
+  const double y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+  return scale2(y, k);
+}
+
+double optk__log(double x)
+{
+  static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10,
+                      lg1 = 6.666666666666735130e-01, lg2 = 3.999999999940941908e-01,
+                      lg3 = 2.857142874366239149e-01, lg4 = 2.222219843214978396e-01,
+                      lg5 = 1.818357216161805012e-01, lg6 = 1.531383769920937332e-01,
+                      lg7 = 1.479819860511658591e-01;
+  if (x != x)
+    return x;
+  if (x < 0)
+    return NAN;
+  if (x == 0)
+    return -INFINITY;
+  if (x == INFINITY)
+    return x;
+  int k = 0;
+  if (x < 0x1p-1022) { /* subnormal: scale into the normal range, exactly */
+    x *= 0x1p54;
+    k = -54;
+  }
+  uint64_t b = bits_of(x);
+  k += (int)(b >> 52) - 1023;
+  /* Mantissa m in [sqrt(2)/2, sqrt(2)): f = m - 1 is small. */
+  b &= 0x000fffffffffffffu;
+  double m = of_bits(b | 0x3ff0000000000000u);
+  if (m > 1.4142135623730951) {
+    m *= 0.5;
+    k += 1;
+  }
+  const double f = m - 1.0;
+  if (f == 0.0)
+    return k * ln2_hi + k * ln2_lo;
+  const double s = f / (2.0 + f), z = s * s, w = z * z;
+  const double t1 = w * (lg2 + w * (lg4 + w * lg6));
+  const double t2 = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7)));
+  const double hfsq = 0.5 * f * f;
+  return k * ln2_hi - ((hfsq - (s * (hfsq + t2 + t1) + k * ln2_lo)) - f);
+}
+
+/* Error-free products without fma (which a C library may emulate): Veltkamp's
+ * split into 26-bit halves and Dekker's product, exact for finite operands
+ * whose product neither overflows nor underflows. */
+static void split(double a, double *hi, double *lo)
+{
+  const double c = 134217729.0 * a; /* 2^27 + 1 */
+  *hi = c - (c - a);
+  *lo = a - *hi;
+}
+
+static void two_prod(double a, double b, double *p, double *e)
+{
+  double ah, al, bh, bl;
+  *p = a * b;
+  split(a, &ah, &al);
+  split(b, &bh, &bl);
+  *e = ((ah * bh - *p) + ah * bl + al * bh) + al * bl;
+}
+
+/* (rh + rl) * (xh + xl) as a normalised double-double. */
+static void dd_mul(double *rh, double *rl, double xh, double xl)
+{
+  double p, e;
+  two_prod(*rh, xh, &p, &e);
+  e += *rh * xl + *rl * xh;
+  *rh = p + e;
+  *rl = e - (*rh - p);
+}
+
+/* x^e for an integer e, by binary powering: the multiplications and their
+ * order depend on e only.  In double-double, so beta^t is correctly rounded
+ * but in cases closer to a tie than about 2^-80 (RAdam's rho_t, a
+ * difference of nearly equal terms, needs the last bit).  Where the
+ * double-double path leaves the finite normal range, plain powering.
+ * Returns the result; *hi, *lo the double-double (0 when out of range). */
+static double powi_canonical(double x, uint64_t e, double *hi, double *lo)
+{
+  double r = 1.0, b = x;
+  double rh = 1.0, rl = 0.0, xh = x, xl = 0.0;
+  for (uint64_t k = e; k != 0;) {
+    if (k & 1) {
+      r *= b;
+      dd_mul(&rh, &rl, xh, xl);
+    }
+    k >>= 1;
+    if (k != 0) {
+      b *= b;
+      dd_mul(&xh, &xl, xh, xl);
+    }
+  }
+  *hi = *lo = 0;
+  if (!(fabs(rh) >= 0x1p-968 && fabs(rh) <= 0x1p995) || rh != rh)
+    return r;
+  *hi = rh;
+  *lo = rl;
+  return rh;
+}
+
+/* A bound on the relative error of x^e's double-double, by binary powering
+ * or by steps of one multiplication from an earlier e: at most about
+ * 2^-103 per multiplication, and squaring doubles an error, so below e
+ * times that, with room to spare. */
+static double pow_error(uint64_t e) { return ((double)e * 2 + 64) * 0x1p-100; }
+
+/* Whether hi + lo (within pow_error(e) of the exact power) lies so far from
+ * a rounding boundary of hi that the exact power and any other estimate
+ * within the same bound round to hi: then hi is the correctly rounded
+ * power and the binary powering's result too. */
+static int decided(double hi, double lo, uint64_t e)
+{
+  const uint64_t b = bits_of(fabs(hi));
+  const double ulp = of_bits(b & 0x7ff0000000000000u) * 0x1p-52;
+  /* The boundaries lie half an ulp away, a quarter below a power of two. */
+  const double half = (b & 0x000fffffffffffffu) == 0 && (lo < 0) == (hi > 0) ? ulp * 0.25 : ulp * 0.5;
+  return fabs(lo) < half - 2 * pow_error(e) * fabs(hi);
+}
+
+/* Training asks for beta^t, then beta^(t+1): each thread keeps the last few
+ * powers, and a power one step on is one multiplication, kept only when
+ * decided() proves it equals the binary powering's.  So the bits never
+ * depend on the cache, and a new t costs a few nanoseconds. */
+#define POW_CACHE 4
+static __thread struct {
+  uint64_t xbits, e; /* e = 0: empty */
+  double hi, lo, result;
+} pow_cache[POW_CACHE];
+static __thread unsigned pow_next;
+
+static double powi(double x, uint64_t e)
+{
+  const uint64_t xb = bits_of(x);
+  int slot = -1;
+  for (int i = 0; i < POW_CACHE; i++) {
+    if (pow_cache[i].e == 0 || pow_cache[i].xbits != xb)
+      continue;
+    if (pow_cache[i].e == e)
+      return pow_cache[i].result;
+    if (pow_cache[i].e + 1 == e && pow_cache[i].hi != 0) {
+      double hi = pow_cache[i].hi, lo = pow_cache[i].lo;
+      dd_mul(&hi, &lo, x, 0.0);
+      if (fabs(hi) >= 0x1p-968 && fabs(hi) <= 0x1p995 && decided(hi, lo, e)) {
+        pow_cache[i].e = e;
+        pow_cache[i].hi = hi;
+        pow_cache[i].lo = lo;
+        pow_cache[i].result = hi;
+        return hi;
+      }
+    }
+    slot = i;
+  }
+  if (slot < 0)
+    slot = (int)(pow_next++ % POW_CACHE);
+  double hi, lo;
+  const double r = powi_canonical(x, e, &hi, &lo);
+  pow_cache[slot].xbits = xb;
+  pow_cache[slot].e = e;
+  pow_cache[slot].hi = hi;
+  pow_cache[slot].lo = lo;
+  pow_cache[slot].result = r;
+  return r;
+}
+
+/* The powering without the cache (tests compare the two). */
+double optk__pow_uncached(double x, double y)
+{
+  double hi, lo;
+  return powi_canonical(x, (uint64_t)y, &hi, &lo);
+}
+
+double optk__pow(double x, double y)
+{
+  if (y == 0)
+    return 1.0;
+  if (x != x || y != y)
+    return NAN;
+  if (fabs(y) <= 0x1p53 && y == (double)(int64_t)y) {
+    const int64_t e = (int64_t)y;
+    return e > 0 ? powi(x, (uint64_t)e) : 1.0 / powi(x, (uint64_t)-e);
+  }
+  if (y == 0.5 && x >= 0)
+    return sqrt(x); /* correctly rounded by IEEE 754: the same everywhere */
+  if (x < 0)
+    return NAN; /* a negative base needs an integral exponent */
+  if (x == 0)
+    return y > 0 ? 0.0 : INFINITY;
+  if (x == 1)
+    return 1.0;
+  if (x == INFINITY)
+    return y > 0 ? INFINITY : 0.0;
+  return optk__exp(y * optk__log(x));
+}
+
+float optk__powf(float x, float y) { return (float)optk__pow((double)x, (double)y); }
