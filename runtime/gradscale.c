@@ -22,39 +22,39 @@
     if (src) {                                                                                 \
       memcpy(&(x), (src) + (j), sizeof(x));                                                    \
     } else {                                                                                   \
-      vh_##sfx h_;                                                                             \
+      gs_vh_##sfx h_;                                                                             \
       memcpy(&h_, (src16) + (j), sizeof h_);                                                   \
-      (x) = (vf_##sfx)(__builtin_convertvector(h_, vu_##sfx) << 16);                           \
+      (x) = (gs_vf_##sfx)(__builtin_convertvector(h_, gs_vu_##sfx) << 16);                           \
     }                                                                                          \
   } while (0)
 
 #define GS_FNS(sfx, attr, L)                                                                    \
-  typedef float vf_##sfx __attribute__((vector_size(4 * (L))));                                \
-  typedef uint32_t vu_##sfx __attribute__((vector_size(4 * (L))));                             \
-  typedef uint16_t vh_##sfx __attribute__((vector_size(2 * (L))));                             \
-  typedef double vd_##sfx __attribute__((vector_size(4 * (L))));                               \
-  typedef uint64_t vq_##sfx __attribute__((vector_size(4 * (L))));                             \
+  typedef float gs_vf_##sfx __attribute__((vector_size(4 * (L))));                                \
+  typedef uint32_t gs_vu_##sfx __attribute__((vector_size(4 * (L))));                             \
+  typedef uint16_t gs_vh_##sfx __attribute__((vector_size(2 * (L))));                             \
+  typedef double gs_vd_##sfx __attribute__((vector_size(4 * (L))));                               \
+  typedef uint64_t gs_vq_##sfx __attribute__((vector_size(4 * (L))));                             \
                                                                                                \
-  attr static float scan_f32_##sfx(const float *src, const uint16_t *src16, size_t n, float s, \
+  attr static float gs_scan_f32_##sfx(const float *src, const uint16_t *src16, size_t n, float s, \
                                    float *out, int *bad)                                       \
   {                                                                                            \
-    vu_##sfx m = { 0 };                                                                        \
-    const vf_##sfx vs = s - (vf_##sfx){ 0 };                                                   \
+    gs_vu_##sfx m = { 0 };                                                                        \
+    const gs_vf_##sfx vs = s - (gs_vf_##sfx){ 0 };                                                   \
     size_t j = 0;                                                                              \
     for (; j + (L) <= n; j += (L)) {                                                           \
-      vf_##sfx x;                                                                              \
+      gs_vf_##sfx x;                                                                              \
       GS_LOAD(sfx, x, src, src16, j);                                                          \
       x = x * vs;                                                                              \
       memcpy(out + j, &x, sizeof x);                                                           \
-      const vu_##sfx a = (vu_##sfx)x & 0x7fffffffu;                                            \
-      const vu_##sfx gt = (vu_##sfx)(a > m);                                                   \
+      const gs_vu_##sfx a = (gs_vu_##sfx)x & 0x7fffffffu;                                            \
+      const gs_vu_##sfx gt = (gs_vu_##sfx)(a > m);                                                   \
       m = (a & gt) | (m & ~gt);                                                                \
     }                                                                                          \
     uint32_t mx = 0;                                                                           \
     for (int l = 0; l < (L); l++)                                                              \
       mx = m[l] > mx ? m[l] : mx;                                                              \
     for (; j < n; j++) {                                                                       \
-      const float x = (src ? src[j] : optk__bf16_f32(src16[j])) * s;                           \
+      const float x = (src ? src[j] : gs_bf16_f32(src16[j])) * s;                           \
       uint32_t a;                                                                              \
       memcpy(&a, &x, sizeof a);                                                                \
       a &= 0x7fffffffu;                                                                        \
@@ -67,35 +67,35 @@
     return f;                                                                                  \
   }                                                                                            \
                                                                                                \
-  attr static void mul_f32_##sfx(const float *src, const uint16_t *src16, size_t n, float s,   \
+  attr static void gs_mul_f32_##sfx(const float *src, const uint16_t *src16, size_t n, float s,   \
                                  float c, float *out)                                          \
   {                                                                                            \
-    const vf_##sfx vs = s - (vf_##sfx){ 0 }, vc = c - (vf_##sfx){ 0 };                         \
+    const gs_vf_##sfx vs = s - (gs_vf_##sfx){ 0 }, vc = c - (gs_vf_##sfx){ 0 };                         \
     size_t j = 0;                                                                              \
     for (; j + (L) <= n; j += (L)) {                                                           \
-      vf_##sfx x;                                                                              \
+      gs_vf_##sfx x;                                                                              \
       GS_LOAD(sfx, x, src, src16, j);                                                          \
       x = (x * vs) * vc;                                                                       \
       memcpy(out + j, &x, sizeof x);                                                           \
     }                                                                                          \
     for (; j < n; j++)                                                                         \
-      out[j] = ((src ? src[j] : optk__bf16_f32(src16[j])) * s) * c;                            \
+      out[j] = ((src ? src[j] : gs_bf16_f32(src16[j])) * s) * c;                            \
   }                                                                                            \
                                                                                                \
-  attr static double scan_f64_##sfx(const double *src, size_t n, double s, double *out,        \
+  attr static double gs_scan_f64_##sfx(const double *src, size_t n, double s, double *out,        \
                                     int *bad)                                                  \
   {                                                                                            \
-    vq_##sfx m = { 0 };                                                                        \
-    const vd_##sfx vs = s - (vd_##sfx){ 0 };                                                   \
+    gs_vq_##sfx m = { 0 };                                                                        \
+    const gs_vd_##sfx vs = s - (gs_vd_##sfx){ 0 };                                                   \
     const size_t H = (L) / 2;                                                                  \
     size_t j = 0;                                                                              \
     for (; j + H <= n; j += H) {                                                               \
-      vd_##sfx x;                                                                              \
+      gs_vd_##sfx x;                                                                              \
       memcpy(&x, src + j, sizeof x);                                                           \
       x = x * vs;                                                                              \
       memcpy(out + j, &x, sizeof x);                                                           \
-      const vq_##sfx a = (vq_##sfx)x & 0x7fffffffffffffffull;                                  \
-      const vq_##sfx gt = (vq_##sfx)(a > m);                                                   \
+      const gs_vq_##sfx a = (gs_vq_##sfx)x & 0x7fffffffffffffffull;                                  \
+      const gs_vq_##sfx gt = (gs_vq_##sfx)(a > m);                                                   \
       m = (a & gt) | (m & ~gt);                                                                \
     }                                                                                          \
     uint64_t mx = 0;                                                                           \
@@ -115,13 +115,13 @@
     return f;                                                                                  \
   }                                                                                            \
                                                                                                \
-  attr static void mul_f64_##sfx(const double *src, size_t n, double s, double c, double *out) \
+  attr static void gs_mul_f64_##sfx(const double *src, size_t n, double s, double c, double *out) \
   {                                                                                            \
-    const vd_##sfx vs = s - (vd_##sfx){ 0 }, vc = c - (vd_##sfx){ 0 };                         \
+    const gs_vd_##sfx vs = s - (gs_vd_##sfx){ 0 }, vc = c - (gs_vd_##sfx){ 0 };                         \
     const size_t H = (L) / 2;                                                                  \
     size_t j = 0;                                                                              \
     for (; j + H <= n; j += H) {                                                               \
-      vd_##sfx x;                                                                              \
+      gs_vd_##sfx x;                                                                              \
       memcpy(&x, src + j, sizeof x);                                                           \
       x = (x * vs) * vc;                                                                       \
       memcpy(out + j, &x, sizeof x);                                                           \
@@ -130,7 +130,7 @@
       out[j] = (src[j] * s) * c;                                                               \
   }
 
-static float optk__bf16_f32(uint16_t h)
+static float gs_bf16_f32(uint16_t h)
 {
   const uint32_t b = (uint32_t)h << 16;
   float f;
@@ -157,20 +157,20 @@ GS_FNS(avx512, __attribute__((target("avx512f,avx512bw"))), 16)
 float optk__gscan_f32(const float *g, const uint16_t *g16, size_t n, float s, float *out, int *bad,
                       optk_isa isa)
 {
-  return GS_PICK(isa, scan_f32_)(g, g16, n, s, out, bad);
+  return GS_PICK(isa, gs_scan_f32_)(g, g16, n, s, out, bad);
 }
 
 void optk__gmul_f32(const float *g, const uint16_t *g16, size_t n, float s, float c, float *out, optk_isa isa)
 {
-  GS_PICK(isa, mul_f32_)(g, g16, n, s, c, out);
+  GS_PICK(isa, gs_mul_f32_)(g, g16, n, s, c, out);
 }
 
 double optk__gscan_f64(const double *g, size_t n, double s, double *out, int *bad, optk_isa isa)
 {
-  return GS_PICK(isa, scan_f64_)(g, n, s, out, bad);
+  return GS_PICK(isa, gs_scan_f64_)(g, n, s, out, bad);
 }
 
 void optk__gmul_f64(const double *g, size_t n, double s, double c, double *out, optk_isa isa)
 {
-  GS_PICK(isa, mul_f64_)(g, n, s, c, out);
+  GS_PICK(isa, gs_mul_f64_)(g, n, s, c, out);
 }

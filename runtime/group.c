@@ -38,27 +38,27 @@
 #define GROUP_GRAIN 64     /* elements: part boundaries inside a tensor, as parallel.c */
 #define GROUP_MAX_PARTS 64 /* beyond this many threads the parts get no smaller */
 
-enum mode {
-  MODE_DIRECT, /* the kernel on the tensor's arrays */
-  MODE_GBUF,   /* f32/f64: the kernel with the gradient formed in a buffer */
-  MODE_VIA32,  /* 16-bit: the f32 kernel on copies, rounded back (RNE or stochastic) */
-  MODE_MASTER  /* 16-bit with master: the f32 kernel on master, param = RNE(master) */
+enum grp_mode {
+  GRP_MODE_DIRECT, /* the kernel on the tensor's arrays */
+  GRP_MODE_GBUF,   /* f32/f64: the kernel with the gradient formed in a buffer */
+  GRP_MODE_VIA32,  /* 16-bit: the f32 kernel on copies, rounded back (RNE or stochastic) */
+  GRP_MODE_MASTER  /* 16-bit with master: the f32 kernel on master, param = RNE(master) */
 };
 
 /* Where a part starts: tensor, element, and the tensor's first element's
  * index in the group (for the stochastic rounding's counter). */
-struct cut {
+struct grp_cut {
   size_t t, off;
   uint64_t base;
 };
 
 /* Pass 1's findings in one part. */
-struct part1 {
+struct grp_part1 {
   optk_rsum sum;
   int nan, inf;
 };
 
-struct group {
+struct grp_group {
   const optk_kernel *k;
   optk_isa isa;
   optk_kernel_fn fn, fn32; /* the kernel's and its f32 twin's functions for the ISA */
@@ -73,15 +73,15 @@ struct group {
   int sr;
   uint64_t sr_key;
   int nparts;
-  struct cut cuts[GROUP_MAX_PARTS + 1];
-  struct part1 *p1;
+  struct grp_cut cuts[GROUP_MAX_PARTS + 1];
+  struct grp_part1 *p1;
 };
 
 /* ---- stochastic rounding ------------------------------------------------ */
 
 /* splitmix64's finaliser: a bijection whose output bits all depend on every
  * input bit. */
-static uint64_t mix64(uint64_t z)
+static uint64_t grp_mix64(uint64_t z)
 {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
@@ -89,11 +89,11 @@ static uint64_t mix64(uint64_t z)
 }
 
 /* The random bits of element i: splitmix64's stream keyed by (seed, t). */
-static uint64_t sr_bits(uint64_t key, uint64_t i) { return mix64(key + i * 0x9e3779b97f4a7c15u); }
+static uint64_t grp_sr_bits(uint64_t key, uint64_t i) { return grp_mix64(key + i * 0x9e3779b97f4a7c15u); }
 
 /* bf16 is f32's top half: adding 16 random bits below it and truncating
  * rounds the magnitude up with probability (low half) / 2^16, exactly. */
-static uint16_t sr_bf16(float f, uint64_t r)
+static uint16_t grp_sr_bf16(float f, uint64_t r)
 {
   const uint32_t b = optk_f32_bits(f);
   if ((b & 0x7fffffffu) > 0x7f800000u)
@@ -104,7 +104,7 @@ static uint16_t sr_bf16(float f, uint64_t r)
 /* f16: the neighbours below and above |f|, and the distance from the lower
  * one over their gap (exact in double: the gap is a power of two) against
  * 53 random bits. */
-static uint16_t sr_f16(float f, uint64_t r)
+static uint16_t grp_sr_f16(float f, uint64_t r)
 {
   const uint32_t b = optk_f32_bits(f);
   const uint32_t a = b & 0x7fffffffu;
@@ -133,7 +133,7 @@ static uint16_t sr_f16(float f, uint64_t r)
  * float); returns their largest magnitude and sets *bad when one is not
  * finite.  f16 is converted here one at a time; the rest is vectorized
  * (gradscale.c). */
-static double load_scaled(const struct group *g, const void *grad, size_t i, size_t n, void *out, int *bad)
+static double grp_load_scaled(const struct grp_group *g, const void *grad, size_t i, size_t n, void *out, int *bad)
 {
   switch (g->k->dtype) {
   case OPTK_F64:
@@ -159,7 +159,7 @@ static double load_scaled(const struct group *g, const void *grad, size_t i, siz
 
 /* The gradient the kernel uses, g'' = (g * s) * c, for n elements from
  * grad + i into out (double for f64, else float). */
-static void load_mul(const struct group *g, const void *grad, size_t i, size_t n, void *out)
+static void grp_load_mul(const struct grp_group *g, const void *grad, size_t i, size_t n, void *out)
 {
   switch (g->k->dtype) {
   case OPTK_F64:
@@ -179,19 +179,19 @@ static void load_mul(const struct group *g, const void *grad, size_t i, size_t n
     o[j] = (optk_f16_to_f32(((const uint16_t *)grad)[i + j]) * g->sf) * g->cf;
 }
 
-/* ---- the split ---------------------------------------------------------- */
+/* ---- the split --------------------------------------------------------------- */
 
-static size_t elem_bytes(const struct group *g, const optk_tensor *t)
+static size_t grp_elem_bytes(const struct grp_group *g, const optk_tensor *t)
 {
   return 2 * g->psize + (size_t)g->nstate * g->ssize + (t->master != NULL ? 2 * sizeof(float) : 0);
 }
 
 /* Cuts the list into nparts of about equal bytes. */
-static void split(struct group *g, size_t total)
+static void grp_split(struct grp_group *g, size_t total)
 {
   size_t t = 0, off = 0, done = 0; /* bytes before element off of tensor t */
   uint64_t base = 0;
-  g->cuts[0] = (struct cut){ 0, 0, 0 };
+  g->cuts[0] = (struct grp_cut){ 0, 0, 0 };
   for (int p = 1; p < g->nparts; p++) {
     const size_t target = (size_t)((double)total * p / g->nparts);
     for (;;) {
@@ -199,7 +199,7 @@ static void split(struct group *g, size_t total)
         off = 0;
         break;
       }
-      const size_t w = elem_bytes(g, &g->ts[t]), n = g->ts[t].n;
+      const size_t w = grp_elem_bytes(g, &g->ts[t]), n = g->ts[t].n;
       const size_t left = (n - off) * w;
       if (done + left > target) {
         size_t e = off + (target - done) / w;
@@ -215,18 +215,18 @@ static void split(struct group *g, size_t total)
       t++;
       off = 0;
     }
-    g->cuts[p] = (struct cut){ t, off, base };
+    g->cuts[p] = (struct grp_cut){ t, off, base };
   }
-  g->cuts[g->nparts] = (struct cut){ g->count, 0, base };
+  g->cuts[g->nparts] = (struct grp_cut){ g->count, 0, base };
 }
 
 /* Calls fn(g, tensor, lo, hi, base, ctx) for every piece of part p: the
  * elements [lo, hi) of one tensor whose first element is number base. */
-typedef void piece_fn(const struct group *g, const optk_tensor *t, size_t lo, size_t hi, uint64_t base,
+typedef void grp_piece_fn(const struct grp_group *g, const optk_tensor *t, size_t lo, size_t hi, uint64_t base,
                       void *ctx);
-static void for_pieces(const struct group *g, int p, piece_fn *fn, void *ctx)
+static void grp_for_pieces(const struct grp_group *g, int p, grp_piece_fn *fn, void *ctx)
 {
-  const struct cut from = g->cuts[p], to = g->cuts[p + 1];
+  const struct grp_cut from = g->cuts[p], to = g->cuts[p + 1];
   uint64_t base = from.base;
   for (size_t i = from.t; i < g->count && i <= to.t; i++) {
     const optk_tensor *t = &g->ts[i];
@@ -241,8 +241,8 @@ static void for_pieces(const struct group *g, int p, piece_fn *fn, void *ctx)
 /* ---- pass 1: the norm and the check ------------------------------------- */
 
 /* A part's block being filled. */
-struct fill1 {
-  struct part1 *r;
+struct grp_fill1 {
+  struct grp_part1 *r;
   size_t fill;
   double amax;
   int bad;
@@ -252,7 +252,7 @@ struct fill1 {
   } buf; /* double for f64 gradients, else float */
 };
 
-static void flush1(const struct group *g, struct fill1 *f)
+static void grp_flush1(const struct grp_group *g, struct grp_fill1 *f)
 {
   const int wide = g->k->dtype == OPTK_F64;
   if (!f->bad) {
@@ -272,14 +272,14 @@ static void flush1(const struct group *g, struct fill1 *f)
   f->bad = 0;
 }
 
-static void piece1(const struct group *g, const optk_tensor *t, size_t lo, size_t hi, uint64_t base, void *ctx)
+static void grp_piece1(const struct grp_group *g, const optk_tensor *t, size_t lo, size_t hi, uint64_t base, void *ctx)
 {
-  struct fill1 *f = ctx;
+  struct grp_fill1 *f = ctx;
   (void)base;
   for (size_t i = lo; i < hi;) {
     const size_t m = hi - i < GROUP_BLOCK - f->fill ? hi - i : GROUP_BLOCK - f->fill;
     void *out = g->k->dtype == OPTK_F64 ? (void *)(f->buf.d + f->fill) : (void *)(f->buf.f + f->fill);
-    const double a = load_scaled(g, t->grad, i, m, out, &f->bad);
+    const double a = grp_load_scaled(g, t->grad, i, m, out, &f->bad);
     f->amax = a > f->amax ? a : f->amax;
     f->fill += m;
     i += m;
@@ -289,45 +289,45 @@ static void piece1(const struct group *g, const optk_tensor *t, size_t lo, size_
       const size_t ahead = (hi - i < GROUP_BLOCK ? hi - i : GROUP_BLOCK) * g->psize;
       for (size_t b = 0; b < ahead; b += 64)
         __builtin_prefetch(next + b);
-      flush1(g, f);
+      grp_flush1(g, f);
     }
   }
 }
 
-static void pass1(void *arg, int part)
+static void grp_pass1(void *arg, int part)
 {
-  const struct group *g = arg;
-  struct fill1 f;
+  const struct grp_group *g = arg;
+  struct grp_fill1 f;
   f.r = &g->p1[part];
   f.fill = 0;
   f.amax = 0;
   f.bad = 0;
   optk__rsum_init(&f.r->sum);
   f.r->nan = f.r->inf = 0;
-  for_pieces(g, part, piece1, &f);
+  grp_for_pieces(g, part, grp_piece1, &f);
   if (f.fill > 0)
-    flush1(g, &f);
+    grp_flush1(g, &f);
 }
 
 /* ---- pass 2: the update ------------------------------------------------- */
 
-static enum mode mode_of(const struct group *g, const optk_tensor *t)
+static enum grp_mode grp_mode_of(const struct grp_group *g, const optk_tensor *t)
 {
   if (g->k->dtype == OPTK_F32 || g->k->dtype == OPTK_F64)
-    return g->multiply ? MODE_GBUF : MODE_DIRECT;
+    return g->multiply ? GRP_MODE_GBUF : GRP_MODE_DIRECT;
   if (t->master != NULL)
-    return MODE_MASTER;
-  return g->multiply || g->sr ? MODE_VIA32 : MODE_DIRECT;
+    return GRP_MODE_MASTER;
+  return g->multiply || g->sr ? GRP_MODE_VIA32 : GRP_MODE_DIRECT;
 }
 
-static void step_piece(const struct group *g, const optk_tensor *t, size_t lo, size_t hi, uint64_t base,
+static void grp_step_piece(const struct grp_group *g, const optk_tensor *t, size_t lo, size_t hi, uint64_t base,
                        void *ctx)
 {
   (void)ctx;
   void *st[OPTK_MAX_STATE];
-  const enum mode mode = mode_of(g, t);
+  const enum grp_mode mode = grp_mode_of(g, t);
   const optk_dtype d = g->k->dtype;
-  if (mode == MODE_DIRECT) {
+  if (mode == GRP_MODE_DIRECT) {
     for (int s = 0; s < g->nstate; s++)
       st[s] = (char *)t->state[s] + lo * g->ssize;
     g->fn(hi - lo, (char *)t->param + lo * g->psize, (const char *)t->grad + lo * g->psize, st, g->consts);
@@ -342,13 +342,13 @@ static void step_piece(const struct group *g, const optk_tensor *t, size_t lo, s
     const size_t n = hi - i < GROUP_BLOCK ? hi - i : GROUP_BLOCK;
     for (int s = 0; s < g->nstate; s++)
       st[s] = (char *)t->state[s] + i * g->ssize;
-    load_mul(g, t->grad, i, n, &gb);
+    grp_load_mul(g, t->grad, i, n, &gb);
     if (d == OPTK_F64 || d == OPTK_F32) {
       g->fn(n, (char *)t->param + i * g->psize, &gb, st, g->consts);
       continue;
     }
     uint16_t *p = (uint16_t *)t->param + i;
-    if (mode == MODE_MASTER) {
+    if (mode == GRP_MODE_MASTER) {
       float *m = t->master + i;
       g->fn32(n, m, gb.f, st, g->consts);
       if (d == OPTK_BF16)
@@ -375,25 +375,25 @@ static void step_piece(const struct group *g, const optk_tensor *t, size_t lo, s
           p[j] = optk_f32_to_f16(pb[j]);
     } else if (d == OPTK_BF16) {
       for (size_t j = 0; j < n; j++)
-        p[j] = sr_bf16(pb[j], sr_bits(g->sr_key, base + i + j));
+        p[j] = grp_sr_bf16(pb[j], grp_sr_bits(g->sr_key, base + i + j));
     } else {
       for (size_t j = 0; j < n; j++)
-        p[j] = sr_f16(pb[j], sr_bits(g->sr_key, base + i + j));
+        p[j] = grp_sr_f16(pb[j], grp_sr_bits(g->sr_key, base + i + j));
     }
   }
 }
 
-static void pass2(void *arg, int part)
+static void grp_pass2(void *arg, int part)
 {
-  const struct group *g = arg;
-  for_pieces(g, part, step_piece, NULL);
+  const struct grp_group *g = arg;
+  grp_for_pieces(g, part, grp_step_piece, NULL);
 }
 
 /* ---- the call ----------------------------------------------------------- */
 
 /* Everything optk_step would refuse, for every tensor, and the group's own
  * rules; nothing is written before this passes. */
-static int check_group(const optk_kernel *k, size_t count, const optk_tensor *ts, const double *hp,
+static int grp_check_group(const optk_kernel *k, size_t count, const optk_tensor *ts, const double *hp,
                        int64_t t, const optk_group_opts *opts)
 {
   int err = optk__check_hparams(k, hp, t);
@@ -424,13 +424,13 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
 {
   if ((unsigned)isa >= OPTK_ISA_COUNT)
     return OPTK_EINVAL;
-  int err = check_group(k, count, tensors, hp, t, opts);
+  int err = grp_check_group(k, count, tensors, hp, t, opts);
   if (err != OPTK_OK)
     return err;
   if (!optk_isa_available(isa) || k->impl[isa] == NULL)
     return OPTK_ENOTSUP;
 
-  struct group g;
+  struct grp_group g;
   memset(&g, 0, sizeof g);
   g.k = k;
   g.isa = isa;
@@ -451,7 +451,7 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
     max_norm = opts->max_grad_norm;
     skip = opts->skip_nonfinite != 0;
     g.sr = opts->sr_seed != 0 && (k->dtype == OPTK_BF16 || k->dtype == OPTK_F16);
-    g.sr_key = mix64(opts->sr_seed ^ mix64((uint64_t)t + 0x9e3779b97f4a7c15u));
+    g.sr_key = grp_mix64(opts->sr_seed ^ grp_mix64((uint64_t)t + 0x9e3779b97f4a7c15u));
   }
   g.sd = scale;
   g.sf = (float)scale;
@@ -482,7 +482,7 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
 
   size_t total = 0, elems = 0;
   for (size_t i = 0; i < count; i++) {
-    total += tensors[i].n * elem_bytes(&g, &tensors[i]);
+    total += tensors[i].n * grp_elem_bytes(&g, &tensors[i]);
     elems += tensors[i].n;
   }
   g.nparts = 1;
@@ -497,7 +497,7 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
       g.nparts = th;
   }
 
-  struct part1 one;
+  struct grp_part1 one;
   const int want_norm = result != NULL || max_norm > 0 || skip;
   if (want_norm) {
     g.p1 = &one;
@@ -509,12 +509,12 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
       }
     }
   }
-  split(&g, total);
+  grp_split(&g, total);
 
   double norm = 0.0;
   int nan = 0, inf = 0;
   if (want_norm) {
-    optk__parallel_tasks(g.nparts, pass1, &g);
+    optk__parallel_tasks(g.nparts, grp_pass1, &g);
     for (int p = 1; p < g.nparts; p++) {
       optk__rsum_merge(&g.p1[0].sum, &g.p1[p].sum);
       g.p1[0].nan |= g.p1[p].nan;
@@ -546,7 +546,7 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
     g.cf = (float)coef;
   }
   g.multiply = k->dtype == OPTK_F64 ? !(g.sd == 1.0 && g.cd == 1.0) : !(g.sf == 1.0f && g.cf == 1.0f);
-  optk__parallel_tasks(g.nparts, pass2, &g);
+  optk__parallel_tasks(g.nparts, grp_pass2, &g);
   return OPTK_OK;
 }
 
