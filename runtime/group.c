@@ -252,14 +252,15 @@ struct grp_fill1 {
   } buf; /* double for f64 gradients, else float */
 };
 
-static void grp_flush1(const struct grp_group *g, struct grp_fill1 *f)
+/* Sums the block; next, next_bytes: the gradients read after it. */
+static void grp_flush1(const struct grp_group *g, struct grp_fill1 *f, const void *next, size_t next_bytes)
 {
   const int wide = g->k->dtype == OPTK_F64;
   if (!f->bad) {
     if (wide)
-      optk__rsum_block(&f->r->sum, f->buf.d, f->fill, f->amax, g->isa);
+      optk__rsum_block(&f->r->sum, f->buf.d, f->fill, f->amax, g->isa, next, next_bytes);
     else
-      optk__rsum_block_f32(&f->r->sum, f->buf.f, f->fill, f->amax, g->isa);
+      optk__rsum_block_f32(&f->r->sum, f->buf.f, f->fill, f->amax, g->isa, next, next_bytes);
   } else {
     for (size_t i = 0; i < f->fill; i++) {
       const double x = wide ? f->buf.d[i] : (double)f->buf.f[i];
@@ -283,14 +284,9 @@ static void grp_piece1(const struct grp_group *g, const optk_tensor *t, size_t l
     f->amax = a > f->amax ? a : f->amax;
     f->fill += m;
     i += m;
-    if (f->fill == GROUP_BLOCK) {
-      /* the next block's gradients start arriving while this one is summed */
-      const char *next = (const char *)t->grad + i * g->psize;
-      const size_t ahead = (hi - i < GROUP_BLOCK ? hi - i : GROUP_BLOCK) * g->psize;
-      for (size_t b = 0; b < ahead; b += 64)
-        __builtin_prefetch(next + b);
-      grp_flush1(g, f);
-    }
+    if (f->fill == GROUP_BLOCK)
+      grp_flush1(g, f, (const char *)t->grad + i * g->psize,
+                 (hi - i < GROUP_BLOCK ? hi - i : GROUP_BLOCK) * g->psize);
   }
 }
 
@@ -306,7 +302,7 @@ static void grp_pass1(void *arg, int part)
   f.r->nan = f.r->inf = 0;
   grp_for_pieces(g, part, grp_piece1, &f);
   if (f.fill > 0)
-    grp_flush1(g, &f);
+    grp_flush1(g, &f, NULL, 0);
 }
 
 /* ---- pass 2: the update ------------------------------------------------- */

@@ -117,9 +117,13 @@ typedef struct {
   int64_t hi[OPTK_RSUM_NBINS];
 } optk_rsum;
 void optk__rsum_init(optk_rsum *a);
-/* isa: the vector width the deposit may use (the bits are the same). */
-void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa);
-void optk__rsum_block_f32(optk_rsum *a, const float *x, size_t n, double amax, optk_isa isa);
+/* isa: the vector width the deposit may use (the bits are the same);
+ * next, next_bytes: memory the caller reads next, prefetched meanwhile
+ * (NULL, 0: none). */
+void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa, const void *next,
+                      size_t next_bytes);
+void optk__rsum_block_f32(optk_rsum *a, const float *x, size_t n, double amax, optk_isa isa, const void *next,
+                          size_t next_bytes);
 void optk__rsum_merge(optk_rsum *a, const optk_rsum *b); /* a += b */
 double optk__rsum_sqrt(const optk_rsum *a);              /* sqrt of the sum */
 

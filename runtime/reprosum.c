@@ -15,6 +15,9 @@
  * remainder rounded.  The value's lowest bit is set before each addition
  * (x | 1), so that no addition is a tie: the piece a bin gets depends only
  * on the value and the bin, never on the accumulator's current contents.
+ * Zero is left alone (it cannot tie, and 0 | 1 would be a subnormal, which
+ * costs some CPUs a microcode assist per addition: zero gradients and
+ * values that the upper bins take whole are common).
  *
  * Hence every bin's total is an exact sum of pieces that are functions of
  * the values alone, and exact sums do not depend on order.  What depends on
@@ -60,7 +63,7 @@
  * keeps them in registers. */
 #define RS_LEVEL(s, v, t)                                                                       \
   do {                                                                                          \
-    t = s + (vd)((vi)v | one);                                                                  \
+    t = s + (vd)((vi)v | ((vi)(v != 0) & one));                                                 \
     v = v - (t - s);                                                                            \
     s = t;                                                                                      \
   } while (0)
@@ -73,10 +76,11 @@
     v_ = v_ * v_;                                                                               \
     RS_LEVEL(a, v_, t_);                                                                        \
     RS_LEVEL(b, v_, t_);                                                                        \
-    c = c + (vd)((vi)v_ | one);                                                                 \
+    c = c + (vd)((vi)v_ | ((vi)(v_ != 0) & one));                                              \
   } while (0)
 #define RS_DEPOSIT(name, attr, L, U, T)                                                         \
-  attr static size_t name(double acc[RS_LEVELS][RS_MAXACC], const T *x, size_t n, double sc)   \
+  attr static size_t name(double acc[RS_LEVELS][RS_MAXACC], const T *x, size_t n, double sc,    \
+                          const char *pf, size_t pf_bytes)                                      \
   {                                                                                             \
     typedef double vd __attribute__((vector_size(8 * (L))));                                   \
     typedef int64_t vi __attribute__((vector_size(8 * (L))));                                  \
@@ -91,7 +95,9 @@
     b1 = b2 = b3 = b0;                                                                          \
     c1 = c2 = c3 = c0;                                                                          \
     size_t i = 0;                                                                               \
-    for (; i + (L) * (U) <= n; i += (L) * (U)) {                                                \
+    for (size_t at = 0; i + (L) * (U) <= n; i += (L) * (U), at += RS_PF_STEP) {                 \
+      if (at < pf_bytes)                                                                        \
+        __builtin_prefetch(pf + at);                                                            \
       RS_ONE(L, 0, a0, b0, c0);                                                                    \
       if ((U) > 1)                                                                              \
         RS_ONE(L, 1, a1, b1, c1);                                                                  \
@@ -107,6 +113,11 @@
         memcpy(&acc[l][u * (L)], out[u][l], sizeof(vd));                                        \
     return i;                                                                                   \
   }
+
+/* Bytes of the caller's next block prefetched per iteration of the deposit
+ * loop: the loop is compute-bound, and without this the memory sits idle
+ * while it runs, then the next block's read waits for every line. */
+#define RS_PF_STEP 128
 
 /* Two lanes: SSE2 on x86-64 (16 registers), NEON on aarch64 (32), pairs
  * elsewhere. */
@@ -144,8 +155,10 @@ static void rs_add128(uint64_t *lo, int64_t *hi, int64_t v)
   *hi += (int64_t)(*lo < before) + (v < 0 ? -1 : 0);
 }
 
-static void rs_block(optk_rsum *a, const double *xd, const float *xf, size_t n, double amax, optk_isa isa)
+static void rs_block(optk_rsum *a, const double *xd, const float *xf, size_t n, double amax, optk_isa isa,
+                     const void *next, size_t next_bytes)
 {
+  const char *pf = next;
   if (!(amax > 0))
     return;
   int eg;
@@ -172,12 +185,12 @@ static void rs_block(optk_rsum *a, const double *xd, const float *xf, size_t n, 
   size_t i;
 #if RS_X86
   if (isa == OPTK_ISA_AVX512)
-    i = xd ? rs_deposit_avx512(acc, xd, n, sc) : rs_deposit_avx512f(acc, xf, n, sc);
+    i = xd ? rs_deposit_avx512(acc, xd, n, sc, pf, next_bytes) : rs_deposit_avx512f(acc, xf, n, sc, pf, next_bytes);
   else if (isa == OPTK_ISA_AVX2)
-    i = xd ? rs_deposit_avx2(acc, xd, n, sc) : rs_deposit_avx2f(acc, xf, n, sc);
+    i = xd ? rs_deposit_avx2(acc, xd, n, sc, pf, next_bytes) : rs_deposit_avx2f(acc, xf, n, sc, pf, next_bytes);
   else
 #endif
-    i = xd ? rs_deposit_2(acc, xd, n, sc) : rs_deposit_2f(acc, xf, n, sc);
+    i = xd ? rs_deposit_2(acc, xd, n, sc, pf, next_bytes) : rs_deposit_2f(acc, xf, n, sc, pf, next_bytes);
   (void)isa;
   /* The tail, one value at a time, into lane 0. */
   for (; i < n; i++) {
@@ -186,7 +199,7 @@ static void rs_block(optk_rsum *a, const double *xd, const float *xf, size_t n, 
     for (int l = 0; l < RS_LEVELS; l++) {
       uint64_t b;
       memcpy(&b, &v, sizeof b);
-      b |= 1;
+      b |= b != 0;
       double vb;
       memcpy(&vb, &b, sizeof vb);
       const double t = acc[l][0] + vb;
@@ -208,14 +221,16 @@ static void rs_block(optk_rsum *a, const double *xd, const float *xf, size_t n, 
     a->top = b0;
 }
 
-void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa)
+void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa, const void *next,
+                      size_t next_bytes)
 {
-  rs_block(a, x, NULL, n, amax, isa);
+  rs_block(a, x, NULL, n, amax, isa, next, next_bytes);
 }
 
-void optk__rsum_block_f32(optk_rsum *a, const float *x, size_t n, double amax, optk_isa isa)
+void optk__rsum_block_f32(optk_rsum *a, const float *x, size_t n, double amax, optk_isa isa, const void *next,
+                          size_t next_bytes)
 {
-  rs_block(a, NULL, x, n, amax, isa);
+  rs_block(a, NULL, x, n, amax, isa, next, next_bytes);
 }
 
 void optk__rsum_merge(optk_rsum *a, const optk_rsum *b)
