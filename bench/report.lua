@@ -498,6 +498,29 @@ end
 -- 8. subnormal data, a new t, array placement (bench/report_data.lua).
 local report_data = dofile((arg[0]:match("^(.*[/\\])") or "") .. "report_data.lua")
 report_data.targets(rows, add_target)
+-- 8. the whole training step (bench/group.c): the group call against the
+-- loop of optk_step with separate unscale, inf-check, norm and clip passes.
+local function group_row(variant, threads)
+  return find(function(x) return x.section == "group" and x.variant == variant and x.threads == threads end)
+end
+do
+  local g, p = group_row("group", 1), group_row("passes", 1)
+  if g and p then
+    local r = p.med / g.med
+    add_target("Whole step (AdamW-shaped model, 147 tensors, beyond the cache): group call >= 1.5x the optk_step " ..
+      "loop with separate unscale, inf-check, norm and clip passes",
+      string.format("%.2fx (%.2f vs %.2f ns/param, one thread)", r, g.med, p.med), r >= 1.5,
+      r >= 1.5 and "" or "memory traffic bounds it at 52/32 = 1.6x; see the group table")
+  end
+  local o = find(function(x) return x.section == "group" and x.variant == "overhead_opts" end)
+  if o then
+    local plain = find(function(x) return x.section == "group" and x.variant == "overhead_plain" end)
+    local worst = math.max(o.med, plain and plain.med or -math.huge)
+    add_target("Group step: per-tensor overhead beyond the kernel time (150 tensors) at most 30 ns",
+      string.format("%.1f ns with options, %s without", o.med, plain and string.format("%.1f ns", plain.med) or "n/a"),
+      worst <= 30, worst <= 30 and "" or "see the group table")
+  end
+end
 
 -- ---- report.md ------------------------------------------------------------------
 local md = {}
@@ -742,6 +765,33 @@ for _, r in ipairs(select_rows(function(x) return x.section == "overhead" end)) 
 end
 w()
 report_data.markdown(rows, w)
+local grows = select_rows(function(x) return x.section == "group" and not x.variant:match("^overhead") end)
+if #grows > 0 then
+  w("## The whole training step (optk_step_group)")
+  w()
+  w(string.format("%s over a transformer-shaped model: 12 blocks of width 256 and an 8192 x 256 embedding, %s " ..
+    "parameters in 147 tensors, f32, loss scale 2^-10 and clipping to norm 1 (bench/group.c).  `group`: one " ..
+    "optk_step_group call; `passes`: unscale, inf check, norm and clip as separate passes over the gradients, then " ..
+    "optk_step per tensor (the passes stay on one thread); `group_plain` / `steps_plain`: the same without " ..
+    "scaling or clipping; `torch*`: torch.optim.AdamW with the same unscale, check and clip_grad_norm_.  " ..
+    "Speed-up: the `passes` time over the row's, same threads.", grows[1].optimizer, human(grows[1].n)))
+  w()
+  w("| variant | threads | ns/param | ms/step | GB/s (bytes/param) | speed-up over passes |")
+  w("|---|---|---|---|---|---|")
+  for _, r in ipairs(grows) do
+    local p = group_row("passes", r.threads)
+    w(string.format("| %s | %d | %.3f | %.1f | %.1f (%g) | %s |", r.variant, r.threads, r.med, r.med * r.n / 1e6,
+      r.bytes / r.med, r.bytes, p and fmt(p.med / r.med, 2) .. "x" or "n/a"))
+  end
+  w()
+  local orows = select_rows(function(x) return x.section == "group" and x.variant:match("^overhead") end)
+  for _, r in ipairs(orows) do
+    w(string.format("Per-tensor overhead (%s): %.1f ns per tensor beyond its kernel time (150 tensors of 256: %.1f " ..
+      "ns per tensor; one tensor of 150 x 256: %.1f ns per 256 elements).", r.variant == "overhead_opts" and
+      "scale, clip, skip" or "no options", r.med, r.lo, r.hi))
+  end
+  w()
+end
 w("## PyTorch (torch.optim, CPU, f32, one tensor)")
 w()
 local trows = select_rows(function(x) return x.section == "torch" end)

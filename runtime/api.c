@@ -140,6 +140,36 @@ static int check(const optk_kernel *k, size_t n, void *const *state, const doubl
   return OPTK_OK;
 }
 
+/* The hyperparameters and t: what optk_step and optk_step_group check once
+ * per call. */
+int optk__check_hparams(const optk_kernel *k, const double *hp, int64_t t)
+{
+  if (t < 1)
+    return OPTK_EINVAL;
+  return check(k, 0, NULL, hp);
+}
+
+/* One set of arrays: what optk_step checks once and optk_step_group once
+ * per tensor: present when n > 0, n bounded, no two the same. */
+int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
+                       void *const *state)
+{
+  if (n == 0)
+    return OPTK_OK;
+  if (n > (size_t)PTRDIFF_MAX / widest(k) || param == NULL || grad == NULL)
+    return OPTK_EINVAL;
+  if (k->nstate > 0 && state == NULL)
+    return OPTK_EINVAL;
+  const void *arrays[2 + OPTK_MAX_STATE] = { param, grad };
+  for (int i = 0; i < k->nstate; i++) {
+    if (state[i] == NULL)
+      return OPTK_EINVAL;
+    arrays[2 + i] = state[i];
+  }
+  /* param, grad and the state arrays are restrict in the kernels */
+  return aliased(arrays, 2 + k->nstate) ? OPTK_EINVAL : OPTK_OK;
+}
+
 int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const double *hp)
 {
   int err = check(k, n, state, hp);
@@ -208,6 +238,8 @@ static const void *consts(const optk_kernel *k, const double *hp, int64_t t)
     return NULL;
   return k->dtype == OPTK_F64 ? (const void *)consts_cache.c : (const void *)consts_cache.cf;
 }
+
+const void *optk__step_consts(const optk_kernel *k, const double *hp, int64_t t) { return consts(k, hp, t); }
 
 int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
                   void *const *state, const double *hp, int64_t t)

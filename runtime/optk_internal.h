@@ -125,6 +125,60 @@ unsigned optk__fpenv_enter(void);
 void optk__fpenv_leave(unsigned saved, unsigned raised);
 void optk__fpenv_worker_begin(void);
 unsigned optk__fpenv_worker_flags(void);
+/* Runs task(arg, part) for every part in [0, nparts) across the pool, the
+ * caller taking part 0, and returns when all are done with the workers'
+ * floating-point exception flags.  Parts run one per thread when the pool
+ * has threads for them; otherwise some run on the caller (all of them when
+ * the pool is busy with another step).  The tasks must not depend on which
+ * thread runs them. */
+unsigned optk__parallel_tasks(int nparts, void (*task)(void *arg, int part), void *arg);
+
+/* Argument checks shared by optk_step and optk_step_group (api.c), each
+ * OPTK_OK or OPTK_EINVAL: the hyperparameters (and k, hp non-NULL) and t;
+ * one array set (param, grad and state present when n > 0). */
+int optk__check_hparams(const optk_kernel *k, const double *hp, int64_t t);
+int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
+                       void *const *state);
+/* The per-call constants of k for hp and t in the compute type (cached per
+ * thread), or NULL if one is not finite there; call under the IEEE default
+ * environment (fpenv.c). */
+const void *optk__step_consts(const optk_kernel *k, const double *hp, int64_t t);
+
+/* Reproducible sums of squares (reprosum.c): the same bits whatever the
+ * order, the grouping into blocks and the vector width.  A block is at most
+ * OPTK_RSUM_BLOCK finite values, amax the largest magnitude among them. */
+#define OPTK_RSUM_BLOCK 2048
+#define OPTK_RSUM_NBINS 112
+typedef struct {
+  int top; /* highest bin a block reached, -1 while empty */
+  uint64_t lo[OPTK_RSUM_NBINS];
+  int64_t hi[OPTK_RSUM_NBINS];
+} optk_rsum;
+void optk__rsum_init(optk_rsum *a);
+/* isa: the vector width the deposit may use (the bits are the same);
+ * next, next_bytes: memory the caller reads next, prefetched meanwhile
+ * (NULL, 0: none). */
+void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa, const void *next,
+                      size_t next_bytes);
+void optk__rsum_block_f32(optk_rsum *a, const float *x, size_t n, double amax, optk_isa isa, const void *next,
+                          size_t next_bytes);
+void optk__rsum_merge(optk_rsum *a, const optk_rsum *b); /* a += b */
+double optk__rsum_sqrt(const optk_rsum *a);              /* sqrt of the sum */
+
+/* The group step's gradient loops (gradscale.c), vectorized for isa, the
+ * same bits on every ISA.  scan: out = g * s, returns max |out| and sets
+ * *bad if one is not finite; mul: out = (g * s) * c.  The f32 ones read f32
+ * g, or bf16 g16 when g is NULL. */
+float optk__gscan_f32(const float *g, const uint16_t *g16, size_t n, float s, float *out, int *bad,
+                      optk_isa isa);
+void optk__gmul_f32(const float *g, const uint16_t *g16, size_t n, float s, float c, float *out, optk_isa isa);
+double optk__gscan_f64(const double *g, size_t n, double s, double *out, int *bad, optk_isa isa);
+void optk__gmul_f64(const double *g, size_t n, double s, double c, double *out, optk_isa isa);
+
+/* optk_step_group on a given ISA (tests); OPTK_ENOTSUP where not here. */
+int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,
+                         const double *hp, int64_t t, const optk_group_opts *opts,
+                         optk_group_result *result);
 
 /* Per-call arithmetic without libm (ieee_math.c): the same bits with every C
  * library.  pow with an integral exponent is binary powering. */

@@ -7,6 +7,8 @@
 --   local state = k:new_state(n, { lr = 0.05 })   -- or k:init_state({m, v}, hp)
 --   k:step(w, g, state, { lr = 0.05 }, t)          -- unnamed hparams keep defaults
 --   k:step(wp, gp, state, {}, t, n)                -- pointers (ffi.cast) need n
+--   local r = k:step_group({ { param = w, grad = g, state = state }, ... }, { lr = 0.05 }, t,
+--                          { grad_scale = 2^-10, max_grad_norm = 1, skip_nonfinite = true })
 --
 -- Arrays are checked before the C call: each must be an FFI array or
 -- pointer of the kernel's element type (param and grad: float, double or
@@ -38,6 +40,29 @@ int optk_active_isa(void);
 int optk_isa_available(int isa);
 const char *optk_isa_name(int isa);
 const char *optk_strerror(int err);
+typedef struct optk_tensor {
+  size_t n;
+  void *param;
+  const void *grad;
+  void *const *state;
+  float *master;
+} optk_tensor;
+typedef struct optk_group_opts {
+  double grad_scale;
+  double max_grad_norm;
+  int skip_nonfinite;
+  uint64_t sr_seed;
+} optk_group_opts;
+typedef struct optk_group_result {
+  double grad_norm;
+  int found_nonfinite;
+  int skipped;
+} optk_group_result;
+int optk_step_group(const optk_kernel *k, size_t count, const optk_tensor *tensors, const double *hparams,
+                    int64_t t, const optk_group_opts *opts, optk_group_result *result);
+int optk__step_group_isa(const optk_kernel *k, int isa, size_t count, const optk_tensor *tensors,
+                         const double *hparams, int64_t t, const optk_group_opts *opts,
+                         optk_group_result *result);
 ]])
 
 -- The library beside this file: <root>/runtime/optkern.lua -> <root>/build/.
@@ -231,6 +256,51 @@ function Kernel:step_isa(isa, param, grad, state, hparams, t, n)
   local ptrs = self:state_ptrs(state)
   n = check_n(self.name .. "/" .. self.dtype .. " step_isa", step_arrays(self, param, grad, state), n)
   check(lib.optk_step_isa(self.ptr, id, n, param, grad, ptrs, self:hp(hparams), t))
+end
+
+local group_opt_names = { grad_scale = true, max_grad_norm = true, skip_nonfinite = true, sr_seed = true }
+
+-- One step over a whole model: tensors is a list of { param = , grad = ,
+-- state = { ... }, master = (bf16/f16: an f32 array, optional), n =
+-- (optional: every element of param) }; opts (optional) names grad_scale
+-- (1), max_grad_norm (0: no clipping), skip_nonfinite (false) and sr_seed
+-- (0: none; a number or a uint64_t).  Returns { grad_norm, found_nonfinite,
+-- skipped }; grad_norm is computed (every call then reads the gradients
+-- once more, as optk_step_group does for a result).
+function Kernel:step_group(tensors, hparams, t, opts)
+  local ntensors = #tensors
+  local ts = ffi.new("optk_tensor[?]", math.max(ntensors, 1))
+  local keep = {} -- state pointer arrays, alive until the call returns
+  for i, x in ipairs(tensors) do
+    local n = x.n
+    if n == nil then -- arrays: every element of param, and grad as large
+      n = count(self, x.param)
+      if ffi.sizeof(x.grad) < n * self.elem_size then
+        error("optkern: tensor " .. i .. ": grad is smaller than param", 2)
+      end
+    end
+    local ptrs = self:state_ptrs(x.state)
+    keep[i] = ptrs
+    ts[i - 1].n, ts[i - 1].param, ts[i - 1].grad, ts[i - 1].state = n, x.param, x.grad, ptrs
+    ts[i - 1].master = x.master
+  end
+  local o
+  if opts then
+    for name in pairs(opts) do
+      if not group_opt_names[name] then error("optkern: no group option '" .. tostring(name) .. "'", 2) end
+    end
+    o = ffi.new("optk_group_opts", opts.grad_scale or 1, opts.max_grad_norm or 0,
+                opts.skip_nonfinite and 1 or 0, opts.sr_seed or 0)
+  end
+  local r = ffi.new("optk_group_result")
+  local hp = self:hp(hparams)
+  if M.forced then
+    check(lib.optk__step_group_isa(self.ptr, M.forced, ntensors, ts, hp, t, o, r))
+  else
+    check(lib.optk_step_group(self.ptr, ntensors, ts, hp, t, o, r))
+  end
+  local _ = keep
+  return { grad_norm = r.grad_norm, found_nonfinite = r.found_nonfinite ~= 0, skipped = r.skipped ~= 0 }
 end
 
 return M

@@ -93,10 +93,16 @@ struct optk_job {
   int nstate;
   size_t psize, ssize; /* bytes per element: param/grad, state */
   const void *consts;
+  void (*task)(void *arg, int part); /* optk__parallel_tasks: a part is task(arg, part) */
+  void *arg;
 };
 
 static void optk_run_part(const struct optk_job *j, int part)
 {
+  if (j->task != NULL) {
+    j->task(j->arg, part);
+    return;
+  }
   size_t lo = (size_t)part * j->chunk;
   if (lo >= j->n)
     return;
@@ -407,12 +413,42 @@ unsigned optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, v
   size_t chunk = (n + (size_t)parts - 1) / (size_t)parts;
   chunk = (chunk + OPTK_CHUNK_GRAIN - 1) / OPTK_CHUNK_GRAIN * OPTK_CHUNK_GRAIN;
   parts = (int)((n + chunk - 1) / chunk); /* rounding up the chunk may leave the last parts empty */
-  struct optk_job j = { fn, n, chunk, param, grad, state, k->nstate, psize, ssize, consts };
+  struct optk_job j = { fn, n, chunk, param, grad, state, k->nstate, psize, ssize, consts, NULL, NULL };
   unsigned flags = 0;
   if (parts > 1)
     flags = optk_pooled(&j, parts);
   else
     optk_run_part(&j, 0);
+  pthread_mutex_unlock(&optk_pool.busy);
+  pthread_setcancelstate(cancel, NULL);
+  return flags;
+}
+
+unsigned optk__parallel_tasks(int nparts, void (*task)(void *arg, int part), void *arg)
+{
+  if (nparts <= 1 || pthread_mutex_trylock(&optk_pool.busy) != 0) {
+    for (int p = 0; p < nparts; p++)
+      task(arg, p);
+    return 0;
+  }
+  int cancel;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+  if (nparts - 1 > optk_pool.nworkers)
+    optk_grow(nparts - 1);
+  int parts = nparts > optk_pool.nworkers + 1 ? optk_pool.nworkers + 1 : nparts;
+  struct optk_job j;
+  memset(&j, 0, sizeof j);
+  j.task = task;
+  j.arg = arg;
+  unsigned flags = 0;
+  if (parts > 1)
+    flags = optk_pooled(&j, parts);
+  else
+    task(arg, 0);
+  /* Fewer workers than parts (a thread could not be created): the caller
+   * runs the rest; which thread runs a part changes no bits. */
+  for (int p = parts; p < nparts; p++)
+    task(arg, p);
   pthread_mutex_unlock(&optk_pool.busy);
   pthread_setcancelstate(cancel, NULL);
   return flags;

@@ -239,6 +239,71 @@ test("element types are checked", function()
           ffi.new("float[8]"), s, {}, 1)
   refuses("needs a list of 2 state arrays, not 1", k32.step, k32, ffi.new("float[8]"), ffi.new("float[8]"),
           { s[1] }, {}, 1)
+
+-- Three tensors of adam f32 with random values.
+local function group_model(k, sizes)
+  local ts = {}
+  for i, n in ipairs(sizes) do
+    local p, g = ffi.new(k.ctype .. "[?]", n), ffi.new(k.ctype .. "[?]", n)
+    for j = 0, n - 1 do p[j], g[j] = rand(), rand() * 0.1 end
+    ts[i] = { param = p, grad = g, state = k:new_state(n, {}) }
+  end
+  return ts
+end
+
+test("step_group: optk_step's bits per tensor, the norm, clipping", function()
+  local k = optkern.find("adam", "f32")
+  local sizes = { 1000, 3, 4097 }
+  local a, b = group_model(k, sizes), {}
+  for i, x in ipairs(a) do
+    local n = sizes[i]
+    local p, g = ffi.new("float[?]", n), ffi.new("float[?]", n)
+    ffi.copy(p, x.param, n * 4)
+    ffi.copy(g, x.grad, n * 4)
+    b[i] = { param = p, grad = g, state = k:new_state(n, {}) }
+  end
+  local r = k:step_group(a, { lr = 0.01 }, 1)
+  local sum = 0
+  for i, x in ipairs(b) do
+    for j = 0, sizes[i] - 1 do sum = sum + x.grad[j] * x.grad[j] end
+    k:step(x.param, x.grad, x.state, { lr = 0.01 }, 1)
+  end
+  for i = 1, #sizes do
+    assert(ffi.C.memcmp(a[i].param, b[i].param, sizes[i] * 4) == 0, "param " .. i)
+    assert(ffi.C.memcmp(a[i].state[2], b[i].state[2], sizes[i] * 4) == 0, "v " .. i)
+  end
+  assert(math.abs(r.grad_norm - math.sqrt(sum)) <= 1e-12 * math.sqrt(sum), r.grad_norm)
+  assert(not r.found_nonfinite and not r.skipped)
+  -- clipping to a tenth of the norm
+  local c = k:step_group(a, { lr = 0.01 }, 2, { grad_scale = 0.5, max_grad_norm = r.grad_norm / 20 })
+  assert(math.abs(c.grad_norm - r.grad_norm / 2) <= 1e-12 * r.grad_norm, c.grad_norm)
+end)
+
+test("step_group: skip on NaN, masters, errors", function()
+  local k = optkern.find("adam", "f32")
+  local a = group_model(k, { 10, 20 })
+  a[2].grad[7] = 0 / 0
+  local before = ffi.new("float[10]")
+  ffi.copy(before, a[1].param, 40)
+  local r = k:step_group(a, {}, 1, { skip_nonfinite = true, max_grad_norm = 1 })
+  assert(r.skipped and r.found_nonfinite and r.grad_norm ~= r.grad_norm)
+  assert(ffi.C.memcmp(before, a[1].param, 40) == 0)
+  local ok, err = pcall(k.step_group, k, a, {}, 1, { clip = 1 })
+  assert(not ok and tostring(err):find("no group option 'clip'", 1, true), tostring(err))
+  a[1].master = ffi.new("float[10]") -- a master for an f32 kernel
+  ok, err = pcall(k.step_group, k, a, {}, 1)
+  assert(not ok and tostring(err):find("invalid argument", 1, true), tostring(err))
+  -- bf16 with an f32 master: param is the master rounded to nearest even
+  local kb = optkern.find("adam", "bf16")
+  local n = 100
+  local p, g, m = ffi.new("uint16_t[?]", n), ffi.new("uint16_t[?]", n), ffi.new("float[?]", n)
+  for j = 0, n - 1 do
+    m[j] = rand()
+    p[j], g[j] = f32_to_bf16(m[j]), f32_to_bf16(rand())
+  end
+  kb:step_group({ { param = p, grad = g, state = kb:new_state(n, {}), master = m } }, { lr = 0.01 }, 1,
+                { sr_seed = 5 })
+  for j = 0, n - 1 do assert(p[j] == f32_to_bf16(m[j]), j) end
 end)
 
 print(string.format("binding: %d passed, %d failed", passed, failed))

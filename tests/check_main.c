@@ -7,6 +7,7 @@
  *   reference   every kernel tracks its spec's IR, interpreted in long double
  *   keras       the seed optimizers track hand-written Keras 3 transcriptions
  *   state       optk_init_state, split trajectories, bf16/f16 rounding
+ *   group       optk_step_group: options, norm, master weights, rounding
  *
  * CK_RUN_SUITE=bitexact CK_RUN_CASE=adam_f32_avx2 ./optk_tests reruns one
  * kernel; CK_FORK=no and CK_TIMEOUT_MULTIPLIER work as usual.
@@ -24,6 +25,7 @@ int main(void)
   srunner_add_suite(sr, reference_suite());
   srunner_add_suite(sr, keras_suite());
   srunner_add_suite(sr, state_suite());
+  srunner_add_suite(sr, group_suite());
   srunner_run_all(sr, CK_ENV);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

@@ -1,8 +1,11 @@
 /* optk_digest: cross-architecture identity as a test.
  *
- * For every kernel (optimizer x storage type) and two hyperparameter sets
- * (the defaults, and every default halved, switches and values whose half
- * leaves the domain kept), runs a fixed 20-step trajectory
+ * For every kernel (optimizer x storage type) and three sets (the defaults,
+ * every default halved, switches and values whose half leaves the domain
+ * kept, and "group": the defaults through optk_step_group over three tensors
+ * with loss scaling, clipping, an f32 master for the middle tensor of 16-bit
+ * kernels and stochastic rounding for the others, the norm of every step
+ * digested too), runs a fixed 20-step trajectory
  * over 1000 elements (deterministic inputs from a fixed PRNG, with a sprinkle
  * of +-0, denormals, +-Inf, NaN and huge values) on every ISA this machine
  * runs, and takes an FNV-1a 64 digest of the final param and state bytes
@@ -33,9 +36,10 @@
 #define N 1000
 #define OFFSET 1 /* arrays start one element past an allocation: unaligned */
 #define STEPS 20
-#define NSETS 2
+#define NSETS 3
+#define SET_GROUP 2
 
-static const char *const set_names[NSETS] = { "default", "halved" };
+static const char *const set_names[NSETS] = { "default", "halved", "group" };
 
 
 static uint64_t fnv(uint64_t h, const void *data, size_t len)
@@ -90,12 +94,39 @@ static uint64_t digest_array(uint64_t h, optk_dtype d, const void *a, size_t n)
 struct run {
   void *p, *st[OPTK_MAX_STATE]; /* OFFSET elements into their allocations */
   void *pbase, *stbase[OPTK_MAX_STATE];
+  float *master; /* the group set, 16-bit kernels: the middle tensor's */
   uint64_t digest;
 };
 
 static int in_domain(const struct optk_hparam *h, double v)
 {
   return (h->lo_open ? v > h->lo : v >= h->lo) && (h->hi_open ? v < h->hi : v <= h->hi);
+}
+
+/* The group set's step: the N elements as tensors of 1, 300 and the rest,
+ * gradients made finite (a NaN would make every later value NaN, an Inf
+ * every later step skipped).  The norm goes into *h. */
+static int group_step(const optk_kernel *k, optk_isa isa, struct run *r, void *g, const double *hp, int64_t t,
+                      uint64_t *h)
+{
+  const optk_dtype d = optk_dtype_of(k), sd = d == OPTK_F64 ? OPTK_F64 : OPTK_F32;
+  const size_t es = tu_esize(d), ss = tu_esize(sd), len[3] = { 1, 300, N - 301 };
+  for (size_t i = 0; i < N; i++)
+    if (!isfinite(tu_get(d, g, i)))
+      put(d, g, i, 0.0);
+  optk_tensor ts[3];
+  void *st[3][OPTK_MAX_STATE];
+  for (size_t j = 0, at = 0; j < 3; at += len[j], j++) {
+    for (int s = 0; s < optk_nstate(k); s++)
+      st[j][s] = (char *)r->st[s] + at * ss;
+    ts[j] = (optk_tensor){ len[j], (char *)r->p + at * es, (const char *)g + at * es, st[j],
+                           j == 1 && r->master ? r->master : NULL };
+  }
+  const optk_group_opts o = { 0.5, 0.3, 1, 0x5eed };
+  optk_group_result res;
+  const int rc = optk__step_group_isa(k, isa, 3, ts, hp, t, &o, &res);
+  *h = fnv(*h, &res.grad_norm, sizeof res.grad_norm);
+  return rc;
 }
 
 /* Runs the trajectory of kernel k, hyperparameter set `set`, on isa. */
@@ -125,14 +156,26 @@ static int trajectory(const optk_kernel *k, int set, optk_isa isa, struct run *r
   }
   for (size_t i = 0; i < N; i++)
     put(d, r->p, i, value(&seed, i, 0));
+  r->master = NULL;
+  if (set == SET_GROUP && (d == OPTK_BF16 || d == OPTK_F16)) {
+    if ((r->master = malloc(300 * sizeof(float))) == NULL)
+      return -1;
+    for (size_t i = 0; i < 300; i++)
+      r->master[i] = (float)tu_get(d, r->p, 1 + i);
+  }
   int rc = optk_init_state(k, N, r->st, hp);
+  uint64_t h = 0xcbf29ce484222325u;
   for (unsigned t = 1; rc == OPTK_OK && t <= STEPS; t++) {
     for (size_t i = 0; i < N; i++)
       put(d, g, i, value(&seed, i, t));
-    rc = optk_step_isa(k, isa, N, r->p, g, r->st, hp, t);
+    rc = set == SET_GROUP ? group_step(k, isa, r, g, hp, t, &h) : optk_step_isa(k, isa, N, r->p, g, r->st, hp, t);
   }
   free(gbase);
-  uint64_t h = digest_array(0xcbf29ce484222325u, d, r->p, N);
+  if (set != SET_GROUP)
+    h = 0xcbf29ce484222325u; /* the earlier sets' digests: arrays only */
+  if (r->master)
+    h = digest_array(h, OPTK_F32, r->master, 300);
+  h = digest_array(h, d, r->p, N);
   for (int j = 0; j < ns; j++)
     h = digest_array(h, sd, r->st[j], N);
   r->digest = h;
@@ -142,6 +185,7 @@ static int trajectory(const optk_kernel *k, int set, optk_isa isa, struct run *r
 static void release(const optk_kernel *k, struct run *r)
 {
   free(r->pbase);
+  free(r->master);
   for (int j = 0; j < optk_nstate(k); j++)
     free(r->stbase[j]);
 }

@@ -22,6 +22,7 @@ Suite *tail_guard_suite(void);
 Suite *reference_suite(void);
 Suite *keras_suite(void);
 Suite *state_suite(void);
+Suite *group_suite(void);
 
 /* ---- ISAs --------------------------------------------------------------- */
 extern const char *const tu_isa_names[OPTK_ISA_COUNT];
