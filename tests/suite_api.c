@@ -1092,6 +1092,104 @@ START_TEST(test_aliasing)
 }
 END_TEST
 
+
+/* A kernel at every runtime limit at once (OPTK_MAX_STATE state arrays,
+ * OPTK_MAX_HPARAMS hyperparameters, OPTK_MAX_CONSTS per-call constants),
+ * as the generator allows (generator/lib/optgen/limits.lua): optk_step,
+ * optk_init_state and optk_step_group keep such records in fixed arrays on
+ * their and their threads' stacks, which the ASan build (tests/sanitize.sh)
+ * watches.  The record is made here, not generated, so no spec has to sit
+ * at the limits. */
+static struct optk_hparam lim_hps[OPTK_MAX_HPARAMS];
+static char lim_names[OPTK_MAX_HPARAMS][8];
+static const char *const lim_state_names[OPTK_MAX_STATE + 1] = {"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", NULL};
+
+/* every state array gains g, p loses the last constant times their sum */
+static void lim_kernel(size_t n, void *param, const void *grad, void *const *state, const void *consts)
+{
+  float *p = param;
+  const float *g = grad, *c = consts;
+  for (size_t i = 0; i < n; i++) {
+    float sum = 0;
+    for (int j = 0; j < OPTK_MAX_STATE; j++) {
+      float *a = state[j];
+      a[i] += g[i];
+      sum += a[i];
+    }
+    p[i] -= c[OPTK_MAX_CONSTS - 1] * sum;
+  }
+}
+
+static void lim_prep(const double *hp, int64_t t, double *c)
+{
+  for (int j = 0; j < OPTK_MAX_CONSTS; j++)
+    c[j] = hp[OPTK_MAX_HPARAMS - 1 - j] / (double)t;
+}
+
+static void lim_init(const double *hp, double *init)
+{
+  for (int j = 0; j < OPTK_MAX_STATE; j++)
+    init[j] = hp[j];
+}
+
+START_TEST(test_kernel_at_limits)
+{
+  ck_assert_int_eq(OPTK_MAX_STATE, 8); /* lim_state_names */
+  for (int i = 0; i < OPTK_MAX_HPARAMS; i++) {
+    snprintf(lim_names[i], sizeof lim_names[i], "h%d", i);
+    lim_hps[i] = (struct optk_hparam){lim_names[i], 0.25, 0.0, 1.0, 0, 0, 0};
+  }
+  static optk_kernel rec = {"limits", OPTK_F32, OPTK_MAX_HPARAMS, lim_hps, OPTK_MAX_STATE, lim_state_names,
+                            lim_init, OPTK_MAX_CONSTS, lim_prep, {[OPTK_ISA_SCALAR] = lim_kernel}};
+  enum { N = 4099 };
+  double hp[OPTK_MAX_HPARAMS];
+  for (int i = 0; i < OPTK_MAX_HPARAMS; i++)
+    hp[i] = i / 64.0;
+  float *p[2], *g = malloc(N * sizeof *g), *st[2][OPTK_MAX_STATE];
+  for (int r = 0; r < 2; r++) {
+    p[r] = malloc(N * sizeof *p[r]);
+    for (int j = 0; j < OPTK_MAX_STATE; j++)
+      st[r][j] = malloc(N * sizeof *st[r][j]);
+  }
+  for (size_t i = 0; i < N; i++) {
+    g[i] = (float)i / N;
+    p[0][i] = p[1][i] = 1.0f;
+  }
+  /* run 0: one thread, optk_step; run 1: every step split, optk_step_group */
+  for (int r = 0; r < 2; r++) {
+    ck_assert_int_eq(optk_init_state(&rec, N, (void *const *)st[r], hp), OPTK_OK);
+    ck_assert(st[r][OPTK_MAX_STATE - 1][N - 1] == (float)hp[OPTK_MAX_STATE - 1]);
+    optk_set_num_threads(r == 0 ? 1 : 3);
+    optk__set_split_min_part_ns(r == 0 ? OPTK_SPLIT_MIN_PART_NS : 0);
+    for (int64_t t = 1; t <= 3; t++) {
+      if (r == 0) {
+        ck_assert_int_eq(optk_step_isa(&rec, OPTK_ISA_SCALAR, N, p[r], g, (void *const *)st[r], hp, t), OPTK_OK);
+      } else {
+        const optk_tensor ts[2] = {{1000, p[r], g, (void *const *)st[r], NULL},
+                                   {N - 1000, NULL, NULL, NULL, NULL}};
+        void *rest[OPTK_MAX_STATE];
+        for (int j = 0; j < OPTK_MAX_STATE; j++)
+          rest[j] = st[r][j] + 1000;
+        optk_tensor both[2] = {ts[0], {N - 1000, p[r] + 1000, g + 1000, rest, NULL}};
+        ck_assert_int_eq(optk__step_group_isa(&rec, OPTK_ISA_SCALAR, 2, both, hp, t, NULL, NULL), OPTK_OK);
+      }
+    }
+  }
+  optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
+  optk_set_num_threads(0);
+  ck_assert_msg(memcmp(p[0], p[1], N * sizeof *p[0]) == 0, "the split and grouped steps differ from one thread");
+  for (int j = 0; j < OPTK_MAX_STATE; j++)
+    ck_assert(memcmp(st[0][j], st[1][j], N * sizeof *st[0][j]) == 0);
+  ck_assert(p[0][N - 1] != 1.0f);
+  for (int r = 0; r < 2; r++) {
+    free(p[r]);
+    for (int j = 0; j < OPTK_MAX_STATE; j++)
+      free(st[r][j]);
+  }
+  free(g);
+}
+END_TEST
+
 static void add_limits_tcases(Suite *s)
 {
   TCase *tc = tcase_create("limits");
@@ -1099,6 +1197,7 @@ static void add_limits_tcases(Suite *s)
   tcase_add_loop_test(tc, test_domain_bounds, 0, nk);
   tcase_add_loop_test(tc, test_n_limits, 0, nk);
   tcase_add_loop_test(tc, test_aliasing, 0, nk);
+  tcase_add_test(tc, test_kernel_at_limits);
   suite_add_tcase(s, tc);
 }
 
