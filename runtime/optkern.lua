@@ -272,13 +272,10 @@ function Kernel:step_group(tensors, hparams, t, opts)
   local ts = ffi.new("optk_tensor[?]", math.max(ntensors, 1))
   local keep = {} -- state pointer arrays, alive until the call returns
   for i, x in ipairs(tensors) do
-    local n = x.n
-    if n == nil then -- arrays: every element of param, and grad as large
-      n = count(self, x.param)
-      if ffi.sizeof(x.grad) < n * self.elem_size then
-        error("optkern: tensor " .. i .. ": grad is smaller than param", 2)
-      end
-    end
+    -- n: every element of param unless given; every array checked against it
+    local arrays = step_arrays(self, x.param, x.grad, x.state)
+    if x.master ~= nil then arrays[#arrays + 1] = { x.master, "float", "master" } end
+    local n = check_n(self.name .. ": tensor " .. i, arrays, x.n)
     local ptrs = self:state_ptrs(x.state)
     keep[i] = ptrs
     ts[i - 1].n, ts[i - 1].param, ts[i - 1].grad, ts[i - 1].state = n, x.param, x.grad, ptrs

@@ -239,6 +239,7 @@ test("element types are checked", function()
           ffi.new("float[8]"), s, {}, 1)
   refuses("needs a list of 2 state arrays, not 1", k32.step, k32, ffi.new("float[8]"), ffi.new("float[8]"),
           { s[1] }, {}, 1)
+end)
 
 -- Three tensors of adam f32 with random values.
 local function group_model(k, sizes)
