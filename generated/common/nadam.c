@@ -49,20 +49,20 @@ static void nadam_prep(const double *hp, int64_t t, double *c)
     optk_prod1 = optk_prod1_cache.v;
     optk_prod1_s = optk_prod1_cache.t + 1;
   }
-  if (t > 4294967296) {
+  if (t > 4294967296)
     optk_prod1 = NAN;
-    optk_prod1_s = t + 1;
+  for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
+    const double s20 = optk__pow(0x1.eb851eb851eb8p-1, (double)optk_prod1_s);
+    const double s21 = 0.5 * s20;
+    const double s22 = 1.0 - s21;
+    const double s23 = hp[1] * s22;
+    optk_prod1 = optk_prod1 * s23;
   }
-  for (; optk_prod1_s <= t && optk_prod1 != 0; optk_prod1_s++) {
-    const double s22 = optk__pow(0x1.eb851eb851eb8p-1, (double)optk_prod1_s);
-    const double s23 = 0.5 * s22;
-    const double s24 = 1.0 - s23;
-    const double s25 = hp[1] * s24;
-    optk_prod1 = optk_prod1 * s25;
+  if (t <= 4294967296) {
+    optk_prod1_cache.t = t;
+    memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 4);
+    optk_prod1_cache.v = optk_prod1;
   }
-  optk_prod1_cache.t = t;
-  memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 4);
-  optk_prod1_cache.v = optk_prod1;
   const double s31 = s4 * optk_prod1;
   const double s32 = 1.0 - s31;
   const double s33 = 1.0 - s9;

@@ -58,21 +58,21 @@ static void torch_nadam_prep(const double *hp, int64_t t, double *c)
     optk_prod1 = optk_prod1_cache.v;
     optk_prod1_s = optk_prod1_cache.t + 1;
   }
-  if (t > 4294967296) {
+  if (t > 4294967296)
     optk_prod1 = NAN;
-    optk_prod1_s = t + 1;
+  for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
+    const double s22 = hp[5] * (double)optk_prod1_s;
+    const double s23 = optk__pow(0x1.eb851eb851eb8p-1, s22);
+    const double s24 = 0.5 * s23;
+    const double s25 = 1.0 - s24;
+    const double s26 = hp[1] * s25;
+    optk_prod1 = optk_prod1 * s26;
   }
-  for (; optk_prod1_s <= t && optk_prod1 != 0; optk_prod1_s++) {
-    const double s24 = hp[5] * (double)optk_prod1_s;
-    const double s25 = optk__pow(0x1.eb851eb851eb8p-1, s24);
-    const double s26 = 0.5 * s25;
-    const double s27 = 1.0 - s26;
-    const double s28 = hp[1] * s27;
-    optk_prod1 = optk_prod1 * s28;
+  if (t <= 4294967296) {
+    optk_prod1_cache.t = t;
+    memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 8);
+    optk_prod1_cache.v = optk_prod1;
   }
-  optk_prod1_cache.t = t;
-  memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 8);
-  optk_prod1_cache.v = optk_prod1;
   const double s34 = s5 * optk_prod1;
   const double s35 = 1.0 - s34;
   const double s36 = s6 / s35;

@@ -99,11 +99,9 @@ function M.lines(roots, scalar, out_name, nhparams)
       -- Zero stays zero (the loop stops there), and a t beyond PROD_MAX_STEPS
       -- makes the product NaN, which the runtime refuses (a non-finite
       -- per-call constant) rather than loop for hours.
-      lines[#lines + 1] = string.format("if (t > %d) {", M.PROD_MAX_STEPS)
+      lines[#lines + 1] = string.format("if (t > %d)", M.PROD_MAX_STEPS)
       lines[#lines + 1] = string.format("  %s = NAN;", p)
-      lines[#lines + 1] = string.format("  %s_s = t + 1;", p)
-      lines[#lines + 1] = "}"
-      lines[#lines + 1] = string.format("for (; %s_s <= t && %s != 0; %s_s++) {", p, p, p)
+      lines[#lines + 1] = string.format("for (; %s_s <= t && t <= %d && %s != 0; %s_s++) {", p, M.PROD_MAX_STEPS, p, p)
       -- The step-dependent part of x, again, with s for t; the rest is
       -- named already.
       local names, body = setmetatable({}, { __index = ref }), {}
@@ -113,11 +111,14 @@ function M.lines(roots, scalar, out_name, nhparams)
       for _, l in ipairs(body) do lines[#lines + 1] = l end
       lines[#lines + 1] = string.format("  %s = %s * %s;", p, p, names[x])
       lines[#lines + 1] = "}"
-      lines[#lines + 1] = string.format("%s_cache.t = t;", p)
+      -- Only a computed product is kept (so cache.t + 1 cannot overflow).
+      lines[#lines + 1] = string.format("if (t <= %d) {", M.PROD_MAX_STEPS)
+      lines[#lines + 1] = string.format("  %s_cache.t = t;", p)
       if nhparams > 0 then
-        lines[#lines + 1] = string.format("memcpy(%s_cache.hp, hp, sizeof(double) * %d);", p, nhparams)
+        lines[#lines + 1] = string.format("  memcpy(%s_cache.hp, hp, sizeof(double) * %d);", p, nhparams)
       end
-      lines[#lines + 1] = string.format("%s_cache.v = %s;", p, p)
+      lines[#lines + 1] = string.format("  %s_cache.v = %s;", p, p)
+      lines[#lines + 1] = "}"
       ref[n] = p
     else
       local body = {}
