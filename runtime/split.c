@@ -19,6 +19,7 @@
  * times a wake of spinning workers on 2 and on 16 cores, and about the wake
  * of sleeping ones, so a split never costs more than it saves by much even
  * when the workers slept. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 (musl) */
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>

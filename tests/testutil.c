@@ -492,3 +492,9 @@ char *tu_capture_end(tu_capture *c)
   unlink(c->path);
   return text;
 }
+
+int tu_slow_threads(void)
+{
+  const char *e = getenv("OPTK_TEST_SLOW_THREADS");
+  return e != NULL && *e != '\0' && strcmp(e, "0") != 0;
+}

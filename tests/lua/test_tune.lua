@@ -110,7 +110,7 @@ return {
     has(by["avx2/sgd_bf16_avx2_u8.c"], "void optk_sgd_bf16_avx2_u8(")
     has(by["common/adam.c"], "[OPTK_ISA_AVX512] = optk_adam_f32_avx512_u2_pf8_nt,", "record names the variant")
     has(by["common/adam.c"], "[OPTK_ISA_AVX2] = optk_adam_f32_avx2_u4,", "others stay default")
-    has(by["kernels_avx512.c"], '#include "avx512/adam_f32_avx512_u2_pf8_nt.c"', "unity TU")
+    has(by["units/adam_avx512.c"], '#include "../avx512/adam_f32_avx512_u2_pf8_nt.c"', "translation unit")
     h.eq(tune.literal({ b = 1, a = { 1.5, "x" } }), '{ a = { 1.5, "x" }, b = 1 }', "literal")
   end },
   { "choose picks the default unless a variant clearly wins", function()

@@ -186,7 +186,7 @@ function commands.generate(root, args)
     print(string.format("optgen: %s is up to date (%d files)", out, #files))
     return
   end
-  local ok, changed, kept = pcall(generate.write, files, out, "sources.ninja")
+  local ok, changed, kept = pcall(generate.write, files, out)
   if not ok then
     if type(changed) == "table" and changed.generate then die("generate: %s", changed.generate) end
     error(changed, 0)
