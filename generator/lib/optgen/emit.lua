@@ -4,13 +4,15 @@
 -- inputs: no dates, no absolute paths, no hash-table order.
 local cfmt = require("optgen.cfmt")
 local irprog = require("optgen.irprog")
+local isas = require("optgen.isas")
 local lower = require("optgen.lower")
 local percall_mod = require("optgen.percall")
 local template = require("optgen.template")
 
 local M = {}
 
-M.dtypes = { "f32", "f64", "bf16", "f16" }
+M.dtypes = {}
+for _, d in ipairs(isas.dtypes) do M.dtypes[#M.dtypes + 1] = d.name end
 local dtype_enum = { f32 = "OPTK_F32", f64 = "OPTK_F64", bf16 = "OPTK_BF16", f16 = "OPTK_F16" }
 local api_ctype = { f32 = "float", f64 = "double", bf16 = "optk_bf16", f16 = "optk_f16" }
 
@@ -43,9 +45,6 @@ function M.symbol(name, dtype, isa, variant)
   return string.format("optk_%s_%s_%s_%s", name, dtype, isa, M.variant_name(variant))
 end
 
--- The API's ISA numbers (optk_isa in runtime/optkern.h).
-local isa_ids = { scalar = 0, avx2 = 1, avx512 = 2, neon = 3, sve = 4 }
-
 -- The macro that says whether a backend's kernels are built here: on its
 -- architecture, and unless static dispatch chose another ISA.
 local function guard(be)
@@ -53,7 +52,7 @@ local function guard(be)
 end
 
 local function guard_definition(be)
-  local id = assert(isa_ids[be.isa], "backend " .. be.isa .. " has no optk_isa number")
+  local id = be.id
   local arch = be.arch and "OPTK_ARCH_" .. be.arch:upper() .. " && " or ""
   local def = string.format("#define %s (%sOPTK_STATIC_ALLOWS(%d))", guard(be), arch, id)
   if not be.build_if then return def end
@@ -231,6 +230,9 @@ function M.all(opts)
     }, "templates/" .. be.prelude))
   end
 
+  add("optk_tables.h", isas.header(backends, banner("optk_tables.h: the ISAs and the storage types, as X-macro lists.",
+                                                  "generator/backends/, generator/lib/optgen/isas.lua")))
+
   local kdecls, api, entries = {}, {}, {}
   local unity_of = {} -- kir -> { { isa =, include = }, ... }
   for _, kir in ipairs(opts.kernels) do
@@ -273,7 +275,7 @@ function M.all(opts)
   local built = {}
   for _, be in ipairs(backends) do
     guards[#guards + 1] = guard_definition(be)
-    built[#built + 1] = string.format("(%s << %d)", guard(be), isa_ids[be.isa])
+    built[#built + 1] = string.format("(%s << %d)", guard(be), be.id)
   end
   guards[#guards + 1] = "#define OPTK_BUILT_ISAS (" .. table.concat(built, " | ") .. ")"
   add("optk_kernels.h", template.fill(template.read(tdir, "kernels.h.tpl"), {

@@ -3,6 +3,7 @@
 local diag = require("optgen.diag")
 local emit = require("optgen.emit")
 local fs = require("optgen.fsutil")
+local isas = require("optgen.isas")
 local spec = require("optgen.spec")
 local translate = require("optgen.translate")
 
@@ -10,14 +11,11 @@ local M = {}
 
 local MAX_ERRORS = 20
 
--- Loads the backend tables, scalar first, the rest by name.
+-- Loads the backend tables, in optk_isa order (their ids; optgen.isas
+-- checks them).
 function M.backends(root)
-  local out, names = {}, fs.list(root .. "/generator/backends", "%.lua$")
-  table.sort(names, function(a, b)
-    if (a == "scalar.lua") ~= (b == "scalar.lua") then return a == "scalar.lua" end
-    return a < b
-  end)
-  for _, name in ipairs(names) do
+  local out = {}
+  for _, name in ipairs(fs.list(root .. "/generator/backends", "%.lua$")) do
     local path = root .. "/generator/backends/" .. name
     local chunk, err = loadfile(path, "t")
     if not chunk then error(err, 0) end
@@ -26,7 +24,7 @@ function M.backends(root)
     assert(be.isa .. ".lua" == name, path .. ": isa must be the file's name")
     out[#out + 1] = be
   end
-  return out
+  return isas.order(out)
 end
 
 -- Reads every spec and builds its kernels' IR.  Returns the kernel IRs and

@@ -19,10 +19,17 @@ local function fail(fmt, ...) error({ vendor = string.format(fmt, ...) }, 0) end
 local function list(text, what, known, order)
   local out, seen = {}, {}
   for item in (text or ""):gmatch("[^,%s]+") do
-    if not known[item] then fail("unknown %s '%s' (%s)", what, item, table.concat(order, ", ")) end
-    if not seen[item] then out[#out + 1], seen[item] = item, true end
+    if item == "all" then
+      for _, o in ipairs(order) do
+        if not seen[o] then out[#out + 1], seen[o] = o, true end
+      end
+    elseif not known[item] then
+      fail("unknown %s '%s' (%s, or all)", what, item, table.concat(order, ", "))
+    elseif not seen[item] then
+      out[#out + 1], seen[item] = item, true
+    end
   end
-  if #out == 0 then fail("--%s needs a list (%s)", what, table.concat(order, ", ")) end
+  if #out == 0 then fail("--%s needs a list (%s, or all)", what, table.concat(order, ", ")) end
   return out
 end
 
@@ -164,6 +171,7 @@ function M.assemble(root, o, argv)
     '#pragma GCC optimize("fp-contract=off")',
     "#endif",
     '#include "' .. prefix .. 'optk.h"',
+    piece(gen["optk_tables.h"]),
     piece(read(root .. "/runtime/optk_internal.h")),
     piece(gen["optk_kernels.h"]),
   }
@@ -179,7 +187,7 @@ function M.assemble(root, o, argv)
   for _, name in ipairs(RUNTIME) do c[#c + 1] = piece(read(root .. "/runtime/" .. name)) end
 
   local up = prefix:upper()
-  local readme = table.concat({
+  local readme = {
     "# " .. prefix .. "optk: vendored optimizer kernels",
     "",
     MARK .. " from optkern; do not edit. Regenerate from an optkern checkout (after upgrading it) with:",
@@ -194,15 +202,16 @@ function M.assemble(root, o, argv)
     "Compile `" .. prefix .. "optk.c` with any gcc or clang, C99 or later, `-O2` and nothing else, and",
     "include `" .. prefix .. "optk.h`. Every ISA's code carries its own target attribute, and the best ISA",
     "the CPU runs is chosen at the first call (cap it with the environment variable " .. up .. "OPTK_ISA).",
-    "`-D" .. up .. "OPTK_STATIC_ISA=avx2` (or scalar, avx512, neon, sve) compiles only that ISA and the scalar",
-    "baseline and skips detection. The file turns floating-point contraction off itself, so its results",
-    "are those of the optkern library bit for bit whatever the flags.",
+    "`-D" .. up .. "OPTK_STATIC_ISA=<isa>` (one of " .. table.concat(isa_names, ", ") .. ") compiles only that ISA",
+    "and the scalar baseline and skips detection. The file turns floating-point contraction off itself, so",
+    "its results are those of the optkern library bit for bit whatever the flags.",
     "",
-    "SVE: gcc 12 compiles the SVE kernels through per-function target attributes; clang 14 cannot (its",
-    "arm_sve.h needs SVE for the whole file), so with clang the file uses NEON on Arm unless compiled with",
-    "`-march=armv8.2-a+sve` or later.",
-    "",
-  }, "\n")
+  }
+  -- What a backend says a vendoring user must know about its ISA.
+  for _, be in ipairs(bes) do
+    if be.vendor_note then readme[#readme + 1] = be.vendor_note .. "\n" end
+  end
+  readme = table.concat(readme, "\n")
   return {
     { prefix .. "optk.h", rename(header, prefix) },
     { prefix .. "optk.c", rename(table.concat(c, "\n"), prefix) },
