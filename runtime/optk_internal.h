@@ -103,8 +103,10 @@ extern const size_t optk_registry_count;
  * OPTK_ISA.  Not thread-safe; tests only. */
 void optk__dispatch_reset(void);
 
-/* Features this CPU and OS support, as a bit set over optk_isa. */
+/* Features this CPU and OS support, as a bit set over optk_isa: the probe
+ * of this architecture (optk__cpu_detect), cached by optk__cpu_isas. */
 unsigned optk__cpu_isas(void);
+unsigned optk__cpu_detect(void);
 
 /* Threads (parallel.c, split.c, cpucount.c).  A step is split into
  * cache-line aligned chunks across up to optk_get_num_threads() threads when
