@@ -1,5 +1,5 @@
 /* The subnormal guards (generator/lib/optgen/guard.lua; the helpers of
- * templates/prelude_*.h) give the plain instruction's bits: every positive
+ * templates/optk_*.h.tpl) give the plain instruction's bits: every positive
  * f32 subnormal and millions of random bit patterns through sqrt, random
  * pairs weighted towards tiny magnitudes through division, and the product
  * spelled as an FMA with -0 against the product.  NaNs must be NaNs (their

@@ -14,7 +14,7 @@ local function arith(s, vtype, lanes, negzero)
     gt = f("cmp") .. "($1, $2, _CMP_GT_OQ)", ge = f("cmp") .. "($1, $2, _CMP_GE_OQ)",
     eq = f("cmp") .. "($1, $2, _CMP_EQ_OQ)", ne = f("cmp") .. "($1, $2, _CMP_NEQ_UQ)",
     select = f("blendv") .. "($3, $2, $1)",
-    pow = "optk_avx2_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_avx2.h)
+    pow = "optk_avx2_pow_" .. s .. "($1, $2)", -- lane by lane (templates/optk_avx2.h.tpl)
     -- Subnormal guards (optgen.guard): the same bits without the slow path.
     -- A product as an FMA with -0 (a*b + -0 is a*b in every case, signed
     -- zeros included): Zen's FMA has no penalty on a subnormal result.  f32
@@ -32,7 +32,7 @@ return {
   fallback = "scalar", -- what dispatch takes when a cap or the CPU rules this one out
   arch = "x86_64",
   target = "avx2,fma,f16c",
-  prelude = "prelude_avx2.h",
+  prelude = "optk_avx2.h.tpl",
   default_unroll = 4,
   tail = "scalar",
   f32 = arith("ps", "__m256", 8, "-0.0f"),

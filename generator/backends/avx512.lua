@@ -17,7 +17,7 @@ local function arith(s, vtype, mtype, lanes, signbit)
     gt = f("cmp") .. "_mask($1, $2, _CMP_GT_OQ)", ge = f("cmp") .. "_mask($1, $2, _CMP_GE_OQ)",
     eq = f("cmp") .. "_mask($1, $2, _CMP_EQ_OQ)", ne = f("cmp") .. "_mask($1, $2, _CMP_NEQ_UQ)",
     select = f("mask_blend") .. "($1, $3, $2)",
-    pow = "optk_avx512_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_avx512.h)
+    pow = "optk_avx512_pow_" .. s .. "($1, $2)", -- lane by lane (templates/optk_avx512.h.tpl)
     -- Subnormal guards (optgen.guard), as in avx2.lua.
     sqrt_g = "optk_avx512_sqrt_" .. s .. "($1)",
     div_g = s == "ps" and "optk_avx512_div_ps($1, $2)" or nil,
@@ -34,7 +34,7 @@ return {
   fallback = "avx2", -- what dispatch takes when a cap or the CPU rules this one out
   arch = "x86_64",
   target = "avx512f,avx512bw,avx512vl,avx2,fma,f16c",
-  prelude = "prelude_avx512.h",
+  prelude = "optk_avx512.h.tpl",
   default_unroll = 4,
   tail = "masked",
   f32 = arith("ps", "__m512", "__mmask16", 16, "_mm512_set1_epi32(INT32_MIN)"),

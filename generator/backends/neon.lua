@@ -7,7 +7,7 @@
 -- FCVTL/FCVTN convert f16 exactly as optk_f16_to_f32/optk_f32_to_f16 do
 -- (FPCR's default round to nearest even, no flush to zero, NaNs made
 -- quiet with their top payload bits); they are base AdvSIMD, no FP16
--- extension needed.  bf16 rounds in integer code (prelude_neon.h).
+-- extension needed.  bf16 rounds in integer code (templates/optk_neon.h.tpl).
 local function arith(s, bits, lanes)
   local function f(name) return "v" .. name .. "q_" .. s end
   -- A mask's complement; there is no vmvnq_u64.
@@ -24,7 +24,7 @@ local function arith(s, bits, lanes)
     lt = f("clt") .. "($1, $2)", le = f("cle") .. "($1, $2)", gt = f("cgt") .. "($1, $2)", ge = f("cge") .. "($1, $2)",
     eq = f("ceq") .. "($1, $2)", ne = ne,
     select = f("bsl") .. "($1, $2, $3)",
-    pow = "optk_neon_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_neon.h)
+    pow = "optk_neon_pow_" .. s .. "($1, $2)", -- lane by lane (templates/optk_neon.h.tpl)
   }
 end
 
@@ -34,7 +34,7 @@ return {
   fallback = "scalar", -- what dispatch takes when a cap or the CPU rules this one out
   arch = "aarch64",
   target = nil,
-  prelude = "prelude_neon.h",
+  prelude = "optk_neon.h.tpl",
   default_unroll = 4,
   tail = "scalar",
   f32 = arith("f32", 32, 4),

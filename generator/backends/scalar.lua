@@ -15,7 +15,7 @@ local function arith(sfx, ctype)
     lt = "$1 < $2", le = "$1 <= $2", gt = "$1 > $2", ge = "$1 >= $2", eq = "$1 == $2", ne = "$1 != $2",
     select = "$1 ? $2 : $3",
     pow = "optk__pow" .. sfx .. "($1, $2)", exp = "optk__exp($1)", log = "optk__log($1)",
-    -- Subnormal guards (optgen.guard; templates/prelude_scalar.h).  A product
+    -- Subnormal guards (optgen.guard; templates/optk_scalar.h.tpl).  A product
     -- stays a product: fma() without FMA hardware is a library call.
     sqrt_g = "optk_sqrt" .. sfx .. "_g($1)", div_g = sfx == "f" and "optk_divf_g($1, $2)" or nil,
   }
@@ -27,7 +27,7 @@ return {
   fallback = nil, -- the baseline: every fallback chain ends here
   arch = nil, -- every architecture
   target = nil,
-  prelude = "prelude_scalar.h",
+  prelude = "optk_scalar.h.tpl",
   default_unroll = 1,
   tail = "none",
   f32 = arith("f", "float"),

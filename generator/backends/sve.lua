@@ -6,7 +6,7 @@
 -- and a select, as on NEON (FMAX/FMIN propagate NaN).  FMAD is a*b + c,
 -- FNMSB a*b - c and FMSB c - a*b, each one fused operation.  FCMNE is true
 -- for unordered operands, as C's !=.  f16 converts with FCVT, as NEON's
--- FCVTL/FCVTN do; bf16 rounds in integer code (prelude_sve.h).
+-- FCVTL/FCVTN do; bf16 rounds in integer code (templates/optk_sve.h.tpl).
 local function arith(s, bits, cnt)
   local pt = "svptrue_b" .. bits .. "()"
   local function f(name) return "sv" .. name .. "_" .. s .. "_x(" .. pt .. ", " end
@@ -20,7 +20,7 @@ local function arith(s, bits, cnt)
     fma = f("mad") .. "$1, $2, $3)", fms = f("nmsb") .. "$1, $2, $3)", fnma = f("msb") .. "$1, $2, $3)",
     lt = cmp("lt"), le = cmp("le"), gt = cmp("gt"), ge = cmp("ge"), eq = cmp("eq"), ne = cmp("ne"),
     select = "svsel_" .. s .. "($1, $2, $3)",
-    pow = "optk_sve_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_sve.h)
+    pow = "optk_sve_pow_" .. s .. "($1, $2)", -- lane by lane (templates/optk_sve.h.tpl)
     predicate = "svwhilelt_b" .. bits .. "_u64($1, n)", -- the lanes from index $1 that lie below n
   }
 end
@@ -37,7 +37,7 @@ return {
   -- clang 14 compiles SVE intrinsics only with SVE enabled for the whole file.
   build_if = "!defined(__clang__) || defined(__ARM_FEATURE_SVE)",
   target = "+sve",
-  prelude = "prelude_sve.h",
+  prelude = "optk_sve.h.tpl",
   default_unroll = 2,
   tail = "predicated",
   f32 = arith("f32", 32, "svcntw()"),

@@ -234,17 +234,17 @@ function M.all(opts)
                                                   "generator/backends/, generator/lib/optgen/isas.lua")))
 
   local kdecls, api, entries = {}, {}, {}
-  local unity_of = {} -- kir -> { { isa =, include = }, ... }
+  local units_of = {} -- kir -> { { isa =, include = }, ... }
   for _, kir in ipairs(opts.kernels) do
     local k = kir.spec
-    unity_of[kir] = {}
+    units_of[kir] = {}
     kdecls[#kdecls + 1] = "/* " .. k.name .. " */"
     for _, dtype in ipairs(dtypes) do
       for _, be in ipairs(backends) do
         local tail_be = be.tail == "scalar" and scalar or nil
         local path, text, sym = kernel_file(kir, be, tail_be, dtype, variant(k.name, dtype, be.isa), tdir)
         add(path, text)
-        unity_of[kir][#unity_of[kir] + 1] = { isa = be.isa, include = '#include "../' .. path .. '"' }
+        units_of[kir][#units_of[kir] + 1] = { isa = be.isa, include = '#include "../' .. path .. '"' }
         kdecls[#kdecls + 1] = "void " .. sym .. "(OPTK_KERNEL_ARGS);"
       end
       kdecls[#kdecls + 1] = "extern const optk_kernel optk_k_" .. k.name .. "_" .. dtype .. ";"
@@ -278,13 +278,13 @@ function M.all(opts)
     built[#built + 1] = string.format("(%s << %d)", guard(be), be.id)
   end
   guards[#guards + 1] = "#define OPTK_BUILT_ISAS (" .. table.concat(built, " | ") .. ")"
-  add("optk_kernels.h", template.fill(template.read(tdir, "kernels.h.tpl"), {
+  add("optk_kernels.h", template.fill(template.read(tdir, "optk_kernels.h.tpl"), {
     banner = banner("optk_kernels.h: kernel prototypes and records.", "generator/specs/"),
     guards = join(guards), decls = join(kdecls),
-  }, "templates/kernels.h.tpl"))
-  add("optkern_generated.h", template.fill(template.read(tdir, "api.h.tpl"), {
+  }, "templates/optk_kernels.h.tpl"))
+  add("optkern_generated.h", template.fill(template.read(tdir, "optkern_generated.h.tpl"), {
     banner = banner("optkern_generated.h: typed entry points.", "generator/specs/"), decls = join(api),
-  }, "templates/api.h.tpl"))
+  }, "templates/optkern_generated.h.tpl"))
   add("registry.c", template.fill(template.read(tdir, "registry.c.tpl"), {
     banner = banner("registry.c: every kernel record, in spec and storage-type order.", "generator/specs/"),
     entries = join(entries),
@@ -300,10 +300,10 @@ function M.all(opts)
   local objs, edges = {}, {}
   local function tu(name, includes, what, from)
     local path = "units/" .. name
-    add(path, template.fill(template.read(tdir, "unity.c.tpl"), {
+    add(path, template.fill(template.read(tdir, "unit.c.tpl"), {
       banner = banner(name .. ": " .. what .. ", as one translation unit.", from),
       includes = join(includes),
-    }, "templates/unity.c.tpl"))
+    }, "templates/unit.c.tpl"))
     local obj = "$bd/generated/units/" .. name:gsub("%.c$", ".o")
     objs[#objs + 1] = obj
     -- Order-only on the stamp: the generator runs first; the depfile then
@@ -319,7 +319,7 @@ function M.all(opts)
       families[#families + 1] = fam
     end
     by_family[fam].commons[#by_family[fam].commons + 1] = '#include "../common/' .. kir.spec.name .. '.c"'
-    for _, line in ipairs(unity_of[kir]) do
+    for _, line in ipairs(units_of[kir]) do
       by_family[fam][line.isa][#by_family[fam][line.isa] + 1] = line.include
     end
   end

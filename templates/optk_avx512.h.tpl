@@ -55,7 +55,7 @@ OPTK_AVX512_FN __m512d optk_avx512_pow_pd(__m512d x, __m512d y)
   return _mm512_loadu_pd(a);
 }
 
-/* Subnormal guards (generator/lib/optgen/guard.lua): as in prelude_avx2.h,
+/* Subnormal guards (generator/lib/optgen/guard.lua): as in optk_avx2.h.tpl,
  * with mask registers. */
 OPTK_AVX512_GUARD __m512 optk_avx512_sqrt_ps(__m512 x)
 {

@@ -85,7 +85,7 @@ OPTK_FN uint16_t optk_f32_to_f16(float f)
 
 /* Subnormal guards (generator/lib/optgen/guard.lua): the bits of sqrt and
  * division without a subnormal operand or result reaching the hardware, as
- * the vector preludes compute them (see prelude_avx2.h for why each is
+ * the vector preludes compute them (see optk_avx2.h.tpl for why each is
  * exact). */
 OPTK_FN float optk_sqrtf_g(float x)
 {
