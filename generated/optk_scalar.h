@@ -114,4 +114,19 @@ OPTK_FN float optk_divf_g(float a, float b)
   return a / b;
 }
 
+/* a / b for a subnormal a: (a 2^64) / b, then times 2^-64, exact when that
+ * quotient is normal (see optk_avx2.h.tpl); a subnormal one takes the plain
+ * division. */
+OPTK_FN double optk_div_g(double a, double b)
+{
+  uint64_t ab;
+  memcpy(&ab, &a, sizeof ab);
+  if (__builtin_expect((ab << 1) - 2u < (UINT64_C(1) << 53) - 2u, 0)) { /* a nonzero subnormal */
+    const double q = a * 0x1p64 / b;
+    if (!(fabs(q) < 0x1p-958))
+      return q * 0x1p-64;
+  }
+  return a / b;
+}
+
 #endif

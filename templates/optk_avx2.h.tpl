@@ -117,4 +117,28 @@ OPTK_AVX2_GUARD __m256 optk_avx2_div_ps(__m256 a, __m256 b)
   return _mm256_set_m128(hi, lo);
 }
 
+/* a / b where a is a nonzero subnormal: a 2^64 is exact and normal, and
+ * when q = (a 2^64) / b is at least 2^-958 in magnitude, q 2^-64 is normal:
+ * scaling by a power of two then commutes with rounding, so q 2^-64 has
+ * DIVPD's bits (NaN, infinite and zero quotients included).  A lane whose
+ * quotient would be subnormal (rounded twice that way) sends the vector to
+ * the plain division, slow but exact; the kernels' divisors (sqrt(v) + eps
+ * and the like) are below 1, where a subnormal numerator's quotient is not
+ * smaller.  The test as in optk_avx2_div_ps, on 64-bit lanes. */
+OPTK_AVX2_GUARD __m256d optk_avx2_div_pd(__m256d a, __m256d b)
+{
+  const __m256i fa = _mm256_add_epi64(_mm256_slli_epi64(_mm256_castpd_si256(a), 1),
+                                      _mm256_set1_epi64x(0x7ffffffffffffffeLL));
+  const __m256d s = _mm256_castsi256_pd(_mm256_cmpgt_epi64(
+      _mm256_set1_epi64x((long long)((1ull << 53) - 2u + 0x8000000000000000ull)), fa));
+  if (__builtin_expect(_mm256_testz_pd(s, s), 1))
+    return _mm256_div_pd(a, b);
+  const __m256d q = _mm256_div_pd(_mm256_mul_pd(a, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p64), s)), b);
+  const __m256d mag = _mm256_andnot_pd(_mm256_set1_pd(-0.0), q);
+  const __m256d tiny = _mm256_and_pd(s, _mm256_cmp_pd(mag, _mm256_set1_pd(0x1p-958), _CMP_LT_OQ));
+  if (!_mm256_testz_pd(tiny, tiny))
+    return _mm256_div_pd(a, b);
+  return _mm256_mul_pd(q, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p-64), s));
+}
+
 #endif

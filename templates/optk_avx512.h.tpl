@@ -96,4 +96,18 @@ OPTK_AVX512_GUARD __m512 optk_avx512_div_ps(__m512 a, __m512 b)
   return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
 }
 
+/* As optk_avx2_div_pd. */
+OPTK_AVX512_GUARD __m512d optk_avx512_div_pd(__m512d a, __m512d b)
+{
+  const __m512i fa = _mm512_sub_epi64(_mm512_slli_epi64(_mm512_castpd_si512(a), 1), _mm512_set1_epi64(2));
+  const __mmask8 s = _mm512_cmplt_epu64_mask(fa, _mm512_set1_epi64((1LL << 53) - 2));
+  if (__builtin_expect(s == 0, 1))
+    return _mm512_div_pd(a, b);
+  const __m512d q = _mm512_div_pd(_mm512_mask_mul_pd(a, s, a, _mm512_set1_pd(0x1p64)), b);
+  const __mmask8 tiny = _mm512_mask_cmp_pd_mask(s, _mm512_abs_pd(q), _mm512_set1_pd(0x1p-958), _CMP_LT_OQ);
+  if (tiny != 0)
+    return _mm512_div_pd(a, b);
+  return _mm512_mask_mul_pd(q, s, q, _mm512_set1_pd(0x1p-64));
+}
+
 #endif

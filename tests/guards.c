@@ -55,14 +55,19 @@ static double rand64(tu_rng *r)
 
 enum { N = 1 << 21 };
 static float xa[N], xb[N];
-static double da[N];
+static double da[N], db[N];
 
 static void fill(tu_rng *r, int all_subnormals)
 {
   for (uint32_t i = 0; i < N; i++) {
     xa[i] = all_subnormals ? tu_bits_f32(i * 4u + 1u) : rand32(r); /* every 4th, through 2^23 */
     xb[i] = rand32(r);
-    da[i] = rand64(r);
+    /* all subnormal (spread through 2^52, signs alternating) or random */
+    da[i] = all_subnormals ? tu_bits_f64((uint64_t)i * ((1ull << 52) / N) + 1u + ((uint64_t)(i & 1) << 63))
+                           : rand64(r);
+    /* with subnormal numerators, divisors in [2^-8, 2^12): quotients normal
+     * and subnormal, the latter with many bits (where rounding twice shows) */
+    db[i] = all_subnormals ? ldexp(1.0 + (double)(tu_next(r) >> 12) * 0x1p-52, (int)tu_below(r, 20) - 8) : rand64(r);
   }
 }
 
@@ -75,6 +80,8 @@ static void check_scalar(void)
       fail32("optk_divf_g", xa[i], xb[i], optk_divf_g(xa[i], xb[i]), xa[i] / xb[i]);
     if (!same64(optk_sqrt_g(da[i]), sqrt(da[i])))
       fail64("optk_sqrt_g", da[i], optk_sqrt_g(da[i]), sqrt(da[i]));
+    if (!same64(optk_div_g(da[i], db[i]), da[i] / db[i]))
+      fail64("optk_div_g", da[i], optk_div_g(da[i], db[i]), da[i] / db[i]);
   }
 }
 
@@ -108,6 +115,12 @@ OPTK_AVX2_TARGET static void check_avx2(void)
     for (int j = 0; j < 4; j++)
       if (!same64(g[j], w[j]))
         fail64("optk_avx2_sqrt_pd", da[i + j], g[j], w[j]);
+    const __m256d b = _mm256_loadu_pd(db + i);
+    _mm256_storeu_pd(g, optk_avx2_div_pd(a, b));
+    _mm256_storeu_pd(w, _mm256_div_pd(a, b));
+    for (int j = 0; j < 4; j++)
+      if (!same64(g[j], w[j]))
+        fail64("optk_avx2_div_pd", da[i + j], g[j], w[j]);
   }
 }
 
@@ -135,6 +148,12 @@ OPTK_AVX512_TARGET static void check_avx512(void)
     for (int j = 0; j < 8; j++)
       if (!same64(g[j], w[j]))
         fail64("optk_avx512_sqrt_pd", da[i + j], g[j], w[j]);
+    const __m512d b = _mm512_loadu_pd(db + i);
+    _mm512_storeu_pd(g, optk_avx512_div_pd(a, b));
+    _mm512_storeu_pd(w, _mm512_div_pd(a, b));
+    for (int j = 0; j < 8; j++)
+      if (!same64(g[j], w[j]))
+        fail64("optk_avx512_div_pd", da[i + j], g[j], w[j]);
   }
 }
 #endif

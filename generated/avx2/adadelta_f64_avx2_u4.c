@@ -37,7 +37,7 @@ void optk_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, void *co
     const __m256d t6_0 = _mm256_fmadd_pd(k3, vaccumulated_grad_0, t5_0);
     const __m256d t7_0 = _mm256_add_pd(k1, t6_0);
     const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
-    const __m256d t9_0 = _mm256_div_pd(t3_0, t8_0);
+    const __m256d t9_0 = optk_avx2_div_pd(t3_0, t8_0);
     const __m256d t10_0 = _mm256_xor_pd(t9_0, _mm256_set1_pd(-0.0));
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d t11_0 = _mm256_fmadd_pd(k4, t10_0, vp_0);
@@ -58,7 +58,7 @@ void optk_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, void *co
     const __m256d t6_1 = _mm256_fmadd_pd(k3, vaccumulated_grad_1, t5_1);
     const __m256d t7_1 = _mm256_add_pd(k1, t6_1);
     const __m256d t8_1 = optk_avx2_sqrt_pd(t7_1);
-    const __m256d t9_1 = _mm256_div_pd(t3_1, t8_1);
+    const __m256d t9_1 = optk_avx2_div_pd(t3_1, t8_1);
     const __m256d t10_1 = _mm256_xor_pd(t9_1, _mm256_set1_pd(-0.0));
     const __m256d vp_1 = _mm256_loadu_pd(p + i + 4);
     const __m256d t11_1 = _mm256_fmadd_pd(k4, t10_1, vp_1);
@@ -79,7 +79,7 @@ void optk_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, void *co
     const __m256d t6_2 = _mm256_fmadd_pd(k3, vaccumulated_grad_2, t5_2);
     const __m256d t7_2 = _mm256_add_pd(k1, t6_2);
     const __m256d t8_2 = optk_avx2_sqrt_pd(t7_2);
-    const __m256d t9_2 = _mm256_div_pd(t3_2, t8_2);
+    const __m256d t9_2 = optk_avx2_div_pd(t3_2, t8_2);
     const __m256d t10_2 = _mm256_xor_pd(t9_2, _mm256_set1_pd(-0.0));
     const __m256d vp_2 = _mm256_loadu_pd(p + i + 8);
     const __m256d t11_2 = _mm256_fmadd_pd(k4, t10_2, vp_2);
@@ -100,7 +100,7 @@ void optk_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, void *co
     const __m256d t6_3 = _mm256_fmadd_pd(k3, vaccumulated_grad_3, t5_3);
     const __m256d t7_3 = _mm256_add_pd(k1, t6_3);
     const __m256d t8_3 = optk_avx2_sqrt_pd(t7_3);
-    const __m256d t9_3 = _mm256_div_pd(t3_3, t8_3);
+    const __m256d t9_3 = optk_avx2_div_pd(t3_3, t8_3);
     const __m256d t10_3 = _mm256_xor_pd(t9_3, _mm256_set1_pd(-0.0));
     const __m256d vp_3 = _mm256_loadu_pd(p + i + 12);
     const __m256d t11_3 = _mm256_fmadd_pd(k4, t10_3, vp_3);
@@ -123,7 +123,7 @@ void optk_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, void *co
     const __m256d t6_0 = _mm256_fmadd_pd(k3, vaccumulated_grad_0, t5_0);
     const __m256d t7_0 = _mm256_add_pd(k1, t6_0);
     const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
-    const __m256d t9_0 = _mm256_div_pd(t3_0, t8_0);
+    const __m256d t9_0 = optk_avx2_div_pd(t3_0, t8_0);
     const __m256d t10_0 = _mm256_xor_pd(t9_0, _mm256_set1_pd(-0.0));
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d t11_0 = _mm256_fmadd_pd(k4, t10_0, vp_0);
@@ -146,7 +146,7 @@ void optk_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, void *co
     const double st6 = fma(sk3, svaccumulated_grad, st5);
     const double st7 = sk1 + st6;
     const double st8 = optk_sqrt_g(st7);
-    const double st9 = st3 / st8;
+    const double st9 = optk_div_g(st3, st8);
     const double st10 = -st9;
     const double svp = p[i];
     const double st11 = fma(sk4, st10, svp);

@@ -40,7 +40,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t6_0 = _mm256_max_pd(vvhat_0, t5_0);
     const __m256d t7_0 = optk_avx2_sqrt_pd(t6_0);
     const __m256d t8_0 = _mm256_add_pd(k4, t7_0);
-    const __m256d t9_0 = _mm256_div_pd(t3_0, t8_0);
+    const __m256d t9_0 = optk_avx2_div_pd(t3_0, t8_0);
     const __m256d t10_0 = _mm256_sub_pd(vp_0, t9_0);
     _mm256_storeu_pd(p + i, t10_0);
     _mm256_storeu_pd(m + i, t2_0);
@@ -59,7 +59,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t6_1 = _mm256_max_pd(vvhat_1, t5_1);
     const __m256d t7_1 = optk_avx2_sqrt_pd(t6_1);
     const __m256d t8_1 = _mm256_add_pd(k4, t7_1);
-    const __m256d t9_1 = _mm256_div_pd(t3_1, t8_1);
+    const __m256d t9_1 = optk_avx2_div_pd(t3_1, t8_1);
     const __m256d t10_1 = _mm256_sub_pd(vp_1, t9_1);
     _mm256_storeu_pd(p + i + 4, t10_1);
     _mm256_storeu_pd(m + i + 4, t2_1);
@@ -78,7 +78,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t6_2 = _mm256_max_pd(vvhat_2, t5_2);
     const __m256d t7_2 = optk_avx2_sqrt_pd(t6_2);
     const __m256d t8_2 = _mm256_add_pd(k4, t7_2);
-    const __m256d t9_2 = _mm256_div_pd(t3_2, t8_2);
+    const __m256d t9_2 = optk_avx2_div_pd(t3_2, t8_2);
     const __m256d t10_2 = _mm256_sub_pd(vp_2, t9_2);
     _mm256_storeu_pd(p + i + 8, t10_2);
     _mm256_storeu_pd(m + i + 8, t2_2);
@@ -97,7 +97,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t6_3 = _mm256_max_pd(vvhat_3, t5_3);
     const __m256d t7_3 = optk_avx2_sqrt_pd(t6_3);
     const __m256d t8_3 = _mm256_add_pd(k4, t7_3);
-    const __m256d t9_3 = _mm256_div_pd(t3_3, t8_3);
+    const __m256d t9_3 = optk_avx2_div_pd(t3_3, t8_3);
     const __m256d t10_3 = _mm256_sub_pd(vp_3, t9_3);
     _mm256_storeu_pd(p + i + 12, t10_3);
     _mm256_storeu_pd(m + i + 12, t2_3);
@@ -118,7 +118,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t6_0 = _mm256_max_pd(vvhat_0, t5_0);
     const __m256d t7_0 = optk_avx2_sqrt_pd(t6_0);
     const __m256d t8_0 = _mm256_add_pd(k4, t7_0);
-    const __m256d t9_0 = _mm256_div_pd(t3_0, t8_0);
+    const __m256d t9_0 = optk_avx2_div_pd(t3_0, t8_0);
     const __m256d t10_0 = _mm256_sub_pd(vp_0, t9_0);
     _mm256_storeu_pd(p + i, t10_0);
     _mm256_storeu_pd(m + i, t2_0);
@@ -139,7 +139,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const double st6 = svvhat > st5 ? svvhat : st5;
     const double st7 = optk_sqrt_g(st6);
     const double st8 = sk4 + st7;
-    const double st9 = st3 / st8;
+    const double st9 = optk_div_g(st3, st8);
     const double st10 = svp - st9;
     p[i] = st10;
     m[i] = st2;

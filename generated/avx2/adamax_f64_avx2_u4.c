@@ -37,7 +37,7 @@ void optk_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void *cons
     const __m256d t5_0 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), vg_0);
     const __m256d t6_0 = _mm256_max_pd(t4_0, t5_0);
     const __m256d t7_0 = _mm256_add_pd(k4, t6_0);
-    const __m256d t8_0 = _mm256_div_pd(t3_0, t7_0);
+    const __m256d t8_0 = optk_avx2_div_pd(t3_0, t7_0);
     const __m256d t9_0 = _mm256_sub_pd(vp_0, t8_0);
     _mm256_storeu_pd(p + i, t9_0);
     _mm256_storeu_pd(m + i, t2_0);
@@ -53,7 +53,7 @@ void optk_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void *cons
     const __m256d t5_1 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), vg_1);
     const __m256d t6_1 = _mm256_max_pd(t4_1, t5_1);
     const __m256d t7_1 = _mm256_add_pd(k4, t6_1);
-    const __m256d t8_1 = _mm256_div_pd(t3_1, t7_1);
+    const __m256d t8_1 = optk_avx2_div_pd(t3_1, t7_1);
     const __m256d t9_1 = _mm256_sub_pd(vp_1, t8_1);
     _mm256_storeu_pd(p + i + 4, t9_1);
     _mm256_storeu_pd(m + i + 4, t2_1);
@@ -69,7 +69,7 @@ void optk_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void *cons
     const __m256d t5_2 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), vg_2);
     const __m256d t6_2 = _mm256_max_pd(t4_2, t5_2);
     const __m256d t7_2 = _mm256_add_pd(k4, t6_2);
-    const __m256d t8_2 = _mm256_div_pd(t3_2, t7_2);
+    const __m256d t8_2 = optk_avx2_div_pd(t3_2, t7_2);
     const __m256d t9_2 = _mm256_sub_pd(vp_2, t8_2);
     _mm256_storeu_pd(p + i + 8, t9_2);
     _mm256_storeu_pd(m + i + 8, t2_2);
@@ -85,7 +85,7 @@ void optk_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void *cons
     const __m256d t5_3 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), vg_3);
     const __m256d t6_3 = _mm256_max_pd(t4_3, t5_3);
     const __m256d t7_3 = _mm256_add_pd(k4, t6_3);
-    const __m256d t8_3 = _mm256_div_pd(t3_3, t7_3);
+    const __m256d t8_3 = optk_avx2_div_pd(t3_3, t7_3);
     const __m256d t9_3 = _mm256_sub_pd(vp_3, t8_3);
     _mm256_storeu_pd(p + i + 12, t9_3);
     _mm256_storeu_pd(m + i + 12, t2_3);
@@ -103,7 +103,7 @@ void optk_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void *cons
     const __m256d t5_0 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), vg_0);
     const __m256d t6_0 = _mm256_max_pd(t4_0, t5_0);
     const __m256d t7_0 = _mm256_add_pd(k4, t6_0);
-    const __m256d t8_0 = _mm256_div_pd(t3_0, t7_0);
+    const __m256d t8_0 = optk_avx2_div_pd(t3_0, t7_0);
     const __m256d t9_0 = _mm256_sub_pd(vp_0, t8_0);
     _mm256_storeu_pd(p + i, t9_0);
     _mm256_storeu_pd(m + i, t2_0);
@@ -121,7 +121,7 @@ void optk_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void *cons
     const double st5 = fabs(svg);
     const double st6 = st4 > st5 ? st4 : st5;
     const double st7 = sk4 + st6;
-    const double st8 = st3 / st7;
+    const double st8 = optk_div_g(st3, st7);
     const double st9 = svp - st8;
     p[i] = st9;
     m[i] = st2;

@@ -51,7 +51,7 @@ void optk_torch_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, vo
     const __m256d t11_0 = _mm256_fmadd_pd(t6_0, t9_0, t10_0);
     const __m256d t12_0 = _mm256_add_pd(k4, t11_0);
     const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
-    const __m256d t14_0 = _mm256_div_pd(t8_0, t13_0);
+    const __m256d t14_0 = optk_avx2_div_pd(t8_0, t13_0);
     const __m256d t15_0 = _mm256_mul_pd(t6_0, t14_0);
     const __m256d t16_0 = _mm256_fnmadd_pd(k7, t15_0, vp_0);
     const __m256d t17_0 = _mm256_mul_pd(k5, t15_0);
@@ -77,7 +77,7 @@ void optk_torch_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, vo
     const __m256d t11_1 = _mm256_fmadd_pd(t6_1, t9_1, t10_1);
     const __m256d t12_1 = _mm256_add_pd(k4, t11_1);
     const __m256d t13_1 = optk_avx2_sqrt_pd(t12_1);
-    const __m256d t14_1 = _mm256_div_pd(t8_1, t13_1);
+    const __m256d t14_1 = optk_avx2_div_pd(t8_1, t13_1);
     const __m256d t15_1 = _mm256_mul_pd(t6_1, t14_1);
     const __m256d t16_1 = _mm256_fnmadd_pd(k7, t15_1, vp_1);
     const __m256d t17_1 = _mm256_mul_pd(k5, t15_1);
@@ -103,7 +103,7 @@ void optk_torch_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, vo
     const __m256d t11_2 = _mm256_fmadd_pd(t6_2, t9_2, t10_2);
     const __m256d t12_2 = _mm256_add_pd(k4, t11_2);
     const __m256d t13_2 = optk_avx2_sqrt_pd(t12_2);
-    const __m256d t14_2 = _mm256_div_pd(t8_2, t13_2);
+    const __m256d t14_2 = optk_avx2_div_pd(t8_2, t13_2);
     const __m256d t15_2 = _mm256_mul_pd(t6_2, t14_2);
     const __m256d t16_2 = _mm256_fnmadd_pd(k7, t15_2, vp_2);
     const __m256d t17_2 = _mm256_mul_pd(k5, t15_2);
@@ -129,7 +129,7 @@ void optk_torch_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, vo
     const __m256d t11_3 = _mm256_fmadd_pd(t6_3, t9_3, t10_3);
     const __m256d t12_3 = _mm256_add_pd(k4, t11_3);
     const __m256d t13_3 = optk_avx2_sqrt_pd(t12_3);
-    const __m256d t14_3 = _mm256_div_pd(t8_3, t13_3);
+    const __m256d t14_3 = optk_avx2_div_pd(t8_3, t13_3);
     const __m256d t15_3 = _mm256_mul_pd(t6_3, t14_3);
     const __m256d t16_3 = _mm256_fnmadd_pd(k7, t15_3, vp_3);
     const __m256d t17_3 = _mm256_mul_pd(k5, t15_3);
@@ -157,7 +157,7 @@ void optk_torch_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, vo
     const __m256d t11_0 = _mm256_fmadd_pd(t6_0, t9_0, t10_0);
     const __m256d t12_0 = _mm256_add_pd(k4, t11_0);
     const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
-    const __m256d t14_0 = _mm256_div_pd(t8_0, t13_0);
+    const __m256d t14_0 = optk_avx2_div_pd(t8_0, t13_0);
     const __m256d t15_0 = _mm256_mul_pd(t6_0, t14_0);
     const __m256d t16_0 = _mm256_fnmadd_pd(k7, t15_0, vp_0);
     const __m256d t17_0 = _mm256_mul_pd(k5, t15_0);
@@ -185,7 +185,7 @@ void optk_torch_adadelta_f64_avx2_u4(size_t n, void *param, const void *grad, vo
     const double st11 = fma(st6, st9, st10);
     const double st12 = sk4 + st11;
     const double st13 = optk_sqrt_g(st12);
-    const double st14 = st8 / st13;
+    const double st14 = optk_div_g(st8, st13);
     const double st15 = st6 * st14;
     const double st16 = fma(-sk7, st15, svp);
     const double st17 = sk5 * st15;

@@ -41,7 +41,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t7_0 = _mm256_fmadd_pd(t6_0, t6_0, vsum_0);
     const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
     const __m256d t9_0 = _mm256_add_pd(k4, t8_0);
-    const __m256d t10_0 = _mm256_div_pd(t6_0, t9_0);
+    const __m256d t10_0 = optk_avx2_div_pd(t6_0, t9_0);
     const __m256d t11_0 = _mm256_fnmadd_pd(k5, t10_0, vp_0);
     _mm256_storeu_pd(p + i, t11_0);
     _mm256_storeu_pd(sum + i, t7_0);
@@ -57,7 +57,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t7_1 = _mm256_fmadd_pd(t6_1, t6_1, vsum_1);
     const __m256d t8_1 = optk_avx2_sqrt_pd(t7_1);
     const __m256d t9_1 = _mm256_add_pd(k4, t8_1);
-    const __m256d t10_1 = _mm256_div_pd(t6_1, t9_1);
+    const __m256d t10_1 = optk_avx2_div_pd(t6_1, t9_1);
     const __m256d t11_1 = _mm256_fnmadd_pd(k5, t10_1, vp_1);
     _mm256_storeu_pd(p + i + 4, t11_1);
     _mm256_storeu_pd(sum + i + 4, t7_1);
@@ -73,7 +73,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t7_2 = _mm256_fmadd_pd(t6_2, t6_2, vsum_2);
     const __m256d t8_2 = optk_avx2_sqrt_pd(t7_2);
     const __m256d t9_2 = _mm256_add_pd(k4, t8_2);
-    const __m256d t10_2 = _mm256_div_pd(t6_2, t9_2);
+    const __m256d t10_2 = optk_avx2_div_pd(t6_2, t9_2);
     const __m256d t11_2 = _mm256_fnmadd_pd(k5, t10_2, vp_2);
     _mm256_storeu_pd(p + i + 8, t11_2);
     _mm256_storeu_pd(sum + i + 8, t7_2);
@@ -89,7 +89,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t7_3 = _mm256_fmadd_pd(t6_3, t6_3, vsum_3);
     const __m256d t8_3 = optk_avx2_sqrt_pd(t7_3);
     const __m256d t9_3 = _mm256_add_pd(k4, t8_3);
-    const __m256d t10_3 = _mm256_div_pd(t6_3, t9_3);
+    const __m256d t10_3 = optk_avx2_div_pd(t6_3, t9_3);
     const __m256d t11_3 = _mm256_fnmadd_pd(k5, t10_3, vp_3);
     _mm256_storeu_pd(p + i + 12, t11_3);
     _mm256_storeu_pd(sum + i + 12, t7_3);
@@ -107,7 +107,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t7_0 = _mm256_fmadd_pd(t6_0, t6_0, vsum_0);
     const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
     const __m256d t9_0 = _mm256_add_pd(k4, t8_0);
-    const __m256d t10_0 = _mm256_div_pd(t6_0, t9_0);
+    const __m256d t10_0 = optk_avx2_div_pd(t6_0, t9_0);
     const __m256d t11_0 = _mm256_fnmadd_pd(k5, t10_0, vp_0);
     _mm256_storeu_pd(p + i, t11_0);
     _mm256_storeu_pd(sum + i, t7_0);
@@ -125,7 +125,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const double st7 = fma(st6, st6, svsum);
     const double st8 = optk_sqrt_g(st7);
     const double st9 = sk4 + st8;
-    const double st10 = st6 / st9;
+    const double st10 = optk_div_g(st6, st9);
     const double st11 = fma(-sk5, st10, svp);
     p[i] = st11;
     sum[i] = st7;

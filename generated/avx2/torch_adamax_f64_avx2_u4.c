@@ -52,7 +52,7 @@ void optk_torch_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t10_0 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), t6_0);
     const __m256d t11_0 = _mm256_add_pd(k7, t10_0);
     const __m256d t12_0 = _mm256_max_pd(t9_0, t11_0);
-    const __m256d t13_0 = _mm256_div_pd(t8_0, t12_0);
+    const __m256d t13_0 = optk_avx2_div_pd(t8_0, t12_0);
     const __m256d t14_0 = _mm256_fnmadd_pd(k8, t13_0, vp_0);
     _mm256_storeu_pd(p + i, t14_0);
     _mm256_storeu_pd(exp_avg + i, t8_0);
@@ -73,7 +73,7 @@ void optk_torch_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t10_1 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), t6_1);
     const __m256d t11_1 = _mm256_add_pd(k7, t10_1);
     const __m256d t12_1 = _mm256_max_pd(t9_1, t11_1);
-    const __m256d t13_1 = _mm256_div_pd(t8_1, t12_1);
+    const __m256d t13_1 = optk_avx2_div_pd(t8_1, t12_1);
     const __m256d t14_1 = _mm256_fnmadd_pd(k8, t13_1, vp_1);
     _mm256_storeu_pd(p + i + 4, t14_1);
     _mm256_storeu_pd(exp_avg + i + 4, t8_1);
@@ -94,7 +94,7 @@ void optk_torch_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t10_2 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), t6_2);
     const __m256d t11_2 = _mm256_add_pd(k7, t10_2);
     const __m256d t12_2 = _mm256_max_pd(t9_2, t11_2);
-    const __m256d t13_2 = _mm256_div_pd(t8_2, t12_2);
+    const __m256d t13_2 = optk_avx2_div_pd(t8_2, t12_2);
     const __m256d t14_2 = _mm256_fnmadd_pd(k8, t13_2, vp_2);
     _mm256_storeu_pd(p + i + 8, t14_2);
     _mm256_storeu_pd(exp_avg + i + 8, t8_2);
@@ -115,7 +115,7 @@ void optk_torch_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t10_3 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), t6_3);
     const __m256d t11_3 = _mm256_add_pd(k7, t10_3);
     const __m256d t12_3 = _mm256_max_pd(t9_3, t11_3);
-    const __m256d t13_3 = _mm256_div_pd(t8_3, t12_3);
+    const __m256d t13_3 = optk_avx2_div_pd(t8_3, t12_3);
     const __m256d t14_3 = _mm256_fnmadd_pd(k8, t13_3, vp_3);
     _mm256_storeu_pd(p + i + 12, t14_3);
     _mm256_storeu_pd(exp_avg + i + 12, t8_3);
@@ -138,7 +138,7 @@ void optk_torch_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t10_0 = _mm256_andnot_pd(_mm256_set1_pd(-0.0), t6_0);
     const __m256d t11_0 = _mm256_add_pd(k7, t10_0);
     const __m256d t12_0 = _mm256_max_pd(t9_0, t11_0);
-    const __m256d t13_0 = _mm256_div_pd(t8_0, t12_0);
+    const __m256d t13_0 = optk_avx2_div_pd(t8_0, t12_0);
     const __m256d t14_0 = _mm256_fnmadd_pd(k8, t13_0, vp_0);
     _mm256_storeu_pd(p + i, t14_0);
     _mm256_storeu_pd(exp_avg + i, t8_0);
@@ -161,7 +161,7 @@ void optk_torch_adamax_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const double st10 = fabs(st6);
     const double st11 = sk7 + st10;
     const double st12 = st9 > st11 ? st9 : st11;
-    const double st13 = st8 / st12;
+    const double st13 = optk_div_g(st8, st12);
     const double st14 = fma(-sk8, st13, svp);
     p[i] = st14;
     exp_avg[i] = st8;

@@ -56,7 +56,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_0 = _mm256_loadu_pd(exp_avg + i);
     const __m256d t6_0 = _mm256_mul_pd(k5, vexp_avg_0);
     const __m256d t7_0 = _mm256_fmadd_pd(t5_0, k6, t6_0);
-    const __m256d t8_0 = _mm256_div_pd(t7_0, k7);
+    const __m256d t8_0 = optk_avx2_div_pd(t7_0, k7);
     const __m256d t9_0 = _mm256_mul_pd(k8, t8_0);
     const __m256d t10_0 = _mm256_mul_pd(k9, t5_0);
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
@@ -64,7 +64,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t12_0 = _mm256_fmadd_pd(t5_0, t10_0, t11_0);
     const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
     const __m256d t14_0 = _mm256_add_pd(k11, t13_0);
-    const __m256d t15_0 = _mm256_div_pd(k12, t14_0);
+    const __m256d t15_0 = optk_avx2_div_pd(k12, t14_0);
     const __m256d t16_0 = _mm256_mul_pd(t9_0, t15_0);
     const __m256d t17_0 = _mm256_fnmadd_pd(k13, t16_0, t3_0);
     const __m256d t18_0 = _mm256_sub_pd(t3_0, t9_0);
@@ -82,7 +82,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_1 = _mm256_loadu_pd(exp_avg + i + 4);
     const __m256d t6_1 = _mm256_mul_pd(k5, vexp_avg_1);
     const __m256d t7_1 = _mm256_fmadd_pd(t5_1, k6, t6_1);
-    const __m256d t8_1 = _mm256_div_pd(t7_1, k7);
+    const __m256d t8_1 = optk_avx2_div_pd(t7_1, k7);
     const __m256d t9_1 = _mm256_mul_pd(k8, t8_1);
     const __m256d t10_1 = _mm256_mul_pd(k9, t5_1);
     const __m256d vexp_avg_sq_1 = _mm256_loadu_pd(exp_avg_sq + i + 4);
@@ -90,7 +90,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t12_1 = _mm256_fmadd_pd(t5_1, t10_1, t11_1);
     const __m256d t13_1 = optk_avx2_sqrt_pd(t12_1);
     const __m256d t14_1 = _mm256_add_pd(k11, t13_1);
-    const __m256d t15_1 = _mm256_div_pd(k12, t14_1);
+    const __m256d t15_1 = optk_avx2_div_pd(k12, t14_1);
     const __m256d t16_1 = _mm256_mul_pd(t9_1, t15_1);
     const __m256d t17_1 = _mm256_fnmadd_pd(k13, t16_1, t3_1);
     const __m256d t18_1 = _mm256_sub_pd(t3_1, t9_1);
@@ -108,7 +108,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_2 = _mm256_loadu_pd(exp_avg + i + 8);
     const __m256d t6_2 = _mm256_mul_pd(k5, vexp_avg_2);
     const __m256d t7_2 = _mm256_fmadd_pd(t5_2, k6, t6_2);
-    const __m256d t8_2 = _mm256_div_pd(t7_2, k7);
+    const __m256d t8_2 = optk_avx2_div_pd(t7_2, k7);
     const __m256d t9_2 = _mm256_mul_pd(k8, t8_2);
     const __m256d t10_2 = _mm256_mul_pd(k9, t5_2);
     const __m256d vexp_avg_sq_2 = _mm256_loadu_pd(exp_avg_sq + i + 8);
@@ -116,7 +116,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t12_2 = _mm256_fmadd_pd(t5_2, t10_2, t11_2);
     const __m256d t13_2 = optk_avx2_sqrt_pd(t12_2);
     const __m256d t14_2 = _mm256_add_pd(k11, t13_2);
-    const __m256d t15_2 = _mm256_div_pd(k12, t14_2);
+    const __m256d t15_2 = optk_avx2_div_pd(k12, t14_2);
     const __m256d t16_2 = _mm256_mul_pd(t9_2, t15_2);
     const __m256d t17_2 = _mm256_fnmadd_pd(k13, t16_2, t3_2);
     const __m256d t18_2 = _mm256_sub_pd(t3_2, t9_2);
@@ -134,7 +134,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_3 = _mm256_loadu_pd(exp_avg + i + 12);
     const __m256d t6_3 = _mm256_mul_pd(k5, vexp_avg_3);
     const __m256d t7_3 = _mm256_fmadd_pd(t5_3, k6, t6_3);
-    const __m256d t8_3 = _mm256_div_pd(t7_3, k7);
+    const __m256d t8_3 = optk_avx2_div_pd(t7_3, k7);
     const __m256d t9_3 = _mm256_mul_pd(k8, t8_3);
     const __m256d t10_3 = _mm256_mul_pd(k9, t5_3);
     const __m256d vexp_avg_sq_3 = _mm256_loadu_pd(exp_avg_sq + i + 12);
@@ -142,7 +142,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t12_3 = _mm256_fmadd_pd(t5_3, t10_3, t11_3);
     const __m256d t13_3 = optk_avx2_sqrt_pd(t12_3);
     const __m256d t14_3 = _mm256_add_pd(k11, t13_3);
-    const __m256d t15_3 = _mm256_div_pd(k12, t14_3);
+    const __m256d t15_3 = optk_avx2_div_pd(k12, t14_3);
     const __m256d t16_3 = _mm256_mul_pd(t9_3, t15_3);
     const __m256d t17_3 = _mm256_fnmadd_pd(k13, t16_3, t3_3);
     const __m256d t18_3 = _mm256_sub_pd(t3_3, t9_3);
@@ -162,7 +162,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_0 = _mm256_loadu_pd(exp_avg + i);
     const __m256d t6_0 = _mm256_mul_pd(k5, vexp_avg_0);
     const __m256d t7_0 = _mm256_fmadd_pd(t5_0, k6, t6_0);
-    const __m256d t8_0 = _mm256_div_pd(t7_0, k7);
+    const __m256d t8_0 = optk_avx2_div_pd(t7_0, k7);
     const __m256d t9_0 = _mm256_mul_pd(k8, t8_0);
     const __m256d t10_0 = _mm256_mul_pd(k9, t5_0);
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
@@ -170,7 +170,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t12_0 = _mm256_fmadd_pd(t5_0, t10_0, t11_0);
     const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
     const __m256d t14_0 = _mm256_add_pd(k11, t13_0);
-    const __m256d t15_0 = _mm256_div_pd(k12, t14_0);
+    const __m256d t15_0 = optk_avx2_div_pd(k12, t14_0);
     const __m256d t16_0 = _mm256_mul_pd(t9_0, t15_0);
     const __m256d t17_0 = _mm256_fnmadd_pd(k13, t16_0, t3_0);
     const __m256d t18_0 = _mm256_sub_pd(t3_0, t9_0);
@@ -190,7 +190,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const double svexp_avg = exp_avg[i];
     const double st6 = sk5 * svexp_avg;
     const double st7 = fma(st5, sk6, st6);
-    const double st8 = st7 / sk7;
+    const double st8 = optk_div_g(st7, sk7);
     const double st9 = sk8 * st8;
     const double st10 = sk9 * st5;
     const double svexp_avg_sq = exp_avg_sq[i];
@@ -198,7 +198,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const double st12 = fma(st5, st10, st11);
     const double st13 = optk_sqrt_g(st12);
     const double st14 = sk11 + st13;
-    const double st15 = sk12 / st14;
+    const double st15 = optk_div_g(sk12, st14);
     const double st16 = st9 * st15;
     const double st17 = fma(-sk13, st16, st3);
     const double st18 = st3 - st9;

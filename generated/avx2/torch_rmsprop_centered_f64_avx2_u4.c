@@ -51,7 +51,7 @@ void optk_torch_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d t11_0 = _mm256_fnmadd_pd(t8_0, t8_0, t10_0);
     const __m256d t12_0 = optk_avx2_sqrt_pd(t11_0);
     const __m256d t13_0 = _mm256_add_pd(k6, t12_0);
-    const __m256d t14_0 = _mm256_div_pd(t6_0, t13_0);
+    const __m256d t14_0 = optk_avx2_div_pd(t6_0, t13_0);
     const __m256d t15_0 = _mm256_fnmadd_pd(k7, t14_0, vp_0);
     _mm256_storeu_pd(p + i, t15_0);
     _mm256_storeu_pd(square_avg + i, t10_0);
@@ -73,7 +73,7 @@ void optk_torch_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d t11_1 = _mm256_fnmadd_pd(t8_1, t8_1, t10_1);
     const __m256d t12_1 = optk_avx2_sqrt_pd(t11_1);
     const __m256d t13_1 = _mm256_add_pd(k6, t12_1);
-    const __m256d t14_1 = _mm256_div_pd(t6_1, t13_1);
+    const __m256d t14_1 = optk_avx2_div_pd(t6_1, t13_1);
     const __m256d t15_1 = _mm256_fnmadd_pd(k7, t14_1, vp_1);
     _mm256_storeu_pd(p + i + 4, t15_1);
     _mm256_storeu_pd(square_avg + i + 4, t10_1);
@@ -95,7 +95,7 @@ void optk_torch_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d t11_2 = _mm256_fnmadd_pd(t8_2, t8_2, t10_2);
     const __m256d t12_2 = optk_avx2_sqrt_pd(t11_2);
     const __m256d t13_2 = _mm256_add_pd(k6, t12_2);
-    const __m256d t14_2 = _mm256_div_pd(t6_2, t13_2);
+    const __m256d t14_2 = optk_avx2_div_pd(t6_2, t13_2);
     const __m256d t15_2 = _mm256_fnmadd_pd(k7, t14_2, vp_2);
     _mm256_storeu_pd(p + i + 8, t15_2);
     _mm256_storeu_pd(square_avg + i + 8, t10_2);
@@ -117,7 +117,7 @@ void optk_torch_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d t11_3 = _mm256_fnmadd_pd(t8_3, t8_3, t10_3);
     const __m256d t12_3 = optk_avx2_sqrt_pd(t11_3);
     const __m256d t13_3 = _mm256_add_pd(k6, t12_3);
-    const __m256d t14_3 = _mm256_div_pd(t6_3, t13_3);
+    const __m256d t14_3 = optk_avx2_div_pd(t6_3, t13_3);
     const __m256d t15_3 = _mm256_fnmadd_pd(k7, t14_3, vp_3);
     _mm256_storeu_pd(p + i + 12, t15_3);
     _mm256_storeu_pd(square_avg + i + 12, t10_3);
@@ -141,7 +141,7 @@ void optk_torch_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d t11_0 = _mm256_fnmadd_pd(t8_0, t8_0, t10_0);
     const __m256d t12_0 = optk_avx2_sqrt_pd(t11_0);
     const __m256d t13_0 = _mm256_add_pd(k6, t12_0);
-    const __m256d t14_0 = _mm256_div_pd(t6_0, t13_0);
+    const __m256d t14_0 = optk_avx2_div_pd(t6_0, t13_0);
     const __m256d t15_0 = _mm256_fnmadd_pd(k7, t14_0, vp_0);
     _mm256_storeu_pd(p + i, t15_0);
     _mm256_storeu_pd(square_avg + i, t10_0);
@@ -165,7 +165,7 @@ void optk_torch_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *
     const double st11 = fma(-st8, st8, st10);
     const double st12 = optk_sqrt_g(st11);
     const double st13 = sk6 + st12;
-    const double st14 = st6 / st13;
+    const double st14 = optk_div_g(st6, st13);
     const double st15 = fma(-sk7, st14, svp);
     p[i] = st15;
     square_avg[i] = st10;

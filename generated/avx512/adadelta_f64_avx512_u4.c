@@ -33,7 +33,7 @@ void optk_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, void *
     const __m512d t6_0 = _mm512_fmadd_pd(k3, vaccumulated_grad_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k1, t6_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
-    const __m512d t9_0 = _mm512_div_pd(t3_0, t8_0);
+    const __m512d t9_0 = optk_avx512_div_pd(t3_0, t8_0);
     const __m512d t10_0 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(t9_0), _mm512_set1_epi64(INT64_MIN)));
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d t11_0 = _mm512_fmadd_pd(k4, t10_0, vp_0);
@@ -54,7 +54,7 @@ void optk_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, void *
     const __m512d t6_1 = _mm512_fmadd_pd(k3, vaccumulated_grad_1, t5_1);
     const __m512d t7_1 = _mm512_add_pd(k1, t6_1);
     const __m512d t8_1 = optk_avx512_sqrt_pd(t7_1);
-    const __m512d t9_1 = _mm512_div_pd(t3_1, t8_1);
+    const __m512d t9_1 = optk_avx512_div_pd(t3_1, t8_1);
     const __m512d t10_1 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(t9_1), _mm512_set1_epi64(INT64_MIN)));
     const __m512d vp_1 = _mm512_loadu_pd(p + i + 8);
     const __m512d t11_1 = _mm512_fmadd_pd(k4, t10_1, vp_1);
@@ -75,7 +75,7 @@ void optk_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, void *
     const __m512d t6_2 = _mm512_fmadd_pd(k3, vaccumulated_grad_2, t5_2);
     const __m512d t7_2 = _mm512_add_pd(k1, t6_2);
     const __m512d t8_2 = optk_avx512_sqrt_pd(t7_2);
-    const __m512d t9_2 = _mm512_div_pd(t3_2, t8_2);
+    const __m512d t9_2 = optk_avx512_div_pd(t3_2, t8_2);
     const __m512d t10_2 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(t9_2), _mm512_set1_epi64(INT64_MIN)));
     const __m512d vp_2 = _mm512_loadu_pd(p + i + 16);
     const __m512d t11_2 = _mm512_fmadd_pd(k4, t10_2, vp_2);
@@ -96,7 +96,7 @@ void optk_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, void *
     const __m512d t6_3 = _mm512_fmadd_pd(k3, vaccumulated_grad_3, t5_3);
     const __m512d t7_3 = _mm512_add_pd(k1, t6_3);
     const __m512d t8_3 = optk_avx512_sqrt_pd(t7_3);
-    const __m512d t9_3 = _mm512_div_pd(t3_3, t8_3);
+    const __m512d t9_3 = optk_avx512_div_pd(t3_3, t8_3);
     const __m512d t10_3 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(t9_3), _mm512_set1_epi64(INT64_MIN)));
     const __m512d vp_3 = _mm512_loadu_pd(p + i + 24);
     const __m512d t11_3 = _mm512_fmadd_pd(k4, t10_3, vp_3);
@@ -119,7 +119,7 @@ void optk_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, void *
     const __m512d t6_0 = _mm512_fmadd_pd(k3, vaccumulated_grad_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k1, t6_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
-    const __m512d t9_0 = _mm512_div_pd(t3_0, t8_0);
+    const __m512d t9_0 = optk_avx512_div_pd(t3_0, t8_0);
     const __m512d t10_0 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(t9_0), _mm512_set1_epi64(INT64_MIN)));
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d t11_0 = _mm512_fmadd_pd(k4, t10_0, vp_0);
@@ -143,7 +143,7 @@ void optk_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, void *
     const __m512d t6_0 = _mm512_fmadd_pd(k3, vaccumulated_grad_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k1, t6_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
-    const __m512d t9_0 = _mm512_div_pd(t3_0, t8_0);
+    const __m512d t9_0 = optk_avx512_div_pd(t3_0, t8_0);
     const __m512d t10_0 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(t9_0), _mm512_set1_epi64(INT64_MIN)));
     const __m512d vp_0 = _mm512_maskz_loadu_pd(m0, p + i);
     const __m512d t11_0 = _mm512_fmadd_pd(k4, t10_0, vp_0);

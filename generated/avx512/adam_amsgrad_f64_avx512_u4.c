@@ -36,7 +36,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t6_0 = _mm512_max_pd(vvhat_0, t5_0);
     const __m512d t7_0 = optk_avx512_sqrt_pd(t6_0);
     const __m512d t8_0 = _mm512_add_pd(k4, t7_0);
-    const __m512d t9_0 = _mm512_div_pd(t3_0, t8_0);
+    const __m512d t9_0 = optk_avx512_div_pd(t3_0, t8_0);
     const __m512d t10_0 = _mm512_sub_pd(vp_0, t9_0);
     _mm512_storeu_pd(p + i, t10_0);
     _mm512_storeu_pd(m + i, t2_0);
@@ -55,7 +55,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t6_1 = _mm512_max_pd(vvhat_1, t5_1);
     const __m512d t7_1 = optk_avx512_sqrt_pd(t6_1);
     const __m512d t8_1 = _mm512_add_pd(k4, t7_1);
-    const __m512d t9_1 = _mm512_div_pd(t3_1, t8_1);
+    const __m512d t9_1 = optk_avx512_div_pd(t3_1, t8_1);
     const __m512d t10_1 = _mm512_sub_pd(vp_1, t9_1);
     _mm512_storeu_pd(p + i + 8, t10_1);
     _mm512_storeu_pd(m + i + 8, t2_1);
@@ -74,7 +74,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t6_2 = _mm512_max_pd(vvhat_2, t5_2);
     const __m512d t7_2 = optk_avx512_sqrt_pd(t6_2);
     const __m512d t8_2 = _mm512_add_pd(k4, t7_2);
-    const __m512d t9_2 = _mm512_div_pd(t3_2, t8_2);
+    const __m512d t9_2 = optk_avx512_div_pd(t3_2, t8_2);
     const __m512d t10_2 = _mm512_sub_pd(vp_2, t9_2);
     _mm512_storeu_pd(p + i + 16, t10_2);
     _mm512_storeu_pd(m + i + 16, t2_2);
@@ -93,7 +93,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t6_3 = _mm512_max_pd(vvhat_3, t5_3);
     const __m512d t7_3 = optk_avx512_sqrt_pd(t6_3);
     const __m512d t8_3 = _mm512_add_pd(k4, t7_3);
-    const __m512d t9_3 = _mm512_div_pd(t3_3, t8_3);
+    const __m512d t9_3 = optk_avx512_div_pd(t3_3, t8_3);
     const __m512d t10_3 = _mm512_sub_pd(vp_3, t9_3);
     _mm512_storeu_pd(p + i + 24, t10_3);
     _mm512_storeu_pd(m + i + 24, t2_3);
@@ -114,7 +114,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t6_0 = _mm512_max_pd(vvhat_0, t5_0);
     const __m512d t7_0 = optk_avx512_sqrt_pd(t6_0);
     const __m512d t8_0 = _mm512_add_pd(k4, t7_0);
-    const __m512d t9_0 = _mm512_div_pd(t3_0, t8_0);
+    const __m512d t9_0 = optk_avx512_div_pd(t3_0, t8_0);
     const __m512d t10_0 = _mm512_sub_pd(vp_0, t9_0);
     _mm512_storeu_pd(p + i, t10_0);
     _mm512_storeu_pd(m + i, t2_0);
@@ -136,7 +136,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t6_0 = _mm512_max_pd(vvhat_0, t5_0);
     const __m512d t7_0 = optk_avx512_sqrt_pd(t6_0);
     const __m512d t8_0 = _mm512_add_pd(k4, t7_0);
-    const __m512d t9_0 = _mm512_div_pd(t3_0, t8_0);
+    const __m512d t9_0 = optk_avx512_div_pd(t3_0, t8_0);
     const __m512d t10_0 = _mm512_sub_pd(vp_0, t9_0);
     _mm512_mask_storeu_pd(p + i, m0, t10_0);
     _mm512_mask_storeu_pd(m + i, m0, t2_0);

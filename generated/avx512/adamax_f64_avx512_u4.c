@@ -33,7 +33,7 @@ void optk_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, void *co
     const __m512d t5_0 = _mm512_abs_pd(vg_0);
     const __m512d t6_0 = _mm512_max_pd(t4_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
-    const __m512d t8_0 = _mm512_div_pd(t3_0, t7_0);
+    const __m512d t8_0 = optk_avx512_div_pd(t3_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);
     _mm512_storeu_pd(p + i, t9_0);
     _mm512_storeu_pd(m + i, t2_0);
@@ -49,7 +49,7 @@ void optk_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, void *co
     const __m512d t5_1 = _mm512_abs_pd(vg_1);
     const __m512d t6_1 = _mm512_max_pd(t4_1, t5_1);
     const __m512d t7_1 = _mm512_add_pd(k4, t6_1);
-    const __m512d t8_1 = _mm512_div_pd(t3_1, t7_1);
+    const __m512d t8_1 = optk_avx512_div_pd(t3_1, t7_1);
     const __m512d t9_1 = _mm512_sub_pd(vp_1, t8_1);
     _mm512_storeu_pd(p + i + 8, t9_1);
     _mm512_storeu_pd(m + i + 8, t2_1);
@@ -65,7 +65,7 @@ void optk_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, void *co
     const __m512d t5_2 = _mm512_abs_pd(vg_2);
     const __m512d t6_2 = _mm512_max_pd(t4_2, t5_2);
     const __m512d t7_2 = _mm512_add_pd(k4, t6_2);
-    const __m512d t8_2 = _mm512_div_pd(t3_2, t7_2);
+    const __m512d t8_2 = optk_avx512_div_pd(t3_2, t7_2);
     const __m512d t9_2 = _mm512_sub_pd(vp_2, t8_2);
     _mm512_storeu_pd(p + i + 16, t9_2);
     _mm512_storeu_pd(m + i + 16, t2_2);
@@ -81,7 +81,7 @@ void optk_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, void *co
     const __m512d t5_3 = _mm512_abs_pd(vg_3);
     const __m512d t6_3 = _mm512_max_pd(t4_3, t5_3);
     const __m512d t7_3 = _mm512_add_pd(k4, t6_3);
-    const __m512d t8_3 = _mm512_div_pd(t3_3, t7_3);
+    const __m512d t8_3 = optk_avx512_div_pd(t3_3, t7_3);
     const __m512d t9_3 = _mm512_sub_pd(vp_3, t8_3);
     _mm512_storeu_pd(p + i + 24, t9_3);
     _mm512_storeu_pd(m + i + 24, t2_3);
@@ -99,7 +99,7 @@ void optk_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, void *co
     const __m512d t5_0 = _mm512_abs_pd(vg_0);
     const __m512d t6_0 = _mm512_max_pd(t4_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
-    const __m512d t8_0 = _mm512_div_pd(t3_0, t7_0);
+    const __m512d t8_0 = optk_avx512_div_pd(t3_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);
     _mm512_storeu_pd(p + i, t9_0);
     _mm512_storeu_pd(m + i, t2_0);
@@ -118,7 +118,7 @@ void optk_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, void *co
     const __m512d t5_0 = _mm512_abs_pd(vg_0);
     const __m512d t6_0 = _mm512_max_pd(t4_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
-    const __m512d t8_0 = _mm512_div_pd(t3_0, t7_0);
+    const __m512d t8_0 = optk_avx512_div_pd(t3_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);
     _mm512_mask_storeu_pd(p + i, m0, t9_0);
     _mm512_mask_storeu_pd(m + i, m0, t2_0);

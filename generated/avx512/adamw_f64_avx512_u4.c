@@ -37,7 +37,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k6, t8_0);
-    const __m512d t10_0 = _mm512_div_pd(t5_0, t9_0);
+    const __m512d t10_0 = optk_avx512_div_pd(t5_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(t2_0, t10_0);
     _mm512_storeu_pd(p + i, t11_0);
     _mm512_storeu_pd(m + i, t4_0);
@@ -55,7 +55,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d t7_1 = _mm512_fmadd_pd(t6_1, k5, vv_1);
     const __m512d t8_1 = optk_avx512_sqrt_pd(t7_1);
     const __m512d t9_1 = _mm512_add_pd(k6, t8_1);
-    const __m512d t10_1 = _mm512_div_pd(t5_1, t9_1);
+    const __m512d t10_1 = optk_avx512_div_pd(t5_1, t9_1);
     const __m512d t11_1 = _mm512_sub_pd(t2_1, t10_1);
     _mm512_storeu_pd(p + i + 8, t11_1);
     _mm512_storeu_pd(m + i + 8, t4_1);
@@ -73,7 +73,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d t7_2 = _mm512_fmadd_pd(t6_2, k5, vv_2);
     const __m512d t8_2 = optk_avx512_sqrt_pd(t7_2);
     const __m512d t9_2 = _mm512_add_pd(k6, t8_2);
-    const __m512d t10_2 = _mm512_div_pd(t5_2, t9_2);
+    const __m512d t10_2 = optk_avx512_div_pd(t5_2, t9_2);
     const __m512d t11_2 = _mm512_sub_pd(t2_2, t10_2);
     _mm512_storeu_pd(p + i + 16, t11_2);
     _mm512_storeu_pd(m + i + 16, t4_2);
@@ -91,7 +91,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d t7_3 = _mm512_fmadd_pd(t6_3, k5, vv_3);
     const __m512d t8_3 = optk_avx512_sqrt_pd(t7_3);
     const __m512d t9_3 = _mm512_add_pd(k6, t8_3);
-    const __m512d t10_3 = _mm512_div_pd(t5_3, t9_3);
+    const __m512d t10_3 = optk_avx512_div_pd(t5_3, t9_3);
     const __m512d t11_3 = _mm512_sub_pd(t2_3, t10_3);
     _mm512_storeu_pd(p + i + 24, t11_3);
     _mm512_storeu_pd(m + i + 24, t4_3);
@@ -111,7 +111,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k6, t8_0);
-    const __m512d t10_0 = _mm512_div_pd(t5_0, t9_0);
+    const __m512d t10_0 = optk_avx512_div_pd(t5_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(t2_0, t10_0);
     _mm512_storeu_pd(p + i, t11_0);
     _mm512_storeu_pd(m + i, t4_0);
@@ -132,7 +132,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k6, t8_0);
-    const __m512d t10_0 = _mm512_div_pd(t5_0, t9_0);
+    const __m512d t10_0 = optk_avx512_div_pd(t5_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(t2_0, t10_0);
     _mm512_mask_storeu_pd(p + i, m0, t11_0);
     _mm512_mask_storeu_pd(m + i, m0, t4_0);

@@ -43,7 +43,7 @@ void optk_torch_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, 
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
     const __m512d t12_0 = _mm512_add_pd(k4, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
-    const __m512d t14_0 = _mm512_div_pd(t8_0, t13_0);
+    const __m512d t14_0 = optk_avx512_div_pd(t8_0, t13_0);
     const __m512d t15_0 = _mm512_mul_pd(t6_0, t14_0);
     const __m512d t16_0 = _mm512_fnmadd_pd(k7, t15_0, vp_0);
     const __m512d t17_0 = _mm512_mul_pd(k5, t15_0);
@@ -69,7 +69,7 @@ void optk_torch_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, 
     const __m512d t11_1 = _mm512_fmadd_pd(t6_1, t9_1, t10_1);
     const __m512d t12_1 = _mm512_add_pd(k4, t11_1);
     const __m512d t13_1 = optk_avx512_sqrt_pd(t12_1);
-    const __m512d t14_1 = _mm512_div_pd(t8_1, t13_1);
+    const __m512d t14_1 = optk_avx512_div_pd(t8_1, t13_1);
     const __m512d t15_1 = _mm512_mul_pd(t6_1, t14_1);
     const __m512d t16_1 = _mm512_fnmadd_pd(k7, t15_1, vp_1);
     const __m512d t17_1 = _mm512_mul_pd(k5, t15_1);
@@ -95,7 +95,7 @@ void optk_torch_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, 
     const __m512d t11_2 = _mm512_fmadd_pd(t6_2, t9_2, t10_2);
     const __m512d t12_2 = _mm512_add_pd(k4, t11_2);
     const __m512d t13_2 = optk_avx512_sqrt_pd(t12_2);
-    const __m512d t14_2 = _mm512_div_pd(t8_2, t13_2);
+    const __m512d t14_2 = optk_avx512_div_pd(t8_2, t13_2);
     const __m512d t15_2 = _mm512_mul_pd(t6_2, t14_2);
     const __m512d t16_2 = _mm512_fnmadd_pd(k7, t15_2, vp_2);
     const __m512d t17_2 = _mm512_mul_pd(k5, t15_2);
@@ -121,7 +121,7 @@ void optk_torch_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, 
     const __m512d t11_3 = _mm512_fmadd_pd(t6_3, t9_3, t10_3);
     const __m512d t12_3 = _mm512_add_pd(k4, t11_3);
     const __m512d t13_3 = optk_avx512_sqrt_pd(t12_3);
-    const __m512d t14_3 = _mm512_div_pd(t8_3, t13_3);
+    const __m512d t14_3 = optk_avx512_div_pd(t8_3, t13_3);
     const __m512d t15_3 = _mm512_mul_pd(t6_3, t14_3);
     const __m512d t16_3 = _mm512_fnmadd_pd(k7, t15_3, vp_3);
     const __m512d t17_3 = _mm512_mul_pd(k5, t15_3);
@@ -149,7 +149,7 @@ void optk_torch_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, 
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
     const __m512d t12_0 = _mm512_add_pd(k4, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
-    const __m512d t14_0 = _mm512_div_pd(t8_0, t13_0);
+    const __m512d t14_0 = optk_avx512_div_pd(t8_0, t13_0);
     const __m512d t15_0 = _mm512_mul_pd(t6_0, t14_0);
     const __m512d t16_0 = _mm512_fnmadd_pd(k7, t15_0, vp_0);
     const __m512d t17_0 = _mm512_mul_pd(k5, t15_0);
@@ -178,7 +178,7 @@ void optk_torch_adadelta_f64_avx512_u4(size_t n, void *param, const void *grad, 
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
     const __m512d t12_0 = _mm512_add_pd(k4, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
-    const __m512d t14_0 = _mm512_div_pd(t8_0, t13_0);
+    const __m512d t14_0 = optk_avx512_div_pd(t8_0, t13_0);
     const __m512d t15_0 = _mm512_mul_pd(t6_0, t14_0);
     const __m512d t16_0 = _mm512_fnmadd_pd(k7, t15_0, vp_0);
     const __m512d t17_0 = _mm512_mul_pd(k5, t15_0);

@@ -35,7 +35,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, t6_0, vsum_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k4, t8_0);
-    const __m512d t10_0 = _mm512_div_pd(t6_0, t9_0);
+    const __m512d t10_0 = optk_avx512_div_pd(t6_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(k5, t10_0, vp_0);
     _mm512_storeu_pd(p + i, t11_0);
     _mm512_storeu_pd(sum + i, t7_0);
@@ -51,7 +51,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t7_1 = _mm512_fmadd_pd(t6_1, t6_1, vsum_1);
     const __m512d t8_1 = optk_avx512_sqrt_pd(t7_1);
     const __m512d t9_1 = _mm512_add_pd(k4, t8_1);
-    const __m512d t10_1 = _mm512_div_pd(t6_1, t9_1);
+    const __m512d t10_1 = optk_avx512_div_pd(t6_1, t9_1);
     const __m512d t11_1 = _mm512_fnmadd_pd(k5, t10_1, vp_1);
     _mm512_storeu_pd(p + i + 8, t11_1);
     _mm512_storeu_pd(sum + i + 8, t7_1);
@@ -67,7 +67,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t7_2 = _mm512_fmadd_pd(t6_2, t6_2, vsum_2);
     const __m512d t8_2 = optk_avx512_sqrt_pd(t7_2);
     const __m512d t9_2 = _mm512_add_pd(k4, t8_2);
-    const __m512d t10_2 = _mm512_div_pd(t6_2, t9_2);
+    const __m512d t10_2 = optk_avx512_div_pd(t6_2, t9_2);
     const __m512d t11_2 = _mm512_fnmadd_pd(k5, t10_2, vp_2);
     _mm512_storeu_pd(p + i + 16, t11_2);
     _mm512_storeu_pd(sum + i + 16, t7_2);
@@ -83,7 +83,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t7_3 = _mm512_fmadd_pd(t6_3, t6_3, vsum_3);
     const __m512d t8_3 = optk_avx512_sqrt_pd(t7_3);
     const __m512d t9_3 = _mm512_add_pd(k4, t8_3);
-    const __m512d t10_3 = _mm512_div_pd(t6_3, t9_3);
+    const __m512d t10_3 = optk_avx512_div_pd(t6_3, t9_3);
     const __m512d t11_3 = _mm512_fnmadd_pd(k5, t10_3, vp_3);
     _mm512_storeu_pd(p + i + 24, t11_3);
     _mm512_storeu_pd(sum + i + 24, t7_3);
@@ -101,7 +101,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, t6_0, vsum_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k4, t8_0);
-    const __m512d t10_0 = _mm512_div_pd(t6_0, t9_0);
+    const __m512d t10_0 = optk_avx512_div_pd(t6_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(k5, t10_0, vp_0);
     _mm512_storeu_pd(p + i, t11_0);
     _mm512_storeu_pd(sum + i, t7_0);
@@ -120,7 +120,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, t6_0, vsum_0);
     const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k4, t8_0);
-    const __m512d t10_0 = _mm512_div_pd(t6_0, t9_0);
+    const __m512d t10_0 = optk_avx512_div_pd(t6_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(k5, t10_0, vp_0);
     _mm512_mask_storeu_pd(p + i, m0, t11_0);
     _mm512_mask_storeu_pd(sum + i, m0, t7_0);

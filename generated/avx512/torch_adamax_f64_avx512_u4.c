@@ -43,7 +43,7 @@ void optk_torch_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t10_0 = _mm512_abs_pd(t6_0);
     const __m512d t11_0 = _mm512_add_pd(k7, t10_0);
     const __m512d t12_0 = _mm512_max_pd(t9_0, t11_0);
-    const __m512d t13_0 = _mm512_div_pd(t8_0, t12_0);
+    const __m512d t13_0 = optk_avx512_div_pd(t8_0, t12_0);
     const __m512d t14_0 = _mm512_fnmadd_pd(k8, t13_0, vp_0);
     _mm512_storeu_pd(p + i, t14_0);
     _mm512_storeu_pd(exp_avg + i, t8_0);
@@ -64,7 +64,7 @@ void optk_torch_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t10_1 = _mm512_abs_pd(t6_1);
     const __m512d t11_1 = _mm512_add_pd(k7, t10_1);
     const __m512d t12_1 = _mm512_max_pd(t9_1, t11_1);
-    const __m512d t13_1 = _mm512_div_pd(t8_1, t12_1);
+    const __m512d t13_1 = optk_avx512_div_pd(t8_1, t12_1);
     const __m512d t14_1 = _mm512_fnmadd_pd(k8, t13_1, vp_1);
     _mm512_storeu_pd(p + i + 8, t14_1);
     _mm512_storeu_pd(exp_avg + i + 8, t8_1);
@@ -85,7 +85,7 @@ void optk_torch_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t10_2 = _mm512_abs_pd(t6_2);
     const __m512d t11_2 = _mm512_add_pd(k7, t10_2);
     const __m512d t12_2 = _mm512_max_pd(t9_2, t11_2);
-    const __m512d t13_2 = _mm512_div_pd(t8_2, t12_2);
+    const __m512d t13_2 = optk_avx512_div_pd(t8_2, t12_2);
     const __m512d t14_2 = _mm512_fnmadd_pd(k8, t13_2, vp_2);
     _mm512_storeu_pd(p + i + 16, t14_2);
     _mm512_storeu_pd(exp_avg + i + 16, t8_2);
@@ -106,7 +106,7 @@ void optk_torch_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t10_3 = _mm512_abs_pd(t6_3);
     const __m512d t11_3 = _mm512_add_pd(k7, t10_3);
     const __m512d t12_3 = _mm512_max_pd(t9_3, t11_3);
-    const __m512d t13_3 = _mm512_div_pd(t8_3, t12_3);
+    const __m512d t13_3 = optk_avx512_div_pd(t8_3, t12_3);
     const __m512d t14_3 = _mm512_fnmadd_pd(k8, t13_3, vp_3);
     _mm512_storeu_pd(p + i + 24, t14_3);
     _mm512_storeu_pd(exp_avg + i + 24, t8_3);
@@ -129,7 +129,7 @@ void optk_torch_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t10_0 = _mm512_abs_pd(t6_0);
     const __m512d t11_0 = _mm512_add_pd(k7, t10_0);
     const __m512d t12_0 = _mm512_max_pd(t9_0, t11_0);
-    const __m512d t13_0 = _mm512_div_pd(t8_0, t12_0);
+    const __m512d t13_0 = optk_avx512_div_pd(t8_0, t12_0);
     const __m512d t14_0 = _mm512_fnmadd_pd(k8, t13_0, vp_0);
     _mm512_storeu_pd(p + i, t14_0);
     _mm512_storeu_pd(exp_avg + i, t8_0);
@@ -153,7 +153,7 @@ void optk_torch_adamax_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d t10_0 = _mm512_abs_pd(t6_0);
     const __m512d t11_0 = _mm512_add_pd(k7, t10_0);
     const __m512d t12_0 = _mm512_max_pd(t9_0, t11_0);
-    const __m512d t13_0 = _mm512_div_pd(t8_0, t12_0);
+    const __m512d t13_0 = optk_avx512_div_pd(t8_0, t12_0);
     const __m512d t14_0 = _mm512_fnmadd_pd(k8, t13_0, vp_0);
     _mm512_mask_storeu_pd(p + i, m0, t14_0);
     _mm512_mask_storeu_pd(exp_avg + i, m0, t8_0);

@@ -42,7 +42,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_0 = _mm512_loadu_pd(exp_avg + i);
     const __m512d t6_0 = _mm512_mul_pd(k5, vexp_avg_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t5_0, k6, t6_0);
-    const __m512d t8_0 = _mm512_div_pd(t7_0, k7);
+    const __m512d t8_0 = optk_avx512_div_pd(t7_0, k7);
     const __m512d t9_0 = _mm512_mul_pd(k8, t8_0);
     const __m512d t10_0 = _mm512_mul_pd(k9, t5_0);
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
@@ -50,7 +50,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t12_0 = _mm512_fmadd_pd(t5_0, t10_0, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_add_pd(k11, t13_0);
-    const __m512d t15_0 = _mm512_div_pd(k12, t14_0);
+    const __m512d t15_0 = optk_avx512_div_pd(k12, t14_0);
     const __m512d t16_0 = _mm512_mul_pd(t9_0, t15_0);
     const __m512d t17_0 = _mm512_fnmadd_pd(k13, t16_0, t3_0);
     const __m512d t18_0 = _mm512_sub_pd(t3_0, t9_0);
@@ -68,7 +68,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_1 = _mm512_loadu_pd(exp_avg + i + 8);
     const __m512d t6_1 = _mm512_mul_pd(k5, vexp_avg_1);
     const __m512d t7_1 = _mm512_fmadd_pd(t5_1, k6, t6_1);
-    const __m512d t8_1 = _mm512_div_pd(t7_1, k7);
+    const __m512d t8_1 = optk_avx512_div_pd(t7_1, k7);
     const __m512d t9_1 = _mm512_mul_pd(k8, t8_1);
     const __m512d t10_1 = _mm512_mul_pd(k9, t5_1);
     const __m512d vexp_avg_sq_1 = _mm512_loadu_pd(exp_avg_sq + i + 8);
@@ -76,7 +76,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t12_1 = _mm512_fmadd_pd(t5_1, t10_1, t11_1);
     const __m512d t13_1 = optk_avx512_sqrt_pd(t12_1);
     const __m512d t14_1 = _mm512_add_pd(k11, t13_1);
-    const __m512d t15_1 = _mm512_div_pd(k12, t14_1);
+    const __m512d t15_1 = optk_avx512_div_pd(k12, t14_1);
     const __m512d t16_1 = _mm512_mul_pd(t9_1, t15_1);
     const __m512d t17_1 = _mm512_fnmadd_pd(k13, t16_1, t3_1);
     const __m512d t18_1 = _mm512_sub_pd(t3_1, t9_1);
@@ -94,7 +94,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_2 = _mm512_loadu_pd(exp_avg + i + 16);
     const __m512d t6_2 = _mm512_mul_pd(k5, vexp_avg_2);
     const __m512d t7_2 = _mm512_fmadd_pd(t5_2, k6, t6_2);
-    const __m512d t8_2 = _mm512_div_pd(t7_2, k7);
+    const __m512d t8_2 = optk_avx512_div_pd(t7_2, k7);
     const __m512d t9_2 = _mm512_mul_pd(k8, t8_2);
     const __m512d t10_2 = _mm512_mul_pd(k9, t5_2);
     const __m512d vexp_avg_sq_2 = _mm512_loadu_pd(exp_avg_sq + i + 16);
@@ -102,7 +102,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t12_2 = _mm512_fmadd_pd(t5_2, t10_2, t11_2);
     const __m512d t13_2 = optk_avx512_sqrt_pd(t12_2);
     const __m512d t14_2 = _mm512_add_pd(k11, t13_2);
-    const __m512d t15_2 = _mm512_div_pd(k12, t14_2);
+    const __m512d t15_2 = optk_avx512_div_pd(k12, t14_2);
     const __m512d t16_2 = _mm512_mul_pd(t9_2, t15_2);
     const __m512d t17_2 = _mm512_fnmadd_pd(k13, t16_2, t3_2);
     const __m512d t18_2 = _mm512_sub_pd(t3_2, t9_2);
@@ -120,7 +120,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_3 = _mm512_loadu_pd(exp_avg + i + 24);
     const __m512d t6_3 = _mm512_mul_pd(k5, vexp_avg_3);
     const __m512d t7_3 = _mm512_fmadd_pd(t5_3, k6, t6_3);
-    const __m512d t8_3 = _mm512_div_pd(t7_3, k7);
+    const __m512d t8_3 = optk_avx512_div_pd(t7_3, k7);
     const __m512d t9_3 = _mm512_mul_pd(k8, t8_3);
     const __m512d t10_3 = _mm512_mul_pd(k9, t5_3);
     const __m512d vexp_avg_sq_3 = _mm512_loadu_pd(exp_avg_sq + i + 24);
@@ -128,7 +128,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t12_3 = _mm512_fmadd_pd(t5_3, t10_3, t11_3);
     const __m512d t13_3 = optk_avx512_sqrt_pd(t12_3);
     const __m512d t14_3 = _mm512_add_pd(k11, t13_3);
-    const __m512d t15_3 = _mm512_div_pd(k12, t14_3);
+    const __m512d t15_3 = optk_avx512_div_pd(k12, t14_3);
     const __m512d t16_3 = _mm512_mul_pd(t9_3, t15_3);
     const __m512d t17_3 = _mm512_fnmadd_pd(k13, t16_3, t3_3);
     const __m512d t18_3 = _mm512_sub_pd(t3_3, t9_3);
@@ -148,7 +148,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_0 = _mm512_loadu_pd(exp_avg + i);
     const __m512d t6_0 = _mm512_mul_pd(k5, vexp_avg_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t5_0, k6, t6_0);
-    const __m512d t8_0 = _mm512_div_pd(t7_0, k7);
+    const __m512d t8_0 = optk_avx512_div_pd(t7_0, k7);
     const __m512d t9_0 = _mm512_mul_pd(k8, t8_0);
     const __m512d t10_0 = _mm512_mul_pd(k9, t5_0);
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
@@ -156,7 +156,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t12_0 = _mm512_fmadd_pd(t5_0, t10_0, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_add_pd(k11, t13_0);
-    const __m512d t15_0 = _mm512_div_pd(k12, t14_0);
+    const __m512d t15_0 = optk_avx512_div_pd(k12, t14_0);
     const __m512d t16_0 = _mm512_mul_pd(t9_0, t15_0);
     const __m512d t17_0 = _mm512_fnmadd_pd(k13, t16_0, t3_0);
     const __m512d t18_0 = _mm512_sub_pd(t3_0, t9_0);
@@ -177,7 +177,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_0 = _mm512_maskz_loadu_pd(m0, exp_avg + i);
     const __m512d t6_0 = _mm512_mul_pd(k5, vexp_avg_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t5_0, k6, t6_0);
-    const __m512d t8_0 = _mm512_div_pd(t7_0, k7);
+    const __m512d t8_0 = optk_avx512_div_pd(t7_0, k7);
     const __m512d t9_0 = _mm512_mul_pd(k8, t8_0);
     const __m512d t10_0 = _mm512_mul_pd(k9, t5_0);
     const __m512d vexp_avg_sq_0 = _mm512_maskz_loadu_pd(m0, exp_avg_sq + i);
@@ -185,7 +185,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t12_0 = _mm512_fmadd_pd(t5_0, t10_0, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_add_pd(k11, t13_0);
-    const __m512d t15_0 = _mm512_div_pd(k12, t14_0);
+    const __m512d t15_0 = optk_avx512_div_pd(k12, t14_0);
     const __m512d t16_0 = _mm512_mul_pd(t9_0, t15_0);
     const __m512d t17_0 = _mm512_fnmadd_pd(k13, t16_0, t3_0);
     const __m512d t18_0 = _mm512_sub_pd(t3_0, t9_0);

@@ -46,7 +46,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t11_0 = _mm512_fnmadd_pd(t8_0, t8_0, t10_0);
     const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_add_pd(k6, t12_0);
-    const __m512d t14_0 = _mm512_div_pd(t6_0, t13_0);
+    const __m512d t14_0 = optk_avx512_div_pd(t6_0, t13_0);
     const __m512d t15_0 = _mm512_fmadd_pd(k7, vmomentum_buffer_0, t14_0);
     const __m512d t16_0 = _mm512_fnmadd_pd(k8, t15_0, vp_0);
     _mm512_storeu_pd(p + i, t16_0);
@@ -71,7 +71,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t11_1 = _mm512_fnmadd_pd(t8_1, t8_1, t10_1);
     const __m512d t12_1 = optk_avx512_sqrt_pd(t11_1);
     const __m512d t13_1 = _mm512_add_pd(k6, t12_1);
-    const __m512d t14_1 = _mm512_div_pd(t6_1, t13_1);
+    const __m512d t14_1 = optk_avx512_div_pd(t6_1, t13_1);
     const __m512d t15_1 = _mm512_fmadd_pd(k7, vmomentum_buffer_1, t14_1);
     const __m512d t16_1 = _mm512_fnmadd_pd(k8, t15_1, vp_1);
     _mm512_storeu_pd(p + i + 8, t16_1);
@@ -96,7 +96,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t11_2 = _mm512_fnmadd_pd(t8_2, t8_2, t10_2);
     const __m512d t12_2 = optk_avx512_sqrt_pd(t11_2);
     const __m512d t13_2 = _mm512_add_pd(k6, t12_2);
-    const __m512d t14_2 = _mm512_div_pd(t6_2, t13_2);
+    const __m512d t14_2 = optk_avx512_div_pd(t6_2, t13_2);
     const __m512d t15_2 = _mm512_fmadd_pd(k7, vmomentum_buffer_2, t14_2);
     const __m512d t16_2 = _mm512_fnmadd_pd(k8, t15_2, vp_2);
     _mm512_storeu_pd(p + i + 16, t16_2);
@@ -121,7 +121,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t11_3 = _mm512_fnmadd_pd(t8_3, t8_3, t10_3);
     const __m512d t12_3 = optk_avx512_sqrt_pd(t11_3);
     const __m512d t13_3 = _mm512_add_pd(k6, t12_3);
-    const __m512d t14_3 = _mm512_div_pd(t6_3, t13_3);
+    const __m512d t14_3 = optk_avx512_div_pd(t6_3, t13_3);
     const __m512d t15_3 = _mm512_fmadd_pd(k7, vmomentum_buffer_3, t14_3);
     const __m512d t16_3 = _mm512_fnmadd_pd(k8, t15_3, vp_3);
     _mm512_storeu_pd(p + i + 24, t16_3);
@@ -148,7 +148,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t11_0 = _mm512_fnmadd_pd(t8_0, t8_0, t10_0);
     const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_add_pd(k6, t12_0);
-    const __m512d t14_0 = _mm512_div_pd(t6_0, t13_0);
+    const __m512d t14_0 = optk_avx512_div_pd(t6_0, t13_0);
     const __m512d t15_0 = _mm512_fmadd_pd(k7, vmomentum_buffer_0, t14_0);
     const __m512d t16_0 = _mm512_fnmadd_pd(k8, t15_0, vp_0);
     _mm512_storeu_pd(p + i, t16_0);
@@ -176,7 +176,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t11_0 = _mm512_fnmadd_pd(t8_0, t8_0, t10_0);
     const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_add_pd(k6, t12_0);
-    const __m512d t14_0 = _mm512_div_pd(t6_0, t13_0);
+    const __m512d t14_0 = optk_avx512_div_pd(t6_0, t13_0);
     const __m512d t15_0 = _mm512_fmadd_pd(k7, vmomentum_buffer_0, t14_0);
     const __m512d t16_0 = _mm512_fnmadd_pd(k8, t15_0, vp_0);
     _mm512_mask_storeu_pd(p + i, m0, t16_0);

@@ -39,7 +39,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t9_0 = _mm512_fmadd_pd(t6_0, t7_0, t8_0);
     const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_add_pd(k6, t10_0);
-    const __m512d t12_0 = _mm512_div_pd(t6_0, t11_0);
+    const __m512d t12_0 = optk_avx512_div_pd(t6_0, t11_0);
     const __m512d t13_0 = _mm512_fnmadd_pd(k7, t12_0, vp_0);
     _mm512_storeu_pd(p + i, t13_0);
     _mm512_storeu_pd(square_avg + i, t9_0);
@@ -57,7 +57,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t9_1 = _mm512_fmadd_pd(t6_1, t7_1, t8_1);
     const __m512d t10_1 = optk_avx512_sqrt_pd(t9_1);
     const __m512d t11_1 = _mm512_add_pd(k6, t10_1);
-    const __m512d t12_1 = _mm512_div_pd(t6_1, t11_1);
+    const __m512d t12_1 = optk_avx512_div_pd(t6_1, t11_1);
     const __m512d t13_1 = _mm512_fnmadd_pd(k7, t12_1, vp_1);
     _mm512_storeu_pd(p + i + 8, t13_1);
     _mm512_storeu_pd(square_avg + i + 8, t9_1);
@@ -75,7 +75,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t9_2 = _mm512_fmadd_pd(t6_2, t7_2, t8_2);
     const __m512d t10_2 = optk_avx512_sqrt_pd(t9_2);
     const __m512d t11_2 = _mm512_add_pd(k6, t10_2);
-    const __m512d t12_2 = _mm512_div_pd(t6_2, t11_2);
+    const __m512d t12_2 = optk_avx512_div_pd(t6_2, t11_2);
     const __m512d t13_2 = _mm512_fnmadd_pd(k7, t12_2, vp_2);
     _mm512_storeu_pd(p + i + 16, t13_2);
     _mm512_storeu_pd(square_avg + i + 16, t9_2);
@@ -93,7 +93,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t9_3 = _mm512_fmadd_pd(t6_3, t7_3, t8_3);
     const __m512d t10_3 = optk_avx512_sqrt_pd(t9_3);
     const __m512d t11_3 = _mm512_add_pd(k6, t10_3);
-    const __m512d t12_3 = _mm512_div_pd(t6_3, t11_3);
+    const __m512d t12_3 = optk_avx512_div_pd(t6_3, t11_3);
     const __m512d t13_3 = _mm512_fnmadd_pd(k7, t12_3, vp_3);
     _mm512_storeu_pd(p + i + 24, t13_3);
     _mm512_storeu_pd(square_avg + i + 24, t9_3);
@@ -113,7 +113,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t9_0 = _mm512_fmadd_pd(t6_0, t7_0, t8_0);
     const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_add_pd(k6, t10_0);
-    const __m512d t12_0 = _mm512_div_pd(t6_0, t11_0);
+    const __m512d t12_0 = optk_avx512_div_pd(t6_0, t11_0);
     const __m512d t13_0 = _mm512_fnmadd_pd(k7, t12_0, vp_0);
     _mm512_storeu_pd(p + i, t13_0);
     _mm512_storeu_pd(square_avg + i, t9_0);
@@ -134,7 +134,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t9_0 = _mm512_fmadd_pd(t6_0, t7_0, t8_0);
     const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_add_pd(k6, t10_0);
-    const __m512d t12_0 = _mm512_div_pd(t6_0, t11_0);
+    const __m512d t12_0 = optk_avx512_div_pd(t6_0, t11_0);
     const __m512d t13_0 = _mm512_fnmadd_pd(k7, t12_0, vp_0);
     _mm512_mask_storeu_pd(p + i, m0, t13_0);
     _mm512_mask_storeu_pd(square_avg + i, m0, t9_0);

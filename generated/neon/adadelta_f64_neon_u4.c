@@ -145,7 +145,7 @@ void optk_adadelta_f64_neon_u4(size_t n, void *param, const void *grad, void *co
     const double st6 = fma(sk3, svaccumulated_grad, st5);
     const double st7 = sk1 + st6;
     const double st8 = optk_sqrt_g(st7);
-    const double st9 = st3 / st8;
+    const double st9 = optk_div_g(st3, st8);
     const double st10 = -st9;
     const double svp = p[i];
     const double st11 = fma(sk4, st10, svp);

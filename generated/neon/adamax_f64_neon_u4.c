@@ -120,7 +120,7 @@ void optk_adamax_f64_neon_u4(size_t n, void *param, const void *grad, void *cons
     const double st5 = fabs(svg);
     const double st6 = st4 > st5 ? st4 : st5;
     const double st7 = sk4 + st6;
-    const double st8 = st3 / st7;
+    const double st8 = optk_div_g(st3, st7);
     const double st9 = svp - st8;
     p[i] = st9;
     m[i] = st2;

@@ -184,7 +184,7 @@ void optk_torch_adadelta_f64_neon_u4(size_t n, void *param, const void *grad, vo
     const double st11 = fma(st6, st9, st10);
     const double st12 = sk4 + st11;
     const double st13 = optk_sqrt_g(st12);
-    const double st14 = st8 / st13;
+    const double st14 = optk_div_g(st8, st13);
     const double st15 = st6 * st14;
     const double st16 = fma(-sk7, st15, svp);
     const double st17 = sk5 * st15;

@@ -124,7 +124,7 @@ void optk_torch_adagrad_f64_neon_u4(size_t n, void *param, const void *grad, voi
     const double st7 = fma(st6, st6, svsum);
     const double st8 = optk_sqrt_g(st7);
     const double st9 = sk4 + st8;
-    const double st10 = st6 / st9;
+    const double st10 = optk_div_g(st6, st9);
     const double st11 = fma(-sk5, st10, svp);
     p[i] = st11;
     sum[i] = st7;

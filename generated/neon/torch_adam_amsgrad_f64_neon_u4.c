@@ -192,9 +192,9 @@ void optk_torch_adam_amsgrad_f64_neon_u4(size_t n, void *param, const void *grad
     const double st11 = fma(st6, st9, st10);
     const double st12 = svmax_exp_avg_sq > st11 ? svmax_exp_avg_sq : st11;
     const double st13 = optk_sqrt_g(st12);
-    const double st14 = st13 / sk8;
+    const double st14 = optk_div_g(st13, sk8);
     const double st15 = sk9 + st14;
-    const double st16 = st8 / st15;
+    const double st16 = optk_div_g(st8, st15);
     const double st17 = fma(-sk10, st16, svp);
     p[i] = st17;
     exp_avg[i] = st8;

@@ -160,7 +160,7 @@ void optk_torch_adamax_f64_neon_u4(size_t n, void *param, const void *grad, void
     const double st10 = fabs(st6);
     const double st11 = sk7 + st10;
     const double st12 = st9 > st11 ? st9 : st11;
-    const double st13 = st8 / st12;
+    const double st13 = optk_div_g(st8, st12);
     const double st14 = fma(-sk8, st13, svp);
     p[i] = st14;
     exp_avg[i] = st8;

@@ -176,9 +176,9 @@ void optk_torch_adamw_amsgrad_f64_neon_u4(size_t n, void *param, const void *gra
     const double st8 = fma(st3, st6, st7);
     const double st9 = svmax_exp_avg_sq > st8 ? svmax_exp_avg_sq : st8;
     const double st10 = optk_sqrt_g(st9);
-    const double st11 = st10 / sk6;
+    const double st11 = optk_div_g(st10, sk6);
     const double st12 = sk7 + st11;
-    const double st13 = st5 / st12;
+    const double st13 = optk_div_g(st5, st12);
     const double svp = p[i];
     const double st14 = sk8 * svp;
     const double st15 = fma(-sk9, st13, st14);

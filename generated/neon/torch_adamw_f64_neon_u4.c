@@ -158,9 +158,9 @@ void optk_torch_adamw_f64_neon_u4(size_t n, void *param, const void *grad, void 
     const double st7 = sk5 * svexp_avg_sq;
     const double st8 = fma(st3, st6, st7);
     const double st9 = optk_sqrt_g(st8);
-    const double st10 = st9 / sk6;
+    const double st10 = optk_div_g(st9, sk6);
     const double st11 = sk7 + st10;
-    const double st12 = st5 / st11;
+    const double st12 = optk_div_g(st5, st11);
     const double svp = p[i];
     const double st13 = sk8 * svp;
     const double st14 = fma(-sk9, st12, st13);

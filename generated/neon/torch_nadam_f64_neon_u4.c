@@ -194,10 +194,10 @@ void optk_torch_nadam_f64_neon_u4(size_t n, void *param, const void *grad, void 
     const double st11 = sk8 * svexp_avg_sq;
     const double st12 = fma(st7, st10, st11);
     const double st13 = optk_sqrt_g(st12);
-    const double st14 = st13 / sk9;
+    const double st14 = optk_div_g(st13, sk9);
     const double st15 = sk10 + st14;
-    const double st16 = st9 / st15;
-    const double st17 = st7 / st15;
+    const double st16 = optk_div_g(st9, st15);
+    const double st17 = optk_div_g(st7, st15);
     const double st18 = fma(sk11, st17, st2);
     const double st19 = fma(sk12, st16, st18);
     p[i] = st19;

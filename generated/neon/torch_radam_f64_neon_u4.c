@@ -189,7 +189,7 @@ void optk_torch_radam_f64_neon_u4(size_t n, void *param, const void *grad, void 
     const double svexp_avg = exp_avg[i];
     const double st6 = sk5 * svexp_avg;
     const double st7 = fma(st5, sk6, st6);
-    const double st8 = st7 / sk7;
+    const double st8 = optk_div_g(st7, sk7);
     const double st9 = sk8 * st8;
     const double st10 = sk9 * st5;
     const double svexp_avg_sq = exp_avg_sq[i];
@@ -197,7 +197,7 @@ void optk_torch_radam_f64_neon_u4(size_t n, void *param, const void *grad, void 
     const double st12 = fma(st5, st10, st11);
     const double st13 = optk_sqrt_g(st12);
     const double st14 = sk11 + st13;
-    const double st15 = sk12 / st14;
+    const double st15 = optk_div_g(sk12, st14);
     const double st16 = st9 * st15;
     const double st17 = fma(-sk13, st16, st3);
     const double st18 = st3 - st9;

@@ -164,7 +164,7 @@ void optk_torch_rmsprop_centered_f64_neon_u4(size_t n, void *param, const void *
     const double st11 = fma(-st8, st8, st10);
     const double st12 = optk_sqrt_g(st11);
     const double st13 = sk6 + st12;
-    const double st14 = st6 / st13;
+    const double st14 = optk_div_g(st6, st13);
     const double st15 = fma(-sk7, st14, svp);
     p[i] = st15;
     square_avg[i] = st10;

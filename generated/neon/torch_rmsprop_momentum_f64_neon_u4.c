@@ -159,7 +159,7 @@ void optk_torch_rmsprop_momentum_f64_neon_u4(size_t n, void *param, const void *
     const double st9 = fma(st6, st7, st8);
     const double st10 = optk_sqrt_g(st9);
     const double st11 = sk6 + st10;
-    const double st12 = st6 / st11;
+    const double st12 = optk_div_g(st6, st11);
     const double st13 = fma(sk7, svmomentum_buffer, st12);
     const double st14 = fma(-sk8, st13, svp);
     p[i] = st14;

@@ -32,7 +32,7 @@ void optk_adadelta_f64_scalar_u1(size_t n, void *param, const void *grad, void *
     const double t6 = fma(k3, vaccumulated_grad, t5);
     const double t7 = k1 + t6;
     const double t8 = optk_sqrt_g(t7);
-    const double t9 = t3 / t8;
+    const double t9 = optk_div_g(t3, t8);
     const double t10 = -t9;
     const double vp = p[i];
     const double t11 = fma(k4, t10, vp);

@@ -32,7 +32,7 @@ void optk_adamax_f64_scalar_u1(size_t n, void *param, const void *grad, void *co
     const double t5 = fabs(vg);
     const double t6 = t4 > t5 ? t4 : t5;
     const double t7 = k4 + t6;
-    const double t8 = t3 / t7;
+    const double t8 = optk_div_g(t3, t7);
     const double t9 = vp - t8;
     p[i] = t9;
     m[i] = t2;

@@ -33,7 +33,7 @@ void optk_rmsprop_centered_f64_scalar_u1(size_t n, void *param, const void *grad
     const double t6 = fma(-t3, t3, t5);
     const double t7 = k4 + t6;
     const double t8 = optk_sqrt_g(t7);
-    const double t9 = t1 / t8;
+    const double t9 = optk_div_g(t1, t8);
     const double t10 = vp - t9;
     p[i] = t10;
     v[i] = t5;

@@ -42,7 +42,7 @@ void optk_torch_adadelta_f64_scalar_u1(size_t n, void *param, const void *grad, 
     const double t11 = fma(t6, t9, t10);
     const double t12 = k4 + t11;
     const double t13 = optk_sqrt_g(t12);
-    const double t14 = t8 / t13;
+    const double t14 = optk_div_g(t8, t13);
     const double t15 = t6 * t14;
     const double t16 = fma(-k7, t15, vp);
     const double t17 = k5 * t15;

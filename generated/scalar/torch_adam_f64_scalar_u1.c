@@ -44,9 +44,9 @@ void optk_torch_adam_f64_scalar_u1(size_t n, void *param, const void *grad, void
     const double t10 = k7 * vexp_avg_sq;
     const double t11 = fma(t6, t9, t10);
     const double t12 = optk_sqrt_g(t11);
-    const double t13 = t12 / k8;
+    const double t13 = optk_div_g(t12, k8);
     const double t14 = k9 + t13;
-    const double t15 = t8 / t14;
+    const double t15 = optk_div_g(t8, t14);
     const double t16 = fma(-k10, t15, vp);
     p[i] = t16;
     exp_avg[i] = t8;

@@ -42,7 +42,7 @@ void optk_torch_adamax_f64_scalar_u1(size_t n, void *param, const void *grad, vo
     const double t10 = fabs(t6);
     const double t11 = k7 + t10;
     const double t12 = t9 > t11 ? t9 : t11;
-    const double t13 = t8 / t12;
+    const double t13 = optk_div_g(t8, t12);
     const double t14 = fma(-k8, t13, vp);
     p[i] = t14;
     exp_avg[i] = t8;

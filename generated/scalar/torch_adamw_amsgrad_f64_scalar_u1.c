@@ -42,9 +42,9 @@ void optk_torch_adamw_amsgrad_f64_scalar_u1(size_t n, void *param, const void *g
     const double t8 = fma(t3, t6, t7);
     const double t9 = vmax_exp_avg_sq > t8 ? vmax_exp_avg_sq : t8;
     const double t10 = optk_sqrt_g(t9);
-    const double t11 = t10 / k6;
+    const double t11 = optk_div_g(t10, k6);
     const double t12 = k7 + t11;
-    const double t13 = t5 / t12;
+    const double t13 = optk_div_g(t5, t12);
     const double vp = p[i];
     const double t14 = k8 * vp;
     const double t15 = fma(-k9, t13, t14);

@@ -39,9 +39,9 @@ void optk_torch_adamw_f64_scalar_u1(size_t n, void *param, const void *grad, voi
     const double t7 = k5 * vexp_avg_sq;
     const double t8 = fma(t3, t6, t7);
     const double t9 = optk_sqrt_g(t8);
-    const double t10 = t9 / k6;
+    const double t10 = optk_div_g(t9, k6);
     const double t11 = k7 + t10;
-    const double t12 = t5 / t11;
+    const double t12 = optk_div_g(t5, t11);
     const double vp = p[i];
     const double t13 = k8 * vp;
     const double t14 = fma(-k9, t12, t13);

@@ -47,10 +47,10 @@ void optk_torch_nadam_f64_scalar_u1(size_t n, void *param, const void *grad, voi
     const double t11 = k8 * vexp_avg_sq;
     const double t12 = fma(t7, t10, t11);
     const double t13 = optk_sqrt_g(t12);
-    const double t14 = t13 / k9;
+    const double t14 = optk_div_g(t13, k9);
     const double t15 = k10 + t14;
-    const double t16 = t9 / t15;
-    const double t17 = t7 / t15;
+    const double t16 = optk_div_g(t9, t15);
+    const double t17 = optk_div_g(t7, t15);
     const double t18 = fma(k11, t17, t2);
     const double t19 = fma(k12, t16, t18);
     p[i] = t19;

@@ -41,7 +41,7 @@ void optk_torch_radam_f64_scalar_u1(size_t n, void *param, const void *grad, voi
     const double vexp_avg = exp_avg[i];
     const double t6 = k5 * vexp_avg;
     const double t7 = fma(t5, k6, t6);
-    const double t8 = t7 / k7;
+    const double t8 = optk_div_g(t7, k7);
     const double t9 = k8 * t8;
     const double t10 = k9 * t5;
     const double vexp_avg_sq = exp_avg_sq[i];
@@ -49,7 +49,7 @@ void optk_torch_radam_f64_scalar_u1(size_t n, void *param, const void *grad, voi
     const double t12 = fma(t5, t10, t11);
     const double t13 = optk_sqrt_g(t12);
     const double t14 = k11 + t13;
-    const double t15 = k12 / t14;
+    const double t15 = optk_div_g(k12, t14);
     const double t16 = t9 * t15;
     const double t17 = fma(-k13, t16, t3);
     const double t18 = t3 - t9;

@@ -42,7 +42,7 @@ void optk_torch_rmsprop_centered_f64_scalar_u1(size_t n, void *param, const void
     const double t11 = fma(-t8, t8, t10);
     const double t12 = optk_sqrt_g(t11);
     const double t13 = k6 + t12;
-    const double t14 = t6 / t13;
+    const double t14 = optk_div_g(t6, t13);
     const double t15 = fma(-k7, t14, vp);
     p[i] = t15;
     square_avg[i] = t10;

@@ -41,7 +41,7 @@ void optk_torch_rmsprop_momentum_f64_scalar_u1(size_t n, void *param, const void
     const double t9 = fma(t6, t7, t8);
     const double t10 = optk_sqrt_g(t9);
     const double t11 = k6 + t10;
-    const double t12 = t6 / t11;
+    const double t12 = optk_div_g(t6, t11);
     const double t13 = fma(k7, vmomentum_buffer, t12);
     const double t14 = fma(-k8, t13, vp);
     p[i] = t14;

@@ -21,7 +21,7 @@ local function arith(s, vtype, lanes, negzero)
     -- only: on f64 subnormal data the FMA spelling measured slower (adamax
     -- f64 0.39 -> 0.85 ns/elem; docs/subnormal.md).
     sqrt_g = "optk_avx2_sqrt_" .. s .. "($1)",
-    div_g = s == "ps" and "optk_avx2_div_ps($1, $2)" or nil,
+    div_g = "optk_avx2_div_" .. s .. "($1, $2)",
     mul_g = s == "ps" and f("fmadd") .. "($1, $2, " .. f("set1") .. "(" .. negzero .. "))" or nil,
   }
 end

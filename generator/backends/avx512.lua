@@ -20,7 +20,7 @@ local function arith(s, vtype, mtype, lanes, signbit)
     pow = "optk_avx512_pow_" .. s .. "($1, $2)", -- lane by lane (templates/optk_avx512.h.tpl)
     -- Subnormal guards (optgen.guard), as in avx2.lua.
     sqrt_g = "optk_avx512_sqrt_" .. s .. "($1)",
-    div_g = s == "ps" and "optk_avx512_div_ps($1, $2)" or nil,
+    div_g = "optk_avx512_div_" .. s .. "($1, $2)",
     mul_g = s == "ps" and f("fmadd") .. "($1, $2, " .. f("set1") .. "(-0.0f))" or nil,
     tail_mtype = mtype, tail_mask = "(" .. mtype .. ")((1u << ($1)) - 1u)",
   }

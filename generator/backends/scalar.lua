@@ -17,7 +17,7 @@ local function arith(sfx, ctype)
     pow = "optk__pow" .. sfx .. "($1, $2)", exp = "optk__exp($1)", log = "optk__log($1)",
     -- Subnormal guards (optgen.guard; templates/optk_scalar.h.tpl).  A product
     -- stays a product: fma() without FMA hardware is a library call.
-    sqrt_g = "optk_sqrt" .. sfx .. "_g($1)", div_g = sfx == "f" and "optk_divf_g($1, $2)" or nil,
+    sqrt_g = "optk_sqrt" .. sfx .. "_g($1)", div_g = "optk_div" .. sfx .. "_g($1, $2)",
   }
 end
 
