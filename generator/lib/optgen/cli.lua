@@ -1,4 +1,4 @@
--- optgen's command line: generate, list, show.
+-- optgen's command line: generate, list, show, vendor and tune.
 local diag = require("optgen.diag")
 local emit = require("optgen.emit")
 local fs = require("optgen.fsutil")
@@ -19,7 +19,7 @@ commands:
   list       list specs, kernels, hyperparameters and state
   show       print one kernel's C
   vendor     write one self-contained C file and header with chosen kernels
-  tune       measure kernel variants on this machine and write a tuning profile
+  tune       measure kernels' knob settings on this machine and write a tuning profile
 
 'optgen COMMAND --help' describes each.]=],
   generate = [=[
@@ -31,26 +31,29 @@ Regenerates every file from the specs, backends and templates.
   --check        write nothing; list stale, missing and extra files and exit 1 if any
   --unroll LIST  vectors per main-loop iteration for the named ISAs (default: each backend's)
   --depfile FILE also write a make-style list of the files read (for the build)
-  --profile FILE emit the variants a tuning profile (optgen tune) chose; needs --out,
+  --profile FILE emit the knob settings a tuning profile (optgen tune) chose; needs --out,
                  since generated/ never depends on the machine
 A spec error writes nothing.]=],
   tune = [=[
 usage: optgen tune [--optim LIST] [--dtype LIST] [--isa LIST] [--quick] [--out FILE]
+                   [--samples FILE]
        optgen tune --profile-path
 
-Finds the fastest variant of each kernel on this machine: for every optimizer, storage
-type and ISA (default: all, and every SIMD ISA this CPU runs) it emits candidate variants
-(unroll 1/2/4/8, software prefetch, non-temporal stores), compiles them with $CC (or cc)
-into a shared object, checks each against the scalar baseline bit for bit (rejecting and
-reporting any that differ), times each in L1, in L2 and beyond the last-level cache, and
-writes a profile: generator/tuning/<vendor>-fam<F>-model<M>-<isas>.lua (or FILE), with every
-measurement, the fastest variant per size class and the one to emit.  Apply it with
+Finds the fastest knob setting (such as u4_pf8_nt) of each kernel on this machine: for
+every optimizer, storage type and ISA (default: all, and every SIMD ISA this CPU runs) it
+emits candidate settings (unroll 1/2/4/8, software prefetch, non-temporal stores), compiles
+them with $CC (or cc) into a shared object, checks each against the scalar baseline bit for
+bit (rejecting and reporting any that differ), times each in L1, in L2 and beyond the
+last-level cache, and writes a profile: generator/tuning/<vendor>-fam<F>-model<M>-<isas>.lua
+(or FILE), with the fastest setting per size class, the one to emit and the medians they
+rest on; every sample goes to build/tuning/<profile name>.samples.lua.  Apply it with
 'optgen generate --profile FILE --out DIR' (tests/tuned.sh builds and tests a library so).
   --quick          fewer candidates and samples (about two minutes for everything)
   --out FILE       write the profile to FILE
+  --samples FILE   write every sample to FILE
   --profile-path   print this CPU's profile path and exit
   --sizes L1,L2,BIG  elements per size class instead of the cache-derived ones (tests)
-Nothing is written unless every kernel was tuned.]=],
+Nothing is written unless every kernel was tuned, and no file tune did not write is replaced.]=],
   list = [=[
 usage: optgen list
 
@@ -65,7 +68,7 @@ optimizers, storage types and ISAs (the scalar baseline always comes along) with
 dispatch, every external symbol prefixed with PREFIX and every macro with its upper case.
 They compile with gcc or clang, C99 or later, -O2, no other flags.
   --hp adam.beta1=0.9   bake a hyperparameter in as an exact constant (repeatable)
-  --profile FILE        use the variants a tuning profile (optgen tune) chose
+  --profile FILE        use the knob settings a tuning profile (optgen tune) chose
 DIR must be new or hold only the files an earlier vendor run wrote with the same PREFIX;
 nothing is written on error.
 Example:
@@ -271,7 +274,7 @@ end
 
 function commands.tune(root, args)
   local o = options(args, { optim = "value", dtype = "value", isa = "value", quick = "flag", out = "value",
-                            sizes = "value", ["profile-path"] = "flag" }, "tune")
+                            samples = "value", sizes = "value", ["profile-path"] = "flag" }, "tune")
   if o["profile-path"] then
     print(tune.default_path(root, tune.cpu(), generate.backends(root)))
     return
