@@ -80,6 +80,19 @@ usage: optgen show NAME --isa ISA --dtype TYPE [--unroll N]
 Prints the C of one kernel, e.g. 'optgen show adam --isa avx2 --dtype bf16'.]=],
 }
 
+-- Each command's options, by name: "flag", "value" (one value) or "list"
+-- (repeatable); "positional" first when it takes a NAME.  (tests/lua
+-- checks the README's commands against these.)
+M.options = {
+  generate = { out = "value", check = "flag", unroll = "value", depfile = "value", profile = "value" },
+  list = {},
+  show = { "positional", isa = "value", dtype = "value", unroll = "value" },
+  vendor = { optim = "value", dtype = "value", isa = "value", prefix = "value", out = "value", hp = "list",
+             unroll = "value", profile = "value" },
+  tune = { optim = "value", dtype = "value", isa = "value", quick = "flag", out = "value", samples = "value",
+           sizes = "value", ["profile-path"] = "flag" },
+}
+
 -- Exits with a one-line message: control characters in what it quotes
 -- (arguments, file names) are shown as \ and their code.
 local function die(fmt, ...)
@@ -143,33 +156,32 @@ local function parse_unroll(text, backends)
   return r
 end
 
--- The variants a tuning profile chooses, checked against the kernels and
--- backends; dies with the profile's error.
-local function profile_variants(root, path, cmd)
+-- The knob settings a tuning profile chooses (what emit calls `variants`),
+-- checked against the kernels and backends; dies with the profile's error.
+local function profile_settings(root, path, cmd)
   local kernels, errors = generate.kernels(root)
   if #errors > 0 then report(errors) end
   local known = { kernels = {}, isas = {}, backends = {} }
   for _, kir in ipairs(kernels) do known.kernels[kir.spec.name] = true end
   for _, be in ipairs(generate.backends(root)) do known.isas[be.isa], known.backends[be.isa] = true, be end
-  local ok, _, variants = pcall(tune.load_profile, path, known)
+  local ok, _, settings = pcall(tune.load_profile, path, known)
   if not ok then
     local err = _
     if type(err) == "table" and err.tune then die("%s: %s", cmd, err.tune) end
     error(err, 0)
   end
-  return variants
+  return settings
 end
 
 local commands = {}
 
 function commands.generate(root, args)
-  local o = options(args, { out = "value", check = "flag", unroll = "value", depfile = "value", profile = "value" },
-                    "generate")
+  local o = options(args, M.options.generate, "generate")
   local unroll = parse_unroll(o.unroll, generate.backends(root))
   local variants
   if o.profile then
     if not o.out then die("generate: --profile needs --out DIR (generated/ stays independent of the machine)") end
-    variants = profile_variants(root, o.profile, "generate")
+    variants = profile_settings(root, o.profile, "generate")
   end
   local files, errors = generate.files(root, { unroll = unroll, variants = variants })
   if not files then report(errors) end
@@ -207,7 +219,7 @@ function commands.generate(root, args)
 end
 
 function commands.list(root, args)
-  options(args, {}, "list")
+  options(args, M.options.list, "list")
   local kernels, errors = generate.kernels(root)
   if #errors > 0 then report(errors) end
   local backends = generate.backends(root)
@@ -232,7 +244,7 @@ function commands.list(root, args)
 end
 
 function commands.show(root, args)
-  local o = options(args, { "positional", isa = "value", dtype = "value", unroll = "value" }, "show")
+  local o = options(args, M.options.show, "show")
   if not o[1] or not o.isa or not o.dtype then die("show: needs NAME, --isa and --dtype (see 'optgen show --help')") end
   local known = false
   for _, d in ipairs(emit.dtypes) do known = known or d == o.dtype end
@@ -255,12 +267,11 @@ function commands.show(root, args)
 end
 
 function commands.vendor(root, args)
-  local o = options(args, { optim = "value", dtype = "value", isa = "value", prefix = "value", out = "value",
-                            hp = "list", unroll = "value", profile = "value" }, "vendor")
+  local o = options(args, M.options.vendor, "vendor")
   if not o.out then die("vendor: --out DIR is required (see 'optgen vendor --help')") end
   o.out = fs.clean_dir(o.out) or die("vendor: --out needs a directory name")
   o.unroll = parse_unroll(o.unroll, generate.backends(root))
-  if o.profile then o.variants = profile_variants(root, o.profile, "vendor") end
+  if o.profile then o.variants = profile_settings(root, o.profile, "vendor") end
   local function check(ok, err)
     if not ok and type(err) == "table" and err.vendor then die("vendor: %s", err.vendor) end
     if not ok then error(err, 0) end
@@ -273,8 +284,7 @@ function commands.vendor(root, args)
 end
 
 function commands.tune(root, args)
-  local o = options(args, { optim = "value", dtype = "value", isa = "value", quick = "flag", out = "value",
-                            samples = "value", sizes = "value", ["profile-path"] = "flag" }, "tune")
+  local o = options(args, M.options.tune, "tune")
   if o["profile-path"] then
     print(tune.default_path(root, tune.cpu(), generate.backends(root)))
     return
