@@ -244,4 +244,17 @@ return {
     has(out, d .. "/s.lua exists and was not written by optgen tune; left alone")
     h.rm(d)
   end },
+  { "the flags tune needs are the backends' target features, which the runtime's probes check", function()
+    local cpu_ = require("optgen.tune_cpu")
+    local probes = { x86_64 = fs.read(root .. "/runtime/cpu_x86.c"), aarch64 = fs.read(root .. "/runtime/cpu_arm.c") }
+    h.eq(table.concat(cpu_.needs(by_isa.avx2), ","), "avx2,fma,f16c", "avx2")
+    h.eq(table.concat(cpu_.needs(by_isa.sve), ","), "sve", "sve")
+    for _, be in ipairs(backends) do
+      for _, f in ipairs(cpu_.needs(be)) do
+        local word = be.arch == "aarch64" and "HWCAP_" .. f:upper() or f
+        local found = probes[be.arch]:find("%f[%w_]" .. word .. "%f[^%w_]") ~= nil
+        h.eq(found, true, be.isa .. ": " .. word .. " in the probe")
+      end
+    end
+  end },
 }
