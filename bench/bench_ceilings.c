@@ -6,8 +6,6 @@
 #include <pthread.h>
 #include "bench.h"
 
-/* ---- the same-run ceiling: the kernel's loads and stores, no arithmetic ---- */
-
 typedef char v64 __attribute__((vector_size(64), aligned(1)));
 
 struct ceil_ctx {

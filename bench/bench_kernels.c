@@ -3,8 +3,6 @@
 #define _GNU_SOURCE
 #include "bench.h"
 
-/* ---- kernels through optk_step_isa ---------------------------------------- */
-
 void step_body(void *ctx, long reps)
 {
   struct step_ctx *c = ctx;

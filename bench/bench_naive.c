@@ -4,8 +4,6 @@
 #include "naive.h"
 #include "bench.h"
 
-/* ---- naive loops -------------------------------------------------------------- */
-
 static const struct {
   const char *name;
   const struct naive_fn *table;

@@ -3,8 +3,6 @@
 #define _GNU_SOURCE
 #include "bench.h"
 
-/* ---- per-call overhead ------------------------------------------------------------ */
-
 struct direct_ctx {
   optk_kernel_fn fn;
   size_t n;

@@ -4,8 +4,6 @@
 #include <time.h>
 #include "bench.h"
 
-/* ---- thread scaling and the pool ------------------------------------------------ */
-
 /* Thread counts measured: 1, 2, 4, 8, ... and every core. */
 static int thread_counts(int *out)
 {

@@ -4,8 +4,6 @@
 #include <dlfcn.h>
 #include "bench.h"
 
-/* ---- the tuned kernels against the default variants ----------------------- */
-
 /* When the library was built from a tuning profile (scripts/gen), the
  * default variants come from a second build of the committed generated/
  * (bench/run makes it), loaded with dlopen so that both registries live in

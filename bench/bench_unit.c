@@ -4,8 +4,6 @@
 #include <immintrin.h>
 #include "bench.h"
 
-/* ---- divide and square-root unit ---------------------------------------------------- */
-
 #define CHAINS 12
 struct unit_ctx {
   int which; /* 0 sqrt+div f32 512, 1 div f32 512, 2 sqrt+div f64 512, 3 div f64 512, 4..7 the same in 256 */

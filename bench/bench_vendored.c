@@ -8,8 +8,6 @@
 #include "vendor_baked.h"
 #include "bench.h"
 
-/* ---- vendored kernels: baked hyperparameters against unbaked ---------------- */
-
 
 struct vendor_ctx {
   int baked;
