@@ -53,9 +53,12 @@ static int passes(const char *opt, const char *dt, const char *isa)
   int any[3] = { 0, 0, 0 }, hit[3] = { 0, 0, 0 };
   for (int i = 0; i < ntokens; i++) {
     const char *t = tokens[i];
-    int k = strcmp(t, "f32") == 0 || strcmp(t, "f64") == 0 || strcmp(t, "bf16") == 0 || strcmp(t, "f16") == 0 ? 1
-          : strcmp(t, "scalar") == 0 || strcmp(t, "avx2") == 0 || strcmp(t, "avx512") == 0 ||
-                    strcmp(t, "neon") == 0 || strcmp(t, "sve") == 0 ? 2 : 0;
+    int k = 0; /* an optimizer, unless the tables name it a storage type or an ISA */
+#define OPTK_X(name, NAME, id, bytes, COMPUTE, cbytes) k = strcmp(t, #name) == 0 ? 1 : k;
+    OPTK_DTYPE_LIST(OPTK_X)
+#undef OPTK_X
+    for (int i = 0; optk_isa_name((optk_isa)i) != NULL; i++)
+      k = strcmp(t, optk_isa_name((optk_isa)i)) == 0 ? 2 : k;
     any[k] = 1;
     hit[k] |= strcmp(t, k == 0 ? opt : k == 1 ? dt : isa) == 0;
   }

@@ -1,7 +1,7 @@
 """Builds the optkern package with its own compiled copy of the library.
 
 The library is the runtime (runtime/*.c) and the committed generated kernels
-(generated/kernels_*.c, generated/optimizers.c) of the source tree around
+(generated/units/*.c, the translation units) of the source tree around
 this directory, compiled in one compiler command into optkern/liboptkern.so,
 with the flags the ninja build gives them: every kernel carries its own
 target attribute, and floating-point contraction stays off so that the
@@ -26,8 +26,7 @@ def sources():
         raise SystemExit("optkern: setup.py builds from the optkern source tree; %s has no runtime/ and "
                          "generated/" % ROOT)
     return (sorted(glob.glob(os.path.join(runtime, "*.c")))
-            + sorted(glob.glob(os.path.join(generated, "kernels_*.c")))
-            + [os.path.join(generated, "optimizers.c")])
+            + sorted(glob.glob(os.path.join(generated, "units", "*.c"))))
 
 
 class BuildLibrary(build_ext):

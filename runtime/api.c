@@ -71,14 +71,14 @@ static double to_compute(const optk_kernel *k, double x)
   return k->dtype == OPTK_F64 ? x : (double)(float)x;
 }
 
-static size_t arith_size(optk_dtype d) { return d == OPTK_F64 ? sizeof(double) : sizeof(float); }
+static size_t arith_size(optk_dtype d) { return optk__compute_bytes(d); }
 
 /* Bytes per element of the widest array a call touches: n times this must
  * fit in ptrdiff_t, or the kernels' pointer arithmetic and the thread split
  * overflow. */
 static size_t widest(const optk_kernel *k)
 {
-  const size_t p = k->dtype == OPTK_F64 ? 8 : k->dtype == OPTK_F32 ? 4 : 2;
+  const size_t p = optk__dtype_bytes(k->dtype);
   const size_t s = arith_size(k->dtype);
   return k->nstate > 0 && s > p ? s : p;
 }

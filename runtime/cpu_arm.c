@@ -17,7 +17,7 @@
 #define HWCAP_SVE (1ul << 22)
 #endif
 
-static unsigned detect(void)
+unsigned optk__cpu_detect(void)
 {
   unsigned isas = 1u << OPTK_ISA_SCALAR;
   const unsigned long hw = getauxval(AT_HWCAP);
@@ -30,20 +30,9 @@ static unsigned detect(void)
 }
 #else
 /* Elsewhere AdvSIMD is part of the AArch64 baseline; SVE is not assumed. */
-static unsigned detect(void)
+unsigned optk__cpu_detect(void)
 {
   return 1u << OPTK_ISA_SCALAR | 1u << OPTK_ISA_NEON;
 }
 #endif
-
-unsigned optk__cpu_isas(void)
-{
-  static unsigned cached; /* 0: not yet detected (scalar is always set) */
-  unsigned isas = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-  if (isas == 0) {
-    isas = detect();
-    __atomic_store_n(&cached, isas, __ATOMIC_RELAXED);
-  }
-  return isas;
-}
 #endif

@@ -12,7 +12,7 @@ static unsigned long long xgetbv0(void)
   return (unsigned long long)hi << 32 | lo;
 }
 
-static unsigned detect(void)
+unsigned optk__cpu_detect(void)
 {
   unsigned isas = 1u << OPTK_ISA_SCALAR;
   unsigned a, b, c, d;
@@ -31,17 +31,6 @@ static unsigned detect(void)
     isas |= 1u << OPTK_ISA_AVX2;
     if (zmm && avx512f && avx512bw && avx512vl)
       isas |= 1u << OPTK_ISA_AVX512;
-  }
-  return isas;
-}
-
-unsigned optk__cpu_isas(void)
-{
-  static unsigned cached; /* 0: not yet detected (scalar is always set) */
-  unsigned isas = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-  if (isas == 0) {
-    isas = detect();
-    __atomic_store_n(&cached, isas, __ATOMIC_RELAXED);
   }
   return isas;
 }

@@ -12,7 +12,17 @@
 #include "optk_internal.h"
 #include "optk_kernels.h"
 
-static const char *const isa_names[OPTK_ISA_COUNT] = { "scalar", "avx2", "avx512", "neon", "sve" };
+/* The public numbers are the table's (optk_tables.h). */
+#define OPTK_X(name, NAME, id, fallback, arch) \
+  _Static_assert(OPTK_ISA_##NAME == (id), "optk_isa and OPTK_ISA_LIST disagree on " #name);
+OPTK_ISA_LIST(OPTK_X)
+#undef OPTK_X
+
+static const char *const isa_names[OPTK_ISA_COUNT] = {
+#define OPTK_X(name, NAME, id, fallback, arch) [id] = #name,
+  OPTK_ISA_LIST(OPTK_X)
+#undef OPTK_X
+};
 
 const char *optk_isa_name(optk_isa isa)
 {
@@ -26,10 +36,12 @@ int optk_isa_available(optk_isa isa)
   return (unsigned)isa < OPTK_ISA_COUNT && (optk__cpu_isas() & OPTK_BUILT_ISAS) >> isa & 1u;
 }
 
-/* Each ISA's fallback when a cap rules it out: x86 avx512 -> avx2 ->
- * scalar, Arm sve -> neon -> scalar. */
+/* Each ISA's fallback when a cap rules it out: the next lower ISA of its
+ * architecture, down to scalar. */
 static const optk_isa lower_isa[OPTK_ISA_COUNT] = {
-  OPTK_ISA_SCALAR, OPTK_ISA_SCALAR, OPTK_ISA_AVX2, OPTK_ISA_SCALAR, OPTK_ISA_NEON,
+#define OPTK_X(name, NAME, id, fallback, arch) [id] = (optk_isa)(fallback),
+  OPTK_ISA_LIST(OPTK_X)
+#undef OPTK_X
 };
 
 static int active = -1;
@@ -61,7 +73,7 @@ static void resolve(void)
       if (strcmp(cap, isa_names[i]) == 0)
         want = i;
     if (want < 0)
-      fprintf(stderr, "optkern: OPTK_ISA=%s names no ISA (scalar, avx2, avx512, neon, sve); ignored\n", cap);
+      fprintf(stderr, "optkern: OPTK_ISA=%s names no ISA (" OPTK_ISA_NAMES "); ignored\n", cap);
     else
       while (!within(best, (optk_isa)want)) /* lower, never raise */
         best = lower_isa[best];

@@ -433,8 +433,8 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
   g.fn = k->impl[isa];
   g.count = count;
   g.ts = tensors;
-  g.psize = k->dtype == OPTK_F64 ? 8 : k->dtype == OPTK_F32 ? 4 : 2;
-  g.ssize = k->dtype == OPTK_F64 ? 8 : 4;
+  g.psize = optk__dtype_bytes(k->dtype);
+  g.ssize = optk__compute_bytes(k->dtype);
   g.nstate = k->nstate;
   g.sf = 1.0f;
   g.cf = 1.0f;

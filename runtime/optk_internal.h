@@ -16,24 +16,22 @@
 #define OPTK_ARCH_AARCH64 0
 #endif
 
-#define OPTK_ISA_COUNT 5
+/* The ISAs and storage types, each listed once (generated from the
+ * backends and generator/lib/optgen/isas.lua): OPTK_ISA_LIST,
+ * OPTK_ISA_COUNT, OPTK_DTYPE_LIST. */
+#include "optk_tables.h"
 
-/* Static dispatch: building with -DOPTK_STATIC_ISA=avx2 (or scalar, avx512,
- * neon, sve) compiles only the scalar baseline and that ISA's kernels, for a
- * known target (the vendored file's mode); dispatch still checks the CPU and
- * falls back to scalar where that ISA is missing.
+/* Static dispatch: building with -DOPTK_STATIC_ISA=<name> (a name of
+ * OPTK_ISA_LIST) compiles only the scalar baseline and that ISA's kernels,
+ * for a known target (the vendored file's mode); dispatch still checks the
+ * CPU and falls back where that ISA is missing.
  * OPTK_STATIC_ALLOWS(id) says whether ISA number id is built. */
-#define OPTK_ISA_ID_scalar 1
-#define OPTK_ISA_ID_avx2 2
-#define OPTK_ISA_ID_avx512 3
-#define OPTK_ISA_ID_neon 4
-#define OPTK_ISA_ID_sve 5
 #define OPTK_ISA_ID_(x) OPTK_ISA_ID__(x)
 #define OPTK_ISA_ID__(x) OPTK_ISA_ID_##x
 #ifdef OPTK_STATIC_ISA
 #define OPTK_STATIC (OPTK_ISA_ID_(OPTK_STATIC_ISA) - 1)
 #if OPTK_STATIC < 0
-#error "OPTK_STATIC_ISA must be scalar, avx2, avx512, neon or sve"
+#error "OPTK_STATIC_ISA must name an ISA of OPTK_ISA_LIST (optk_tables.h)"
 #endif
 #define OPTK_STATIC_ALLOWS(id) ((id) == 0 || (id) == OPTK_STATIC)
 #else
@@ -43,6 +41,31 @@
 #define OPTK_MAX_STATE 8
 #define OPTK_MAX_HPARAMS 32
 #define OPTK_MAX_CONSTS 16
+
+/* Per storage type (OPTK_DTYPE_LIST): the bytes of a stored element, and
+ * the type (and its bytes) of the arithmetic and the state.  0 for a value
+ * that is no optk_dtype. */
+static inline size_t optk__dtype_bytes(optk_dtype d)
+{
+#define OPTK_X(name, NAME, id, bytes, COMPUTE, cbytes) if (d == OPTK_##NAME) return bytes;
+  OPTK_DTYPE_LIST(OPTK_X)
+#undef OPTK_X
+  return 0;
+}
+static inline optk_dtype optk__compute_type(optk_dtype d)
+{
+#define OPTK_X(name, NAME, id, bytes, COMPUTE, cbytes) if (d == OPTK_##NAME) return OPTK_##COMPUTE;
+  OPTK_DTYPE_LIST(OPTK_X)
+#undef OPTK_X
+  return d;
+}
+static inline size_t optk__compute_bytes(optk_dtype d)
+{
+#define OPTK_X(name, NAME, id, bytes, COMPUTE, cbytes) if (d == OPTK_##NAME) return cbytes;
+  OPTK_DTYPE_LIST(OPTK_X)
+#undef OPTK_X
+  return 0;
+}
 
 /* A kernel updates n elements in place.  consts holds the loop invariants the
  * generator hoisted out of the update, in the arithmetic type (float, or
@@ -80,8 +103,10 @@ extern const size_t optk_registry_count;
  * OPTK_ISA.  Not thread-safe; tests only. */
 void optk__dispatch_reset(void);
 
-/* Features this CPU and OS support, as a bit set over optk_isa. */
+/* Features this CPU and OS support, as a bit set over optk_isa: the probe
+ * of this architecture (optk__cpu_detect), cached by optk__cpu_isas. */
 unsigned optk__cpu_isas(void);
+unsigned optk__cpu_detect(void);
 
 /* Threads (parallel.c, split.c, cpucount.c).  A step is split into
  * cache-line aligned chunks across up to optk_get_num_threads() threads when

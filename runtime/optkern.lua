@@ -73,7 +73,15 @@ local M = { lib = lib }
 
 local dtypes = { f32 = 0, f64 = 1, bf16 = 2, f16 = 3 }
 local dtype_names = { [0] = "f32", "f64", "bf16", "f16" }
-local isa_ids = { scalar = 0, avx2 = 1, avx512 = 2, neon = 3, sve = 4 }
+-- ISA names to optk_isa numbers, as the library lists them.
+local isa_ids = {}
+do
+  local i = 0
+  while lib.optk_isa_name(i) ~= nil do
+    isa_ids[ffi.string(lib.optk_isa_name(i))] = i
+    i = i + 1
+  end
+end
 -- Element types of param/grad and of the state arrays, per storage type.
 local ctypes = { f32 = "float", f64 = "double", bf16 = "uint16_t", f16 = "uint16_t" }
 local state_ctypes = { f32 = "float", f64 = "double", bf16 = "float", f16 = "float" }
@@ -250,7 +258,7 @@ function Kernel:step(param, grad, state, hparams, t, n)
   end
 end
 
--- One step on a given ISA ("scalar", "avx2", ...).
+-- One step on a given ISA (a name optk_isa_name gives).
 function Kernel:step_isa(isa, param, grad, state, hparams, t, n)
   local id = isa_id(isa)
   local ptrs = self:state_ptrs(state)

@@ -408,8 +408,8 @@ unsigned optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, v
     optk_grow(parts - 1);
   if (parts > optk_pool.nworkers + 1)
     parts = optk_pool.nworkers + 1;
-  const size_t psize = k->dtype == OPTK_F64 ? 8 : k->dtype == OPTK_F32 ? 4 : 2;
-  const size_t ssize = k->dtype == OPTK_F64 ? 8 : 4;
+  const size_t psize = optk__dtype_bytes(k->dtype);
+  const size_t ssize = optk__compute_bytes(k->dtype);
   size_t chunk = (n + (size_t)parts - 1) / (size_t)parts;
   chunk = (chunk + OPTK_CHUNK_GRAIN - 1) / OPTK_CHUNK_GRAIN * OPTK_CHUNK_GRAIN;
   parts = (int)((n + chunk - 1) / chunk); /* rounding up the chunk may leave the last parts empty */

@@ -119,8 +119,8 @@
  * while it runs, then the next block's read waits for every line. */
 #define RS_PF_STEP 128
 
-/* Two lanes: SSE2 on x86-64 (16 registers), NEON on aarch64 (32), pairs
- * elsewhere. */
+/* Two lanes (the 128-bit vectors every x86-64 and aarch64 CPU has): unrolled
+ * by 2 on x86-64 (16 vector registers), by 4 on aarch64 (32). */
 #if OPTK_ARCH_AARCH64
 #define RS_U2 4
 #else

@@ -19,6 +19,7 @@
  * times a wake of spinning workers on 2 and on 16 cores, and about the wake
  * of sleeping ones, so a split never costs more than it saves by much even
  * when the workers slept. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 (musl) */
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -72,7 +73,7 @@ static void optk_cal_fill(void *a, optk_dtype d)
 /* ns per element, the fastest of a few timed runs; called with optk_cost_mu held. */
 static float optk_calibrate(const optk_kernel *k, optk_kernel_fn fn, const void *consts)
 {
-  const optk_dtype sd = k->dtype == OPTK_F64 ? OPTK_F64 : OPTK_F32;
+  const optk_dtype sd = optk__compute_type(k->dtype);
   void *st[OPTK_MAX_STATE];
   optk_cal_fill(optk_cal[0], k->dtype);
   optk_cal_fill(optk_cal[1], k->dtype);

@@ -1,6 +1,6 @@
 /* Dispatch on a CPU that lacks ISAs: this program defines optk__cpu_isas()
- * itself, so the linker takes it instead of the library's CPU probe
- * (cpu_x86.o and friends define nothing else), and the CPU's answer is
+ * itself, so the linker takes it instead of the library's cached probe
+ * (runtime/cpu.c defines nothing else), and the CPU's answer is
  * whatever the test sets.  Linked with the ordinary library and with a
  * static-ISA one (-DOPTK_STATIC_ISA=avx2, build/static-avx2/): a build must
  * run the best ISA that the (faked) CPU has and the build compiled, scalar at

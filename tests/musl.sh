@@ -16,14 +16,13 @@ mkdir -p $bd
 # The committed kernels (generated/), as the digests were written from; the
 # flags of toolchain.ninja.  One compiler process per file, two at a time.
 flags="-std=c11 -O2 -Wall -Wextra -Werror -ffp-contract=off -pthread -Iruntime -Igenerated -Itests"
-srcs="runtime/api.c runtime/dispatch.c runtime/cpu_x86.c runtime/cpu_arm.c runtime/cpu_other.c runtime/parallel.c
-  runtime/ieee_math.c generated/kernels_scalar.c generated/kernels_avx2.c generated/kernels_avx512.c
-  generated/kernels_neon.c generated/kernels_sve.c generated/optimizers.c tests/digest.c tests/elems.c"
+srcs="$(echo runtime/*.c generated/units/*.c) tests/digest.c tests/elems.c"
 objs=
 for s in $srcs; do
   o=$bd/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')
   objs="$objs $o"
-  if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ generated/optk_kernels.h -nt "$o" ]; then
+  # A unit includes kernels and headers: rebuilt when any source is newer.
+  if [ ! -f "$o" ] || [ -n "$(find runtime generated tests -newer "$o" -print | head -n 1)" ]; then
     echo "musl-gcc -c $s"
     # shellcheck disable=SC2086
     musl-gcc $flags -c "$s" -o "$o" &

@@ -1038,7 +1038,7 @@ START_TEST(test_n_limits)
                           SIZE_MAX / widest};
   struct fixture f;
   fixture_init(&f, k, 300);
-  for (int threads = 1; threads <= 2; threads++) {
+  for (int threads = 1; threads <= (tu_slow_threads() ? 1 : 2); threads++) {
     ck_assert_int_eq(optk_set_num_threads(threads), OPTK_OK);
     for (size_t i = 0; i < sizeof bad_n / sizeof bad_n[0]; i++) {
       char what[96];
@@ -1159,7 +1159,7 @@ START_TEST(test_kernel_at_limits)
   for (int r = 0; r < 2; r++) {
     ck_assert_int_eq(optk_init_state(&rec, N, (void *const *)st[r], hp), OPTK_OK);
     ck_assert(st[r][OPTK_MAX_STATE - 1][N - 1] == (float)hp[OPTK_MAX_STATE - 1]);
-    optk_set_num_threads(r == 0 ? 1 : 3);
+    optk_set_num_threads(r == 0 || tu_slow_threads() ? 1 : 3);
     optk__set_split_min_part_ns(r == 0 ? OPTK_SPLIT_MIN_PART_NS : 0);
     for (int64_t t = 1; t <= 3; t++) {
       if (r == 0) {

@@ -43,19 +43,6 @@ static uint64_t case_seed(size_t kidx, int c, int cls)
   return 0xB17E0000ull + kidx * 100003ull + (uint64_t)c * 101ull + (uint64_t)cls;
 }
 
-/* the ISA below isa on its chain */
-static optk_isa lower_isa(optk_isa isa)
-{
-  switch (isa) {
-  case OPTK_ISA_AVX512:
-    return OPTK_ISA_AVX2;
-  case OPTK_ISA_SVE:
-    return OPTK_ISA_NEON;
-  default:
-    return OPTK_ISA_SCALAR;
-  }
-}
-
 /* Appends "name[i]=value" for every array of pr to buf. */
 static void describe_inputs(char *buf, size_t size, const tu_prob *pr, size_t i)
 {
@@ -73,9 +60,9 @@ START_TEST(test_kernel_present)
   const struct entry *e = &bx_entries[_i];
   ck_assert_msg(e->k->impl[e->isa] != NULL, "%s: no %s kernel in the registry row", e->name,
                 tu_isa_names[e->isa]);
-  ck_assert_msg(e->k->impl[e->isa] != e->k->impl[lower_isa(e->isa)],
+  ck_assert_msg(e->k->impl[e->isa] != e->k->impl[tu_lower_isa(e->isa)],
                 "%s: the %s slot holds the %s kernel, so no %s kernel is tested", e->name,
-                tu_isa_names[e->isa], tu_isa_names[lower_isa(e->isa)], tu_isa_names[e->isa]);
+                tu_isa_names[e->isa], tu_isa_names[tu_lower_isa(e->isa)], tu_isa_names[e->isa]);
 }
 END_TEST
 

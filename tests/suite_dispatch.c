@@ -3,7 +3,7 @@
  * Tcase "isa":
  *   scalar is available; ISA names; availability agrees with optk__cpu_isas()
  *   and with the compiler's own CPU probe; the active ISA is the best
- *   available one (avx512 > avx2 > scalar, sve > neon > scalar);
+ *   available one (the highest of its architecture's fallback chain);
  *   OPTK_ISA caps the choice and never raises it; an unknown OPTK_ISA is
  *   ignored with one line on stderr; OPTK_ISA is read again only after
  *   optk__dispatch_reset(); it does not change what optk_isa_available says.

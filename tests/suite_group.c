@@ -223,18 +223,9 @@ static void restore_threads(void)
   optk_set_num_threads(0);
 }
 
-/* Where waking the thread pool is slow (qemu-user takes a fraction of a
- * second per parallel call; tests/aarch64.sh sets OPTK_TEST_SLOW_THREADS),
- * only test_norm_repro tries several threads, on the best ISA. */
-static int slow_threads(void)
-{
-  const char *e = getenv("OPTK_TEST_SLOW_THREADS");
-  return e != NULL && *e != '\0' && strcmp(e, "0") != 0;
-}
-
 /* The thread counts a test tries on ISA number isa_index: 1 and 3 on the
  * best ISA, 1 on the others (the split does not depend on the ISA). */
-static int max_threads(int isa_index) { return isa_index == g_nisas - 1 && !slow_threads() ? 3 : 1; }
+static int max_threads(int isa_index) { return isa_index == g_nisas - 1 && !tu_slow_threads() ? 3 : 1; }
 
 static void hparams_of(const optk_kernel *k, double *hp)
 {
@@ -927,8 +918,8 @@ START_TEST(test_norm_repro)
         at += len;
       }
       for (int ii = 0; ii < g_nisas; ii++)
-        for (int threads = 1; threads <= (slow_threads() && ii < g_nisas - 1 ? 1 : 4);
-             threads += slow_threads() ? 2 : 1) {
+        for (int threads = 1; threads <= (tu_slow_threads() && ii < g_nisas - 1 ? 1 : 4);
+             threads += tu_slow_threads() ? 2 : 1) {
           optk_group_result res;
           set_threads(threads);
           ck_assert_int_eq(optk__step_group_isa(k, g_isas[ii], count, ts, hp, 1, NULL, &res), OPTK_OK);

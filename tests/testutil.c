@@ -14,20 +14,32 @@
 
 /* ---- ISAs --------------------------------------------------------------- */
 
-const char *const tu_isa_names[OPTK_ISA_COUNT] = {"scalar", "avx2", "avx512", "neon", "sve"};
+const char *const tu_isa_names[OPTK_ISA_COUNT] = {
+#define OPTK_X(name, NAME, id, fallback, arch) [id] = #name,
+    OPTK_ISA_LIST(OPTK_X)
+#undef OPTK_X
+};
 
+/* This architecture's ISAs, lowest first (scalar, then the table's order). */
 int tu_arch_chain(optk_isa *out)
 {
   int n = 0;
-  out[n++] = OPTK_ISA_SCALAR;
-#if OPTK_ARCH_X86_64
-  out[n++] = OPTK_ISA_AVX2;
-  out[n++] = OPTK_ISA_AVX512;
-#elif OPTK_ARCH_AARCH64
-  out[n++] = OPTK_ISA_NEON;
-  out[n++] = OPTK_ISA_SVE;
-#endif
+#define OPTK_X(name, NAME, id, fallback, arch) \
+  if (arch)                                    \
+    out[n++] = OPTK_ISA_##NAME;
+  OPTK_ISA_LIST(OPTK_X)
+#undef OPTK_X
   return n;
+}
+
+optk_isa tu_lower_isa(optk_isa isa)
+{
+  static const optk_isa lower[OPTK_ISA_COUNT] = {
+#define OPTK_X(name, NAME, id, fallback, arch) [id] = (optk_isa)(fallback),
+      OPTK_ISA_LIST(OPTK_X)
+#undef OPTK_X
+  };
+  return lower[isa];
 }
 
 optk_isa tu_best_isa(void)
@@ -491,4 +503,10 @@ char *tu_capture_end(tu_capture *c)
     fclose(f);
   unlink(c->path);
   return text;
+}
+
+int tu_slow_threads(void)
+{
+  const char *e = getenv("OPTK_TEST_SLOW_THREADS");
+  return e != NULL && *e != '\0' && strcmp(e, "0") != 0;
 }

@@ -28,6 +28,8 @@ end
 
 return {
   isa = "avx2",
+  id = 1, -- its optk_isa number (runtime/optkern.h)
+  fallback = "scalar", -- what dispatch takes when a cap or the CPU rules this one out
   arch = "x86_64",
   target = "avx2,fma,f16c",
   prelude = "prelude_avx2.h",

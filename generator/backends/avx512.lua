@@ -30,6 +30,8 @@ local cvtph = "_mm512_cvtps_ph($3, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC
 
 return {
   isa = "avx512",
+  id = 2, -- its optk_isa number (runtime/optkern.h)
+  fallback = "avx2", -- what dispatch takes when a cap or the CPU rules this one out
   arch = "x86_64",
   target = "avx512f,avx512bw,avx512vl,avx2,fma,f16c",
   prelude = "prelude_avx512.h",

@@ -30,6 +30,8 @@ end
 
 return {
   isa = "neon",
+  id = 3, -- its optk_isa number (runtime/optkern.h)
+  fallback = "scalar", -- what dispatch takes when a cap or the CPU rules this one out
   arch = "aarch64",
   target = nil,
   prelude = "prelude_neon.h",

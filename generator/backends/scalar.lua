@@ -23,6 +23,8 @@ end
 
 return {
   isa = "scalar",
+  id = 0, -- its optk_isa number (runtime/optkern.h)
+  fallback = nil, -- the baseline: every fallback chain ends here
   arch = nil, -- every architecture
   target = nil,
   prelude = "prelude_scalar.h",

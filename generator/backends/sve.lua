@@ -27,6 +27,12 @@ end
 
 return {
   isa = "sve",
+  id = 4, -- its optk_isa number (runtime/optkern.h)
+  fallback = "neon", -- what dispatch takes when a cap or the CPU rules this one out
+  -- For the README of a vendored file (optgen vendor).
+  vendor_note = "SVE: gcc 12 compiles the SVE kernels through per-function target attributes; clang 14 cannot (its\n"
+    .. "arm_sve.h needs SVE for the whole file), so with clang the file uses NEON on Arm unless compiled with\n"
+    .. "`-march=armv8.2-a+sve` or later.",
   arch = "aarch64",
   -- clang 14 compiles SVE intrinsics only with SVE enabled for the whole file.
   build_if = "!defined(__clang__) || defined(__ARM_FEATURE_SVE)",

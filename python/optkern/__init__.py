@@ -29,7 +29,7 @@ _threads_reset = False  # set_num_threads was called: optkern.torch re-applies t
 
 
 def active_isa():
-    """The ISA optk_step uses: 'scalar', 'avx2', 'avx512', 'neon' or 'sve'."""
+    """The ISA optk_step uses: one of isa_names."""
     return _lib.ISAS[_lib.optk_active_isa()]
 
 

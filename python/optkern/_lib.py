@@ -82,7 +82,19 @@ else:
 
 OK, EINVAL, ENOTSUP = 0, -1, -2
 DTYPES = ("f32", "f64", "bf16", "f16")  # optk_dtype's order
-ISAS = ("scalar", "avx2", "avx512", "neon", "sve")  # optk_isa's order
+
+
+def _isa_names():
+    """The library's ISA names in optk_isa order (optk_isa_name is NULL past the last)."""
+    names = []
+    while True:
+        n = optk_isa_name(len(names))
+        if not n:
+            return tuple(names)
+        names.append(n.decode())
+
+
+ISAS = _isa_names()  # optk_isa's order, as the library lists them
 
 
 def strerror(err):

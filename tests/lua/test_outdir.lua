@@ -89,13 +89,13 @@ return {
       if f.path == "registry.c" or f.path == "avx2/sgd_f32_avx2_u4.c" then f.text = f.text .. "/* changed */\n" end
     end
     local before = s.snapshot(d)
-    local ok, err = failing_write(2, function() generate.write(files, d .. "/g", "sources.ninja") end)
+    local ok, err = failing_write(2, function() generate.write(files, d .. "/g") end)
     h.eq(ok, false, "fails")
     h.eq(type(err) == "table" and err.generate:find("injected failure; nothing written", 1, true) ~= nil, true,
          "reported: " .. tostring(type(err) == "table" and err.generate or err))
     unchanged(before, d, "after the failure")
     -- Into a new directory: neither it nor its new parents remain.
-    ok = failing_write(3, function() generate.write(files, d .. "/new/g", "sources.ninja") end)
+    ok = failing_write(3, function() generate.write(files, d .. "/new/g") end)
     h.eq(ok, false, "fails")
     unchanged(before, d, "after the failure into a new directory")
     h.rm(d)

@@ -97,7 +97,7 @@ return {
     has(by["avx2/sgd_bf16_avx2_u8.c"], "void optk_sgd_bf16_avx2_u8(")
     has(by["common/adam.c"], "[OPTK_ISA_AVX512] = optk_adam_f32_avx512_u2_pf8_nt,", "record names the variant")
     has(by["common/adam.c"], "[OPTK_ISA_AVX2] = optk_adam_f32_avx2_u4,", "others stay default")
-    has(by["kernels_avx512.c"], '#include "avx512/adam_f32_avx512_u2_pf8_nt.c"', "unity TU")
+    has(by["units/adam_avx512.c"], '#include "../avx512/adam_f32_avx512_u2_pf8_nt.c"', "translation unit")
     h.eq(tune.literal({ b = 1, a = { 1.5, "x" } }), '{ a = { 1.5, "x" }, b = 1 }', "literal")
   end },
   { "choose picks the default unless a variant clearly wins", function()
@@ -154,7 +154,7 @@ return {
     local base = optgen .. " tune --out " .. fs.quote(out_path)
     local cases = {
       { " --optim nosuch", "tune: unknown optim 'nosuch' (" },
-      { " --dtype f8", "tune: unknown dtype 'f8' (f32, f64, bf16, f16); no profile written" },
+      { " --dtype f8", "tune: unknown dtype 'f8' (f32, f64, bf16, f16, or all); no profile written" },
       { " --isa mmx", "tune: unknown isa 'mmx' (" },
       { " --isa scalar", "tune: scalar is the baseline" },
       { " --sizes 1,2", "tune: --sizes wants L1,L2,BIG", nil, true },

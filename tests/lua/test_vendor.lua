@@ -1,7 +1,9 @@
 -- optgen vendor: its output, and a clear message with nothing written for
 -- every kind of bad input.
 local fs = require("optgen.fsutil")
+local generate = require("optgen.generate")
 local h = require("helpers")
+local isas = require("optgen.isas")
 
 local optgen = "luajit " .. fs.quote(h.root .. "/generator/optgen")
 
@@ -54,6 +56,17 @@ return {
     h.eq(status, 0, "rerun")
     h.rm(top)
   end },
+  { "takes 'all' for every name of a list", function()
+    local d, top = newpath()
+    local status, out = sh(optgen .. " vendor --out " .. fs.quote(d) .. " --optim sgd --dtype all --isa all,scalar"
+                           .. " --prefix my_")
+    h.eq(status, 0, "exit status:\n" .. out)
+    local readme = fs.read(d .. "/README.md")
+    h.eq(readme:find("- storage types: f32, f64, bf16, f16\n", 1, true) ~= nil, true, "every storage type")
+    h.eq(readme:find("- ISAs: " .. isas.names(generate.backends(h.root)) .. "\n", 1, true) ~= nil, true,
+         "every ISA, once")
+    h.rm(top)
+  end },
   { "refuses a directory holding other files", function()
     local d, top = newpath()
     fs.mkdir(d)
@@ -68,12 +81,12 @@ return {
   { "refuses an unknown optimizer", function()
     local names = {}
     for _, kir in ipairs((require("optgen.generate").kernels(h.root))) do names[#names + 1] = kir.spec.name end
-    refused(base .. " --optim adamv", "unknown optim 'adamv' (" .. table.concat(names, ", ") .. ")")()
+    refused(base .. " --optim adamv", "unknown optim 'adamv' (" .. table.concat(names, ", ") .. ", or all)")()
   end },
   { "refuses an unknown dtype", refused(" --optim adam --dtype f8 --isa scalar --prefix my_",
-    "unknown dtype 'f8' (f32, f64, bf16, f16)") },
+    "unknown dtype 'f8' (f32, f64, bf16, f16, or all)") },
   { "refuses an unknown ISA", refused(" --optim adam --dtype f32 --isa sse2 --prefix my_",
-    "unknown isa 'sse2' (scalar, avx2, avx512, neon, sve)") },
+    "unknown isa 'sse2' (" .. isas.names(generate.backends(h.root)) .. ", or all)") },
   { "refuses an unknown hyperparameter", refused(base .. " --hp adam.beta3=0.5",
     "--hp adam.beta3=0.5: adam has no hyperparameter 'beta3' (lr, beta1, beta2, eps)") },
   { "refuses a baked value outside its domain", refused(base .. " --hp adam.beta1=1",

@@ -67,13 +67,14 @@ usage: optgen vendor --optim LIST --dtype LIST --isa LIST --prefix PREFIX --out 
 Writes DIR/PREFIXoptk.c and DIR/PREFIXoptk.h (plus README.md and LICENSE): the chosen
 optimizers, storage types and ISAs (the scalar baseline always comes along) with runtime
 dispatch, every external symbol prefixed with PREFIX and every macro with its upper case.
-They compile with gcc or clang, C99 or later, -O2, no other flags.
+They compile with gcc or clang, C99 or later, -O2, no other flags.  A LIST is names
+separated by commas; "all" stands for every one.
   --hp adam.beta1=0.9   bake a hyperparameter in as an exact constant (repeatable)
   --profile FILE        use the knob settings a tuning profile (optgen tune) chose
 DIR must be new or hold only the files an earlier vendor run wrote with the same PREFIX;
 nothing is written on error.
 Example:
-  optgen vendor --optim adam,sgd_momentum --dtype f32,bf16 --isa scalar,avx2,avx512,neon \
+  optgen vendor --optim adam,sgd_momentum --dtype f32,bf16 --isa scalar,avx2,avx512 \
                 --prefix mylib_ --out third_party/optk/]=],
   show = [=[
 usage: optgen show NAME --isa ISA --dtype TYPE [--unroll N]
@@ -202,7 +203,7 @@ function commands.generate(root, args)
     print(string.format("optgen: %s is up to date (%d files)", out, #files))
     return
   end
-  local ok, changed, kept = pcall(generate.write, files, out, "sources.ninja")
+  local ok, changed, kept = pcall(generate.write, files, out)
   if not ok then
     if type(changed) == "table" and changed.generate then die("generate: %s", changed.generate) end
     error(changed, 0)

@@ -4,13 +4,15 @@
 -- inputs: no dates, no absolute paths, no hash-table order.
 local cfmt = require("optgen.cfmt")
 local irprog = require("optgen.irprog")
+local isas = require("optgen.isas")
 local lower = require("optgen.lower")
 local percall_mod = require("optgen.percall")
 local template = require("optgen.template")
 
 local M = {}
 
-M.dtypes = { "f32", "f64", "bf16", "f16" }
+M.dtypes = {}
+for _, d in ipairs(isas.dtypes) do M.dtypes[#M.dtypes + 1] = d.name end
 local dtype_enum = { f32 = "OPTK_F32", f64 = "OPTK_F64", bf16 = "OPTK_BF16", f16 = "OPTK_F16" }
 local api_ctype = { f32 = "float", f64 = "double", bf16 = "optk_bf16", f16 = "optk_f16" }
 
@@ -43,9 +45,6 @@ function M.symbol(name, dtype, isa, variant)
   return string.format("optk_%s_%s_%s_%s", name, dtype, isa, M.variant_name(variant))
 end
 
--- The API's ISA numbers (optk_isa in runtime/optkern.h).
-local isa_ids = { scalar = 0, avx2 = 1, avx512 = 2, neon = 3, sve = 4 }
-
 -- The macro that says whether a backend's kernels are built here: on its
 -- architecture, and unless static dispatch chose another ISA.
 local function guard(be)
@@ -53,7 +52,7 @@ local function guard(be)
 end
 
 local function guard_definition(be)
-  local id = assert(isa_ids[be.isa], "backend " .. be.isa .. " has no optk_isa number")
+  local id = be.id
   local arch = be.arch and "OPTK_ARCH_" .. be.arch:upper() .. " && " or ""
   local def = string.format("#define %s (%sOPTK_STATIC_ALLOWS(%d))", guard(be), arch, id)
   if not be.build_if then return def end
@@ -66,6 +65,22 @@ local function banner(title, from, extra)
   for _, l in ipairs(extra or {}) do lines[#lines + 1] = " * " .. l end
   lines[#lines + 1] = " */"
   return table.concat(lines, "\n")
+end
+
+local bit = require("bit")
+
+-- FNV-1a (32 bits) over the paths and bytes of files, in order.
+local function digest(files)
+  local h = 0x811c9dc5
+  for _, f in ipairs(files) do
+    for _, text in ipairs({ f.path, "\0", f.text, "\0" }) do
+      for i = 1, #text do
+        h = bit.bxor(h, text:byte(i))
+        h = bit.tobit(bit.lshift(h, 24) + (h % 0x100000000) * 403) -- h * 16777619 mod 2^32
+      end
+    end
+  end
+  return bit.band(h, 0xffffffff)
 end
 
 local function join(lines) return table.concat(lines, "\n") end
@@ -215,18 +230,21 @@ function M.all(opts)
     }, "templates/" .. be.prelude))
   end
 
+  add("optk_tables.h", isas.header(backends, banner("optk_tables.h: the ISAs and the storage types, as X-macro lists.",
+                                                  "generator/backends/, generator/lib/optgen/isas.lua")))
+
   local kdecls, api, entries = {}, {}, {}
-  local unity = {}
-  for _, be in ipairs(backends) do unity[be.isa] = {} end
+  local unity_of = {} -- kir -> { { isa =, include = }, ... }
   for _, kir in ipairs(opts.kernels) do
     local k = kir.spec
+    unity_of[kir] = {}
     kdecls[#kdecls + 1] = "/* " .. k.name .. " */"
     for _, dtype in ipairs(dtypes) do
       for _, be in ipairs(backends) do
         local tail_be = be.tail == "scalar" and scalar or nil
         local path, text, sym = kernel_file(kir, be, tail_be, dtype, variant(k.name, dtype, be.isa), tdir)
         add(path, text)
-        unity[be.isa][#unity[be.isa] + 1] = '#include "' .. path .. '"'
+        unity_of[kir][#unity_of[kir] + 1] = { isa = be.isa, include = '#include "../' .. path .. '"' }
         kdecls[#kdecls + 1] = "void " .. sym .. "(OPTK_KERNEL_ARGS);"
       end
       kdecls[#kdecls + 1] = "extern const optk_kernel optk_k_" .. k.name .. "_" .. dtype .. ";"
@@ -257,7 +275,7 @@ function M.all(opts)
   local built = {}
   for _, be in ipairs(backends) do
     guards[#guards + 1] = guard_definition(be)
-    built[#built + 1] = string.format("(%s << %d)", guard(be), isa_ids[be.isa])
+    built[#built + 1] = string.format("(%s << %d)", guard(be), be.id)
   end
   guards[#guards + 1] = "#define OPTK_BUILT_ISAS (" .. table.concat(built, " | ") .. ")"
   add("optk_kernels.h", template.fill(template.read(tdir, "kernels.h.tpl"), {
@@ -275,34 +293,63 @@ function M.all(opts)
   -- The IR as data, for the tests' reference interpreter (tests/ir_eval.c).
   add(irprog.file(opts.kernels))
 
-  -- Translation units the build compiles: one per ISA, one for the rest.
-  local objs, edges, srcs = {}, {}, {}
-  local function tu(name, includes, what)
-    add(name, template.fill(template.read(tdir, "unity.c.tpl"), {
-      banner = banner(name .. ": " .. what .. ", as one translation unit.", "generator/specs/"),
+  -- Translation units the build compiles, in units/: per spec file, one for
+  -- each ISA's kernels and one for the per-call code, so that a change to one
+  -- spec recompiles only its own; and the registry.  Consumers outside the
+  -- build (python/setup.py, tests/musl.sh) compile every units/*.c.
+  local objs, edges = {}, {}
+  local function tu(name, includes, what, from)
+    local path = "units/" .. name
+    add(path, template.fill(template.read(tdir, "unity.c.tpl"), {
+      banner = banner(name .. ": " .. what .. ", as one translation unit.", from),
       includes = join(includes),
     }, "templates/unity.c.tpl"))
-    local obj = "$bd/generated/" .. name:gsub("%.c$", ".o")
+    local obj = "$bd/generated/units/" .. name:gsub("%.c$", ".o")
     objs[#objs + 1] = obj
-    edges[#edges + 1] = string.format("build %s: cc $gen/%s | $gen_stamp", obj, name)
-    srcs[#srcs + 1] = "$gen/" .. name
+    -- Order-only on the stamp: the generator runs first; the depfile then
+    -- names what the unit read, so an unchanged unit is not recompiled.
+    edges[#edges + 1] = string.format("build %s: cc $gen/%s || $gen_stamp", obj, path)
   end
-  for _, be in ipairs(backends) do tu("kernels_" .. be.isa .. ".c", unity[be.isa], "every " .. be.isa .. " kernel") end
-  local commons = {}
-  for _, kir in ipairs(opts.kernels) do commons[#commons + 1] = '#include "common/' .. kir.spec.name .. '.c"' end
-  commons[#commons + 1] = '#include "registry.c"'
-  tu("optimizers.c", commons, "metadata, per-call code and typed entry points of every optimizer")
+  local families, by_family = {}, {}
+  for _, kir in ipairs(opts.kernels) do
+    local fam = kir.spec.family
+    if not by_family[fam] then
+      by_family[fam] = { commons = {} }
+      for _, be in ipairs(backends) do by_family[fam][be.isa] = {} end
+      families[#families + 1] = fam
+    end
+    by_family[fam].commons[#by_family[fam].commons + 1] = '#include "../common/' .. kir.spec.name .. '.c"'
+    for _, line in ipairs(unity_of[kir]) do
+      by_family[fam][line.isa][#by_family[fam][line.isa] + 1] = line.include
+    end
+  end
+  for _, fam in ipairs(families) do
+    local from = "generator/specs/" .. fam .. ".lua"
+    for _, be in ipairs(backends) do
+      tu(fam .. "_" .. be.isa .. ".c", by_family[fam][be.isa], "the " .. be.isa .. " kernels of " .. fam, from)
+    end
+    tu(fam .. ".c", by_family[fam].commons, "metadata, per-call code and typed entry points of " .. fam, from)
+  end
+  tu("registry.c", { '#include "../registry.c"' }, "the kernel registry", "generator/specs/")
   -- Ninja does not split a variable into paths: the phony edge names the
   -- objects for dependencies, the variable spells them for commands.
   edges[#edges + 1] = "build $bd/generated/objects: phony " .. table.concat(objs, " ")
   edges[#edges + 1] = "generated_objs = " .. table.concat(objs, " ")
-  add("gen.ninja", "# gen.ninja: what build.ninja's generator step writes into $gen and the build\n"
-      .. "# compiles.  Generated by generator/optgen.  DO NOT EDIT.\n"
-      .. "build $gen/sources.ninja " .. table.concat(srcs, " ") .. " $gen/ir_programs.c"
-      .. ": optgen | generator/optgen scripts/gen\n")
+  -- Every file is an output of the generator step, so that after it runs
+  -- (restat) ninja sees which ones changed, including those that compiles
+  -- found through their depfiles (the kernels a unit includes).
+  local outs = { "$gen/sources.ninja" }
+  for _, f in ipairs(files) do outs[#outs + 1] = "$gen/" .. f.path end
+  add("gen.ninja", "# gen.ninja: what build.ninja's generator step writes into $gen, the build\n"
+      .. "# compiles and reads.  Generated by generator/optgen.  DO NOT EDIT.\n"
+      .. "build " .. table.concat(outs, " $\n    ") .. ": optgen | generator/optgen scripts/gen\n")
+  -- The build's stamp: written only when its bytes change, and its last line
+  -- is a digest of every other file, so what depends on "the generated code"
+  -- as a whole (vendoring, the cross build) reruns exactly when that changed.
   add("sources.ninja", "# sources.ninja: the generated translation units, for build.ninja ($gen: the\n"
       .. "# directory the build compiles them from, generated/ or a tuned copy).\n"
-      .. "# Generated by generator/optgen.  DO NOT EDIT.\n" .. join(edges) .. "\n")
+      .. "# Generated by generator/optgen.  DO NOT EDIT.\n" .. join(edges) .. "\n"
+      .. string.format("# content digest (FNV-1a of every other file): %08x\n", digest(files)))
   return files
 end
 

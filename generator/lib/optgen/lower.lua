@@ -5,12 +5,15 @@
 -- knows which ISA it is spelling.
 local cfmt = require("optgen.cfmt")
 local guard = require("optgen.guard")
+local isas = require("optgen.isas")
 
 local M = {}
 
-M.ctype = { f32 = "float", f64 = "double", bf16 = "uint16_t", f16 = "uint16_t" }
+M.ctype = {}
+for _, d in ipairs(isas.dtypes) do M.ctype[d.name] = d.ctype end
 
-function M.arith(dtype) return dtype == "f64" and "f64" or "f32" end
+-- The type the arithmetic and the state use (isas.dtypes).
+function M.arith(dtype) return isas.dtype[dtype].compute end
 
 -- Storage type of an array: p and g as the kernel's dtype, state in the
 -- arithmetic type.
@@ -98,7 +101,8 @@ local function constants(kir, be, dtype, prefix, out)
   end
 end
 
-M.bytes = { f32 = 4, f64 = 8, bf16 = 2, f16 = 2 }
+M.bytes = {}
+for _, d in ipairs(isas.dtypes) do M.bytes[d.name] = d.bytes end
 M.LINE = 64 -- cache line bytes, for prefetch distances
 
 -- The arrays a kernel streams (loaded or stored), each once, in order.

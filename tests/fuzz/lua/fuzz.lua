@@ -134,6 +134,7 @@ local function cleanup()
 end
 
 mutate.seed(o.seed)
+mutate.add_isa_tokens(root)
 cover.start(root .. "/generator/lib/")
 if o.replay then
   -- Read before setting up: the args target works from the scratch directory.
