@@ -1,5 +1,6 @@
 -- Assertions and fixtures shared by the generator's tests.
 local diag = require("optgen.diag")
+local fs = require("optgen.fsutil")
 
 local M = {}
 
@@ -26,6 +27,24 @@ function M.tmpfile(text, suffix)
   fh:close()
   return path
 end
+
+-- Runs a shell command; returns its exit status and output (both streams).
+function M.sh(cmd)
+  local p = io.popen("(" .. cmd .. ") 2>&1; echo \"exit=$?\"")
+  local out = p:read("*a")
+  p:close()
+  return tonumber(out:match("exit=(%d+)\n$")), (out:gsub("exit=%d+\n$", ""))
+end
+
+-- A fresh empty directory of this process's own (mkdtemp, in $TMPDIR or
+-- /tmp; an absolute path).
+function M.dir()
+  local tmp = os.getenv("TMPDIR")
+  return assert(fs.mkdtemp(((tmp and tmp ~= "") and tmp or "/tmp") .. "/optk-test-"))
+end
+
+-- Removes a directory M.dir made, and everything in it.
+function M.rm(dir) os.execute("rm -rf -- " .. fs.quote(dir)) end
 
 -- A minimal valid spec, with pieces replaceable by name.
 function M.spec_text(over)

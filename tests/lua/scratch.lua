@@ -1,5 +1,6 @@
--- Scratch directories, shell commands and directory snapshots for the tests
--- that run the tools on throwaway copies (never on the checkout itself).
+-- Copies of the checkout and directory snapshots for the tests that run the
+-- tools on throwaway copies (never on the checkout itself); the scratch
+-- directories and shell commands themselves are helpers.lua's.
 local fs = require("optgen.fsutil")
 local h = require("helpers")
 
@@ -10,22 +11,6 @@ local pwd = io.popen("cd " .. fs.quote(h.root) .. " && pwd -P")
 M.root = pwd:read("*l")
 pwd:close()
 M.optgen = "luajit " .. fs.quote(M.root .. "/generator/optgen")
-
--- Runs a shell command; returns its exit status and output (both streams).
-function M.sh(cmd)
-  local p = io.popen("(" .. cmd .. ") 2>&1; echo \"exit=$?\"")
-  local out = p:read("*a")
-  p:close()
-  return tonumber(out:match("exit=(%d+)\n$")), (out:gsub("exit=%d+\n$", ""))
-end
-
--- A fresh empty directory (absolute path).
-function M.dir()
-  local tmp = os.getenv("TMPDIR")
-  return assert(fs.mkdtemp(((tmp and tmp ~= "") and tmp or "/tmp") .. "/optk-test-"))
-end
-
-function M.rm(dir) os.execute("rm -rf -- " .. fs.quote(dir)) end
 
 -- Every entry under dir (dot files too) with its kind and, for files, a
 -- checksum of its bytes: one string, equal for equal trees.

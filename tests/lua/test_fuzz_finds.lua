@@ -23,10 +23,10 @@ return {
     end
   end },
   { "messages show control characters in arguments escaped, on one line", function()
-    local status, out = s.sh(s.optgen .. " 'a\tb'")
+    local status, out = h.sh(s.optgen .. " 'a\tb'")
     h.eq(status, 2, "status")
     h.eq(out, "optgen: unknown command 'a\\9b' (see 'optgen --help')\n", "message")
-    status, out = s.sh(s.optgen .. " generate --out out '--x\ny'")
+    status, out = h.sh(s.optgen .. " generate --out out '--x\ny'")
     h.eq(status, 2, "status")
     h.eq(out, "optgen: generate: unexpected argument '--x\\10y' (see 'optgen generate --help')\n", "message")
   end },

@@ -7,21 +7,7 @@ local h = require("helpers")
 local root = h.root
 local optgen = "luajit " .. fs.quote(root .. "/generator/optgen")
 
--- Runs a shell command; returns its exit status and output (both streams).
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("exit=(%d+)\n$"))
-  return status, out:gsub("exit=%d+\n$", "")
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(fs.mkdir(d))
-  return d
-end
+local sh = h.sh
 
 return {
   { "output is identical from run to run and names no machine", function()
@@ -43,7 +29,7 @@ return {
     h.eq(k:find("DO NOT EDIT", 1, true) ~= nil, true, "marked as generated")
   end },
   { "--check lists stale, missing and extra files", function()
-    local d = tmpdir()
+    local d = h.dir()
     h.eq((sh(optgen .. " generate --out " .. fs.quote(d .. "/g"))), 0, "generate")
     h.eq((sh(optgen .. " generate --check --out " .. fs.quote(d .. "/g"))), 0, "fresh output checks clean")
     fs.write(d .. "/g/registry.c", "changed\n")
@@ -54,10 +40,10 @@ return {
     h.eq(out:find("stale: registry.c", 1, true) ~= nil, true, "stale listed:\n" .. out)
     h.eq(out:find("missing: optk_kernels.h", 1, true) ~= nil, true, "missing listed")
     h.eq(out:find("extra: stray.c", 1, true) ~= nil, true, "extra listed")
-    os.execute("rm -rf " .. fs.quote(d))
+    h.rm(d)
   end },
   { "a spec error writes nothing", function()
-    local d = tmpdir()
+    local d = h.dir()
     os.execute(string.format("cp -r %s %s %s", fs.quote(root .. "/generator"), fs.quote(root .. "/templates"),
                              fs.quote(d)))
     fs.write(d .. "/generator/specs/zbad.lua", h.spec_text({ name = 'name = "zbad",',
@@ -69,7 +55,7 @@ return {
          true, "diagnostic:\n" .. out)
     h.eq(out:find("no output written", 1, true) ~= nil, true, "says nothing was written")
     h.eq(fs.is_dir(d .. "/out"), false, "no output directory")
-    os.execute("rm -rf " .. fs.quote(d))
+    h.rm(d)
   end },
   { "show prints one kernel; bad arguments are refused", function()
     local status, out = sh(optgen .. " show sgd --isa avx512 --dtype bf16")

@@ -10,20 +10,7 @@ local h = require("helpers")
 local root = h.root
 local optgen = "luajit " .. fs.quote(root .. "/generator/optgen")
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("exit=(%d+)\n$"))
-  return status, out:gsub("exit=%d+\n$", "")
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(fs.mkdir(d))
-  return d
-end
+local sh = h.sh
 
 local function has(text, s, what) h.eq(text:find(s, 1, true) ~= nil, true, (what or s) .. " in:\n" .. text) end
 local function lacks(text, s, what) h.eq(text:find(s, 1, true), nil, (what or s) .. " absent from:\n" .. text) end
@@ -48,7 +35,7 @@ local function profile_text(chosen)
   for k, v in pairs(chosen) do
     ks[k] = { default = "u4", chosen = v, best = { l1 = v, l2 = v, big = v },
               speedup = { l1 = 1, l2 = 1, big = 1 }, n = { l1 = 256, l2 = 1024, big = 4096 },
-              ns = { { variant = "u4", l1 = { 2, 2 }, l2 = { 2, 2 }, big = { 2, 2 } } } }
+              ns = { { setting = "u4", l1 = { 2, 2 }, l2 = { 2, 2 }, big = { 2, 2 } } } }
   end
   return tune.profile_text({ format = tune.FORMAT, cpu = { vendor = "Test", family = "1", model = "2" },
                              compiler = "cc", quick = true, seconds = 1, kernels = ks })
@@ -114,7 +101,7 @@ return {
     h.eq(tune.literal({ b = 1, a = { 1.5, "x" } }), '{ a = { 1.5, "x" }, b = 1 }', "literal")
   end },
   { "choose picks the default unless a variant clearly wins", function()
-    local function m(v, a, b, c) return { variant = v, l1 = { a }, l2 = { b }, big = { c } } end
+    local function m(v, a, b, c) return { setting = v, l1 = { a }, l2 = { b }, big = { c } } end
     local chosen, best, speed, _ = tune.choose({ m("u4", 10, 10, 10), m("u2", 9.9, 10, 10.1), m("u8", 8, 20, 10) })
     h.eq(chosen, "u4", "noise and a loss in one class keep the default")
     h.eq(best.l1, "u8", "fastest in L1")
@@ -124,7 +111,7 @@ return {
     h.eq(speed.l2, 1.111, "speed-up")
   end },
   { "generate --profile needs --out and writes the variants", function()
-    local d = tmpdir()
+    local d = h.dir()
     local prof = d .. "/p.lua"
     fs.write(prof, profile_text({ ["sgd/f32/avx2"] = "u2_pf4" }))
     local _
@@ -141,17 +128,17 @@ return {
     has(out, "unknown optimizer 'nosuch'")
     fs.write(prof, profile_text({ ["sgd/f32/avx2"] = "u2_zz" }))
     _, out = sh(optgen .. " generate --profile " .. fs.quote(prof) .. " --out " .. fs.quote(d .. "/h"))
-    has(out, "bad variant 'u2_zz'")
+    has(out, "bad knob setting 'u2_zz'")
     fs.write(prof, "return 42\n")
     status, out = sh(optgen .. " vendor --optim sgd --dtype f32 --isa avx2 --prefix x_ --profile "
                      .. fs.quote(prof) .. " --out " .. fs.quote(d .. "/v"))
     h.eq(status, 2, "vendor bad profile status")
     has(out, "not an optgen tuning profile")
     h.eq(fs.is_dir(d .. "/h") or fs.is_dir(d .. "/v"), false, "nothing written on error")
-    os.execute("rm -rf " .. fs.quote(d))
+    h.rm(d)
   end },
   { "vendor --profile carries the variants", function()
-    local d = tmpdir()
+    local d = h.dir()
     fs.write(d .. "/p.lua", profile_text({ ["sgd/f32/avx2"] = "u2_pf4_nt" }))
     local status, out = sh(optgen .. " vendor --optim sgd --dtype f32 --isa avx2 --prefix x_ --profile "
                            .. fs.quote(d .. "/p.lua") .. " --out " .. fs.quote(d .. "/v"))
@@ -159,15 +146,15 @@ return {
     local c = fs.read(d .. "/v/x_optk.c")
     has(c, "void x_optk_sgd_f32_avx2_u2_pf4_nt(", "variant vendored")
     has(c, "[X_OPTK_ISA_AVX2] = x_optk_sgd_f32_avx2_u2_pf4_nt,", "and dispatched to")
-    os.execute("rm -rf " .. fs.quote(d))
+    h.rm(d)
   end },
   { "tune refuses bad input and writes nothing", function()
-    local d = tmpdir()
+    local d = h.dir()
     local out_path = d .. "/prof.lua"
     local base = optgen .. " tune --out " .. fs.quote(out_path)
     local cases = {
       { " --optim nosuch", "tune: unknown optim 'nosuch' (" },
-      { " --dtype f8", "tune: unknown dtype 'f8' (f32, f64, bf16, f16); no profile written" },
+      { " --dtype f8", "tune: unknown dtype 'f8' (f32, f64, bf16, f16, or all); no profile written" },
       { " --isa mmx", "tune: unknown isa 'mmx' (" },
       { " --isa scalar", "tune: scalar is the baseline" },
       { " --sizes 1,2", "tune: --sizes wants L1,L2,BIG", nil, true },
@@ -193,25 +180,81 @@ return {
     end
     h.eq(fs.read(out_path), nil, "no profile")
     h.eq(#fs.walk(d), 0, "no temporary file left")
-    os.execute("rm -rf " .. fs.quote(d))
+    h.rm(d)
   end },
   { "a tiny tuning run writes a profile that generate accepts", function()
     local runnable = tune.cpu_isas(tune.cpu(), backends)[1]
     if not runnable or os.execute("command -v cc >/dev/null 2>&1") ~= 0 then return end
-    local d = tmpdir()
+    local d = h.dir()
     local status, out = sh(optgen .. " tune --quick --optim sgd --dtype f32 --isa " .. runnable
-                           .. " --sizes 256,1024,4096 --out " .. fs.quote(d .. "/p.lua"))
+                           .. " --sizes 256,1024,4096 --out " .. fs.quote(d .. "/p.lua") .. " --samples "
+                           .. fs.quote(d .. "/s.lua"))
     h.eq(status, 0, "status:\n" .. out)
     has(out, "1/1 sgd/f32/" .. runnable, "progress")
     has(out, "optgen: tuned 1 kernels", "summary")
     local p, variants = tune.load_profile(d .. "/p.lua")
     local e = p.kernels["sgd/f32/" .. runnable]
     h.eq(e.n.l1, 256, "sizes recorded")
-    h.eq(#e.ns >= 5, true, "every candidate measured")
-    h.eq(#e.ns[1].l1 >= 2, true, "median and samples")
+    h.eq(e.median[e.default].l1 > 0 and e.median[e.chosen].big > 0, true, "medians of the default and the chosen")
+    h.eq(e.ns, nil, "no samples in the profile")
+    has(fs.read(d .. "/p.lua"), "samples, beside the build:\n--   " .. d .. "/s.lua", "the profile names its samples")
+    local samples = dofile(d .. "/s.lua").kernels["sgd/f32/" .. runnable]
+    h.eq(#samples.ns >= 5, true, "every candidate measured")
+    h.eq(#samples.ns[1].l1 >= 2, true, "median and samples")
+    h.eq(samples.ns[1].l1[1], e.median[e.default].l1, "the profile's median is the samples'")
     h.eq(variants["sgd/f32/" .. runnable] ~= nil, true, "a choice")
     status, out = sh(optgen .. " generate --profile " .. fs.quote(d .. "/p.lua") .. " --out " .. fs.quote(d .. "/g"))
     h.eq(status, 0, "generate from it:\n" .. out)
-    os.execute("rm -rf " .. fs.quote(d))
+    h.rm(d)
+  end },
+  { "a format 1 profile (every sample in it) is still read", function()
+    local path = h.tmpfile("return { format = 1, kernels = { [\"sgd/f32/avx2\"] = { default = \"u4\", chosen = \"u2\","
+                           .. " ns = { { variant = \"u4\", l1 = { 1, 1 }, l2 = { 1, 1 }, big = { 1, 1 } } } } } }\n")
+    local _, variants = tune.load_profile(path)
+    os.remove(path)
+    h.eq(emit.variant_name(variants["sgd/f32/avx2"]), "u2", "chosen read")
+  end },
+  { "the profile keeps the medians the choice rests on, one line each", function()
+    local function m(v, a, b, c) return { setting = v, l1 = { a, a }, l2 = { b, b }, big = { c, c } } end
+    local ns = { m("u4", 10, 10, 10), m("u1", 9, 9, 10), m("u8", 8, 20, 11), m("u2", 11, 11, 11) }
+    local chosen, best, speedup = tune.choose(ns)
+    local text = tune.profile_text({ format = tune.FORMAT, cpu = { vendor = "T" }, compiler = "cc", quick = true,
+                                     seconds = 1, kernels = { ["sgd/f32/avx2"] = { default = "u4", chosen = chosen,
+                                     best = best, speedup = speedup, n = { l1 = 1, l2 = 2, big = 3 }, ns = ns } } })
+    has(text, "        u4 = { l1 = 10, l2 = 10, big = 10 },", "default")
+    has(text, "        u1 = { l1 = 9, l2 = 9, big = 10 },", "chosen")
+    has(text, "        u8 = { l1 = 8, l2 = 20, big = 11 },", "fastest in L1")
+    lacks(text, "u2 =", "a setting the choice does not rest on")
+  end },
+  { "tune replaces no file it did not write", function()
+    local runnable = tune.cpu_isas(tune.cpu(), backends)[1]
+    if not runnable then return end
+    local d = h.dir()
+    fs.write(d .. "/p.lua", "mine\n")
+    local status, out = sh(optgen .. " tune --quick --optim sgd --dtype f32 --isa " .. runnable
+                           .. " --out " .. fs.quote(d .. "/p.lua") .. " --samples " .. fs.quote(d .. "/s.lua"))
+    h.eq(status, 2, "status:\n" .. out)
+    has(out, d .. "/p.lua exists and was not written by optgen tune; left alone")
+    h.eq(fs.read(d .. "/p.lua"), "mine\n", "left as it was")
+    fs.write(d .. "/p.lua", profile_text({ ["sgd/f32/avx2"] = "u4" }))
+    fs.write(d .. "/s.lua", "mine\n")
+    status, out = sh(optgen .. " tune --quick --optim sgd --dtype f32 --isa " .. runnable
+                     .. " --out " .. fs.quote(d .. "/p.lua") .. " --samples " .. fs.quote(d .. "/s.lua"))
+    h.eq(status, 2, "status:\n" .. out)
+    has(out, d .. "/s.lua exists and was not written by optgen tune; left alone")
+    h.rm(d)
+  end },
+  { "the flags tune needs are the backends' target features, which the runtime's probes check", function()
+    local cpu_ = require("optgen.tune_cpu")
+    local probes = { x86_64 = fs.read(root .. "/runtime/cpu_x86.c"), aarch64 = fs.read(root .. "/runtime/cpu_arm.c") }
+    h.eq(table.concat(cpu_.needs(by_isa.avx2), ","), "avx2,fma,f16c", "avx2")
+    h.eq(table.concat(cpu_.needs(by_isa.sve), ","), "sve", "sve")
+    for _, be in ipairs(backends) do
+      for _, f in ipairs(cpu_.needs(be)) do
+        local word = be.arch == "aarch64" and "HWCAP_" .. f:upper() or f
+        local found = probes[be.arch]:find("%f[%w_]" .. word .. "%f[^%w_]") ~= nil
+        h.eq(found, true, be.isa .. ": " .. word .. " in the probe")
+      end
+    end
   end },
 }

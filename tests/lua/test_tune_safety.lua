@@ -20,14 +20,14 @@ end
 
 return {
   { "a bytecode profile is refused", function()
-    local d = s.dir()
+    local d = h.dir()
     local chunk = string.dump(function() return { format = 1, kernels = {} } end)
     fs.write(d .. "/p.lua", chunk)
     local ok, err = pcall(tune.load_profile, d .. "/p.lua")
     h.eq(ok, false, "refused")
     h.eq(type(err) == "table" and err.tune, "profile " .. d .. "/p.lua is not text (bytecode is refused)",
          "message")
-    local status, out = s.sh(s.optgen .. " generate --profile " .. fs.quote(d .. "/p.lua") .. " --out "
+    local status, out = h.sh(s.optgen .. " generate --profile " .. fs.quote(d .. "/p.lua") .. " --out "
                              .. fs.quote(d .. "/g"))
     h.eq(status, 2, "generate --profile status")
     h.eq(out, "optgen: generate: profile " .. d .. "/p.lua is not text (bytecode is refused)\n", "message")
@@ -35,17 +35,17 @@ return {
     -- The same profile as text is read.
     fs.write(d .. "/p.lua", "return { format = 1, kernels = {} }\n")
     h.eq((pcall(tune.load_profile, d .. "/p.lua")), true, "text accepted")
-    s.rm(d)
+    h.rm(d)
   end },
   { "tune works in a fresh mkdtemp directory of its own and removes it", function()
     local runnable = tune.cpu_isas(tune.cpu(), generate.backends(h.root))[1]
     if not runnable then return end
-    local d = s.dir()
+    local d = h.dir()
     fs.mkdir(d .. "/tmp")
     -- A directory someone else made at the name os.tmpname would give.
     fs.mkdir(d .. "/theirs")
     fs.write(d .. "/theirs/keep", "theirs\n")
-    local status, out = s.sh("TMPDIR=" .. fs.quote(d .. "/tmp") .. " CC=" .. fs.quote(fake_cc(d)) .. " luajit -e "
+    local status, out = h.sh("TMPDIR=" .. fs.quote(d .. "/tmp") .. " CC=" .. fs.quote(fake_cc(d)) .. " luajit -e "
                              .. fs.quote("os.tmpname = function() return '" .. d .. "/theirs' end") .. " "
                              .. fs.quote(s.root .. "/generator/optgen") .. " tune --quick --optim sgd --dtype f32"
                              .. " --isa " .. runnable .. " --sizes 256,1024,4096 --out " .. fs.quote(d .. "/p.lua"))
@@ -59,18 +59,18 @@ return {
     h.eq(#fs.entries(d .. "/theirs"), 1, "someone else's directory untouched")
     h.eq(fs.read(d .. "/theirs/keep"), "theirs\n", "someone else's file untouched")
     h.eq(fs.exists(d .. "/p.lua"), false, "no profile")
-    s.rm(d)
+    h.rm(d)
   end },
   { "fs.mkdtemp makes a fresh private directory each time", function()
-    local d = s.dir()
+    local d = h.dir()
     local a, b = fs.mkdtemp(d .. "/x-"), fs.mkdtemp(d .. "/x-")
     h.eq(a ~= nil and b ~= nil and a ~= b, true, "two distinct directories")
     h.eq(fs.is_dir(a) and fs.is_dir(b), true, "made")
-    local _, mode = s.sh("stat -c %a " .. fs.quote(a))
+    local _, mode = h.sh("stat -c %a " .. fs.quote(a))
     h.eq(mode, "700\n", "mode")
     local none, err = fs.mkdtemp(d .. "/missing/x-")
     h.eq(none, nil, "no directory in a missing parent")
     h.eq(err, "No such file or directory", "reason")
-    s.rm(d)
+    h.rm(d)
   end },
 }

@@ -7,17 +7,13 @@ local isas = require("optgen.isas")
 
 local optgen = "luajit " .. fs.quote(h.root .. "/generator/optgen")
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("*a")
-  p:close()
-  return tonumber(out:match("exit=(%d+)\n$")), out:gsub("exit=%d+\n$", "")
-end
+local sh = h.sh
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  return d
+-- A path where nothing is yet (in a fresh directory, the second value,
+-- which h.rm removes with it).
+local function newpath()
+  local top = h.dir()
+  return top .. "/out", top
 end
 
 local base = " --optim adam,sgd_momentum --dtype f32,bf16 --isa scalar,avx2 --prefix my_"
@@ -25,10 +21,10 @@ local base = " --optim adam,sgd_momentum --dtype f32,bf16 --isa scalar,avx2 --pr
 -- Runs vendor with args into a fresh directory; returns status, output and
 -- whether the directory exists afterwards.
 local function vendor(args)
-  local d = tmpdir()
+  local d, top = newpath()
   local status, out = sh(optgen .. " vendor --out " .. fs.quote(d) .. args)
   local exists = fs.is_dir(d)
-  os.execute("rm -rf " .. fs.quote(d))
+  h.rm(top)
   return status, out, exists
 end
 
@@ -43,7 +39,7 @@ end
 
 return {
   { "writes the file, header, README and LICENSE", function()
-    local d = tmpdir()
+    local d, top = newpath()
     local status, out = sh(optgen .. " vendor --out " .. fs.quote(d) .. base .. " --hp adam.beta1=0.9")
     h.eq(status, 0, "exit status:\n" .. out)
     for _, name in ipairs({ "my_optk.c", "my_optk.h", "README.md", "LICENSE" }) do
@@ -58,10 +54,10 @@ return {
     -- A second run into the same directory replaces its own files.
     status = sh(optgen .. " vendor --out " .. fs.quote(d) .. base)
     h.eq(status, 0, "rerun")
-    os.execute("rm -rf " .. fs.quote(d))
+    h.rm(top)
   end },
   { "takes 'all' for every name of a list", function()
-    local d = tmpdir()
+    local d, top = newpath()
     local status, out = sh(optgen .. " vendor --out " .. fs.quote(d) .. " --optim sgd --dtype all --isa all,scalar"
                            .. " --prefix my_")
     h.eq(status, 0, "exit status:\n" .. out)
@@ -69,10 +65,10 @@ return {
     h.eq(readme:find("- storage types: f32, f64, bf16, f16\n", 1, true) ~= nil, true, "every storage type")
     h.eq(readme:find("- ISAs: " .. isas.names(generate.backends(h.root)) .. "\n", 1, true) ~= nil, true,
          "every ISA, once")
-    sh("rm -rf " .. fs.quote(d))
+    h.rm(top)
   end },
   { "refuses a directory holding other files", function()
-    local d = tmpdir()
+    local d, top = newpath()
     fs.mkdir(d)
     fs.write(d .. "/mine.c", "int x;\n")
     local status, out = sh(optgen .. " vendor --out " .. fs.quote(d) .. base)
@@ -80,7 +76,7 @@ return {
     h.eq(out, "optgen: vendor: " .. d .. " holds mine.c, which optgen vendor did not write for the prefix my_;"
          .. " choose an empty or new directory\n", "message")
     h.eq(fs.read(d .. "/my_optk.c"), nil, "nothing written")
-    os.execute("rm -rf " .. fs.quote(d))
+    h.rm(top)
   end },
   { "refuses an unknown optimizer", function()
     local names = {}

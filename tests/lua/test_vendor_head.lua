@@ -15,9 +15,9 @@ end
 
 return {
   { "an --out holding */, /*, ??/ or shell characters gives a file that compiles and a command that reruns", function()
-    local d = s.dir()
+    local d = h.dir()
     local out = d .. "/a*/b/*c??/d e'f\"g$h`i\\j;k"
-    local status, text = s.sh(s.optgen .. " vendor" .. sel .. " --prefix q_ --out " .. fs.quote(out))
+    local status, text = h.sh(s.optgen .. " vendor" .. sel .. " --prefix q_ --out " .. fs.quote(out))
     h.eq(status, 0, "status:\n" .. text)
     local c = fs.read(out .. "/q_optk.c")
     local head = c:match("^/%*.-%*/")
@@ -26,7 +26,7 @@ return {
     h.eq(head:find("??", 1, true), nil, "no trigraph")
     -- sh reads the recorded words back as the arguments given.
     local words = head:match("\n %*   generator/optgen vendor ([^\n]*)\n")
-    local _, back = s.sh("printf '[%s]' " .. words)
+    local _, back = h.sh("printf '[%s]' " .. words)
     h.eq(back, "[--optim][sgd][--dtype][f32][--isa][scalar][--prefix][q_][--out][" .. out .. "]", "words")
     h.eq(fs.read(out .. "/README.md"):find("    generator/optgen vendor " .. words, 1, true) ~= nil, true, "README")
     local compiler = cc()
@@ -34,31 +34,31 @@ return {
       -- Compiled from a plain path: the assembler chokes on some file names.
       fs.mkdir(d .. "/plain")
       os.execute("cp " .. fs.quote(out) .. "/q_optk.* " .. fs.quote(d .. "/plain/"))
-      local st, log = s.sh(compiler .. " -std=c99 -Wall -Wextra -Wpedantic -Werror -Wtrigraphs -O2 -c "
+      local st, log = h.sh(compiler .. " -std=c99 -Wall -Wextra -Wpedantic -Werror -Wtrigraphs -O2 -c "
                            .. fs.quote(d .. "/plain/q_optk.c") .. " -o /dev/null")
       h.eq(st, 0, compiler .. " compiles it:\n" .. log)
     end
-    s.rm(d)
+    h.rm(d)
   end },
   { "an argument with a control character is refused", function()
-    local d = s.dir()
-    local status, out = s.sh(s.optgen .. " vendor" .. sel .. " --prefix q_ --out " .. fs.quote(d .. "/a\nb"))
+    local d = h.dir()
+    local status, out = h.sh(s.optgen .. " vendor" .. sel .. " --prefix q_ --out " .. fs.quote(d .. "/a\nb"))
     h.eq(status, 2, "status")
     h.eq(out, "optgen: vendor: argument '" .. d .. "/a\\10b' holds a control character, which the file's head cannot"
          .. " record\n", "message")
     h.eq(#fs.entries(d), 0, "nothing written")
-    s.rm(d)
+    h.rm(d)
   end },
   { "prefixes that differ only in case are refused", function()
-    local d = s.dir()
-    h.eq((s.sh(s.optgen .. " vendor" .. sel .. " --prefix q_ --out " .. fs.quote(d .. "/lower"))), 0, "q_")
-    local status, out = s.sh(s.optgen .. " vendor" .. sel .. " --prefix Q_ --out " .. fs.quote(d .. "/upper"))
+    local d = h.dir()
+    h.eq((h.sh(s.optgen .. " vendor" .. sel .. " --prefix q_ --out " .. fs.quote(d .. "/lower"))), 0, "q_")
+    local status, out = h.sh(s.optgen .. " vendor" .. sel .. " --prefix Q_ --out " .. fs.quote(d .. "/upper"))
     h.eq(status, 2, "status")
     h.eq(out, "optgen: vendor: prefix 'Q_' has upper-case letters: the macros take the prefix in upper case"
          .. " (Q_OPTK_...), so it would share them with 'q_'; use lower case\n", "message")
     h.eq(fs.exists(d .. "/upper"), false, "nothing written")
-    status = s.sh(s.optgen .. " vendor" .. sel .. " --prefix MyLib_ --out " .. fs.quote(d .. "/mixed"))
+    status = h.sh(s.optgen .. " vendor" .. sel .. " --prefix MyLib_ --out " .. fs.quote(d .. "/mixed"))
     h.eq(status, 2, "mixed case refused")
-    s.rm(d)
+    h.rm(d)
   end },
 }

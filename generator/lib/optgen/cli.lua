@@ -1,4 +1,4 @@
--- optgen's command line: generate, list, show.
+-- optgen's command line: generate, list, show, vendor and tune.
 local diag = require("optgen.diag")
 local emit = require("optgen.emit")
 local fs = require("optgen.fsutil")
@@ -19,7 +19,7 @@ commands:
   list       list specs, kernels, hyperparameters and state
   show       print one kernel's C
   vendor     write one self-contained C file and header with chosen kernels
-  tune       measure kernel variants on this machine and write a tuning profile
+  tune       measure kernels' knob settings on this machine and write a tuning profile
 
 'optgen COMMAND --help' describes each.]=],
   generate = [=[
@@ -31,26 +31,30 @@ Regenerates every file from the specs, backends and templates.
   --check        write nothing; list stale, missing and extra files and exit 1 if any
   --unroll LIST  vectors per main-loop iteration for the named ISAs (default: each backend's)
   --depfile FILE also write a make-style list of the files read (for the build)
-  --profile FILE emit the variants a tuning profile (optgen tune) chose; needs --out,
+  --profile FILE emit the knob settings a tuning profile (optgen tune) chose; needs --out,
                  since generated/ never depends on the machine
 A spec error writes nothing.]=],
   tune = [=[
 usage: optgen tune [--optim LIST] [--dtype LIST] [--isa LIST] [--quick] [--out FILE]
+                   [--samples FILE]
        optgen tune --profile-path
 
-Finds the fastest variant of each kernel on this machine: for every optimizer, storage
-type and ISA (default: all, and every SIMD ISA this CPU runs) it emits candidate variants
-(unroll 1/2/4/8, software prefetch, non-temporal stores), compiles them with $CC (or cc)
-into a shared object, checks each against the scalar baseline bit for bit (rejecting and
-reporting any that differ), times each in L1, in L2 and beyond the last-level cache, and
-writes a profile: generator/tuning/<vendor>-fam<F>-model<M>-<isas>.lua (or FILE), with every
-measurement, the fastest variant per size class and the one to emit.  Apply it with
+Finds the fastest knob setting (such as u4_pf8_nt) of each kernel on this machine: for
+every optimizer, storage type and ISA (default: all, and every SIMD ISA this CPU runs) it
+emits candidate settings (unroll 1/2/4/8, software prefetch, non-temporal stores), compiles
+them with $CC (or cc) into a shared object, checks each against the scalar baseline bit for
+bit (rejecting and reporting any that differ), times each in L1, in L2 and beyond the
+last-level cache, and writes a profile: generator/tuning/<vendor>-fam<F>-model<M>-<isas>.lua
+(or FILE), with the fastest setting per size class, the one to emit and the medians they
+rest on; every sample goes to build/tuning/<profile name>.samples.lua.  Apply it with
 'optgen generate --profile FILE --out DIR' (tests/tuned.sh builds and tests a library so).
-  --quick          fewer candidates and samples (about two minutes for everything)
+  --quick          fewer candidates and samples (about 1.3 s a kernel: 5 minutes for all 248
+                   on a busy 2-core machine)
   --out FILE       write the profile to FILE
+  --samples FILE   write every sample to FILE
   --profile-path   print this CPU's profile path and exit
   --sizes L1,L2,BIG  elements per size class instead of the cache-derived ones (tests)
-Nothing is written unless every kernel was tuned.]=],
+Nothing is written unless every kernel was tuned, and no file tune did not write is replaced.]=],
   list = [=[
 usage: optgen list
 
@@ -66,7 +70,7 @@ dispatch, every external symbol prefixed with PREFIX and every macro with its up
 They compile with gcc or clang, C99 or later, -O2, no other flags.  A LIST is names
 separated by commas; "all" stands for every one.
   --hp adam.beta1=0.9   bake a hyperparameter in as an exact constant (repeatable)
-  --profile FILE        use the variants a tuning profile (optgen tune) chose
+  --profile FILE        use the knob settings a tuning profile (optgen tune) chose
 DIR must be new or hold only the files an earlier vendor run wrote with the same PREFIX;
 nothing is written on error.
 Example:
@@ -76,6 +80,19 @@ Example:
 usage: optgen show NAME --isa ISA --dtype TYPE [--unroll N]
 
 Prints the C of one kernel, e.g. 'optgen show adam --isa avx2 --dtype bf16'.]=],
+}
+
+-- Each command's options, by name: "flag", "value" (one value) or "list"
+-- (repeatable); "positional" first when it takes a NAME.  (tests/lua
+-- checks the README's commands against these.)
+M.options = {
+  generate = { out = "value", check = "flag", unroll = "value", depfile = "value", profile = "value" },
+  list = {},
+  show = { "positional", isa = "value", dtype = "value", unroll = "value" },
+  vendor = { optim = "value", dtype = "value", isa = "value", prefix = "value", out = "value", hp = "list",
+             unroll = "value", profile = "value" },
+  tune = { optim = "value", dtype = "value", isa = "value", quick = "flag", out = "value", samples = "value",
+           sizes = "value", ["profile-path"] = "flag" },
 }
 
 -- Exits with a one-line message: control characters in what it quotes
@@ -141,33 +158,32 @@ local function parse_unroll(text, backends)
   return r
 end
 
--- The variants a tuning profile chooses, checked against the kernels and
--- backends; dies with the profile's error.
-local function profile_variants(root, path, cmd)
+-- The knob settings a tuning profile chooses (what emit calls `variants`),
+-- checked against the kernels and backends; dies with the profile's error.
+local function profile_settings(root, path, cmd)
   local kernels, errors = generate.kernels(root)
   if #errors > 0 then report(errors) end
   local known = { kernels = {}, isas = {}, backends = {} }
   for _, kir in ipairs(kernels) do known.kernels[kir.spec.name] = true end
   for _, be in ipairs(generate.backends(root)) do known.isas[be.isa], known.backends[be.isa] = true, be end
-  local ok, _, variants = pcall(tune.load_profile, path, known)
+  local ok, _, settings = pcall(tune.load_profile, path, known)
   if not ok then
     local err = _
     if type(err) == "table" and err.tune then die("%s: %s", cmd, err.tune) end
     error(err, 0)
   end
-  return variants
+  return settings
 end
 
 local commands = {}
 
 function commands.generate(root, args)
-  local o = options(args, { out = "value", check = "flag", unroll = "value", depfile = "value", profile = "value" },
-                    "generate")
+  local o = options(args, M.options.generate, "generate")
   local unroll = parse_unroll(o.unroll, generate.backends(root))
   local variants
   if o.profile then
     if not o.out then die("generate: --profile needs --out DIR (generated/ stays independent of the machine)") end
-    variants = profile_variants(root, o.profile, "generate")
+    variants = profile_settings(root, o.profile, "generate")
   end
   local files, errors = generate.files(root, { unroll = unroll, variants = variants })
   if not files then report(errors) end
@@ -205,7 +221,7 @@ function commands.generate(root, args)
 end
 
 function commands.list(root, args)
-  options(args, {}, "list")
+  options(args, M.options.list, "list")
   local kernels, errors = generate.kernels(root)
   if #errors > 0 then report(errors) end
   local backends = generate.backends(root)
@@ -230,7 +246,7 @@ function commands.list(root, args)
 end
 
 function commands.show(root, args)
-  local o = options(args, { "positional", isa = "value", dtype = "value", unroll = "value" }, "show")
+  local o = options(args, M.options.show, "show")
   if not o[1] or not o.isa or not o.dtype then die("show: needs NAME, --isa and --dtype (see 'optgen show --help')") end
   local known = false
   for _, d in ipairs(emit.dtypes) do known = known or d == o.dtype end
@@ -253,12 +269,11 @@ function commands.show(root, args)
 end
 
 function commands.vendor(root, args)
-  local o = options(args, { optim = "value", dtype = "value", isa = "value", prefix = "value", out = "value",
-                            hp = "list", unroll = "value", profile = "value" }, "vendor")
+  local o = options(args, M.options.vendor, "vendor")
   if not o.out then die("vendor: --out DIR is required (see 'optgen vendor --help')") end
   o.out = fs.clean_dir(o.out) or die("vendor: --out needs a directory name")
   o.unroll = parse_unroll(o.unroll, generate.backends(root))
-  if o.profile then o.variants = profile_variants(root, o.profile, "vendor") end
+  if o.profile then o.variants = profile_settings(root, o.profile, "vendor") end
   local function check(ok, err)
     if not ok and type(err) == "table" and err.vendor then die("vendor: %s", err.vendor) end
     if not ok then error(err, 0) end
@@ -271,8 +286,7 @@ function commands.vendor(root, args)
 end
 
 function commands.tune(root, args)
-  local o = options(args, { optim = "value", dtype = "value", isa = "value", quick = "flag", out = "value",
-                            sizes = "value", ["profile-path"] = "flag" }, "tune")
+  local o = options(args, M.options.tune, "tune")
   if o["profile-path"] then
     print(tune.default_path(root, tune.cpu(), generate.backends(root)))
     return

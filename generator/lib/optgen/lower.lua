@@ -21,6 +21,7 @@ local function storage(array, dtype)
   if array == "p" or array == "g" then return dtype end
   return M.arith(dtype)
 end
+M.storage = storage
 
 -- Index of unroll slot j's first element.  lanes is a number, or for a
 -- vector-length-agnostic backend a C expression.

@@ -16,6 +16,8 @@ local RUNTIME = { "api.c", "dispatch.c", "fpenv.c", "cpucount.c", "split.c", "pa
 
 local function fail(fmt, ...) error({ vendor = string.format(fmt, ...) }, 0) end
 
+-- The items of a comma list, each checked against known (order: the known
+-- ones, for the message), without repeats; fails on an empty list.
 local function list(text, what, known, order)
   local out, seen = {}, {}
   for item in (text or ""):gmatch("[^,%s]+") do
@@ -32,6 +34,8 @@ local function list(text, what, known, order)
   if #out == 0 then fail("--%s needs a list (%s, or all)", what, table.concat(order, ", ")) end
   return out
 end
+-- (optgen tune reads its --optim, --dtype and --isa lists with it too.)
+M.list = list
 
 -- Text of a runtime or generated piece, made ready to sit in one file:
 -- quoted includes dropped (their content is in the file already) and
