@@ -9,6 +9,7 @@
 #include "common/adamax.c"
 #include "common/adamw.c"
 #include "common/ftrl.c"
+#include "common/lamb.c"
 #include "common/lion.c"
 #include "common/nadam.c"
 #include "common/rmsprop.c"

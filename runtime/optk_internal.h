@@ -69,6 +69,18 @@ struct optk_kernel {
   int nconsts;
   void (*prep)(const double *hp, int64_t t, double *consts); /* nconsts values */
   optk_kernel_fn impl[OPTK_ISA_COUNT];                        /* NULL where not built */
+  /* Two-phase kernels: an update that uses a per-tensor norm (LAMB's trust
+   * ratio; generator/lib/optgen/phases.lua).  impl writes the state and
+   * nscratch scratch arrays (after the state in the state list, n elements
+   * of the arithmetic type each); the runtime takes the L2 norm of each
+   * array norm_arrays names (-1: param, else an index into state + scratch)
+   * with its reproducible sum; prep2 turns them into impl2's constants; impl2
+   * writes the parameter.  nnorms is 0 for one-phase kernels. */
+  int nnorms, nscratch;
+  const signed char *norm_arrays;
+  void (*prep2)(const double *hp, int64_t t, const double *norms, double *consts);
+  int nconsts2;
+  optk_kernel_fn impl2[OPTK_ISA_COUNT];
 };
 
 /* Generated registry (generated/registry.c), in spec and dtype order. */

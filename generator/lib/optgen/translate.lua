@@ -3,10 +3,12 @@
 local diag = require("optgen.diag")
 local ir = require("optgen.ir")
 local limits = require("optgen.limits")
+local phases = require("optgen.phases")
 
 local M = {}
 
-local calls = { sqrt = 1, abs = 1, min = 2, max = 2, sign = 1, select = 3, fma = 3, exp = 1, log = 1, prod = 1 }
+local calls = { sqrt = 1, abs = 1, min = 2, max = 2, sign = 1, select = 3, fma = 3, exp = 1, log = 1, prod = 1,
+                norm = 1 }
 
 -- Converts an expression AST into IR nodes.  env maps names to nodes.
 local function expr(b, e, env, o)
@@ -48,6 +50,15 @@ local function expr(b, e, env, o)
   for i, x in ipairs(e.args) do args[i] = num(x, "an argument of " .. e.fn .. "()") end
   if (e.fn == "exp" or e.fn == "log" or e.fn == "prod") and not args[1].inv then
     fail("%s() needs a per-call operand (hyperparameters, t, scalars)", e.fn)
+  end
+  if e.fn == "norm" then
+    if args[1].inv then fail("norm() needs a per-element operand") end
+    b.norms = b.norms or {}
+    for i, x in ipairs(b.norms) do
+      if x == args[1] then return b:norm(x, i - 1) end
+    end
+    b.norms[#b.norms + 1] = args[1]
+    return b:norm(args[1], #b.norms - 1)
   end
   if e.fn == "sign" then
     -- sign(x): 1 for x > 0, -1 for x < 0, and x itself for +-0 and NaN.
@@ -113,6 +124,7 @@ function M.kernel(k)
     end
     roots[i] = env[name]
   end
+  if b.norms then return phases.split(k, roots, names, inits, #b.norms) end
   local fused = ir.contract(roots)
   local stores = {}
   for i, name in ipairs(names) do stores[i] = { array = name, node = fused[i] } end
