@@ -11,6 +11,9 @@
 /* The target of every avx2 function, kernels included. */
 #define OPTK_AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
 #define OPTK_AVX2_FN OPTK_FN OPTK_AVX2_TARGET
+/* The subnormal guards: inlined whatever their size, so the common path is a
+ * few integer operations and a branch in the kernel's loop. */
+#define OPTK_AVX2_GUARD OPTK_AVX2_FN __attribute__((always_inline))
 
 OPTK_AVX2_FN __m256 optk_avx2_load_bf16(const uint16_t *p)
 {
@@ -54,6 +57,67 @@ OPTK_AVX2_FN __m256d optk_avx2_pow_pd(__m256d x, __m256d y)
   for (int i = 0; i < 4; i++)
     a[i] = optk__pow(a[i], b[i]);
   return _mm256_loadu_pd(a);
+}
+
+/* Subnormal guards (generator/lib/optgen/guard.lua, docs/subnormal.md): the
+ * bits of the plain instruction, without handing it the subnormal operands
+ * or results it is slow on.  Each tests the vector with a few integer
+ * operations and takes the exact path only when a lane needs it. */
+
+/* sqrt(x) for x = m * 2^-149 (a positive subnormal, m its integer bits) is
+ * sqrt(2m) * 2^-75 exactly: 2m is a normal float, made with integer code
+ * (m | 2^23's bits is 2^23 + m) and exact subtraction, and the product is
+ * normal, so the only rounding is the square root's. */
+OPTK_AVX2_GUARD __m256 optk_avx2_sqrt_ps(__m256 x)
+{
+  const __m256i d = _mm256_sub_epi32(_mm256_castps_si256(x), _mm256_set1_epi32(1));
+  /* Sign bit set exactly where 0 <= bits - 1 < 0x7fffff: x a positive subnormal. */
+  const __m256 s = _mm256_castsi256_ps(_mm256_andnot_si256(d, _mm256_cmpgt_epi32(_mm256_set1_epi32(0x7fffff), d)));
+  if (__builtin_expect(_mm256_testz_ps(s, s), 1))
+    return _mm256_sqrt_ps(x);
+  const __m256 big = _mm256_set1_ps(0x1p23f);
+  const __m256 m = _mm256_sub_ps(_mm256_or_ps(x, big), big);
+  const __m256 r = _mm256_sqrt_ps(_mm256_blendv_ps(x, _mm256_add_ps(m, m), s));
+  return _mm256_mul_ps(r, _mm256_blendv_ps(_mm256_set1_ps(1.0f), _mm256_set1_ps(0x1p-75f), s));
+}
+
+/* As above: x = m * 2^-1074, sqrt(x) = sqrt(m) * 2^-537. */
+OPTK_AVX2_GUARD __m256d optk_avx2_sqrt_pd(__m256d x)
+{
+  const __m256i d = _mm256_sub_epi64(_mm256_castpd_si256(x), _mm256_set1_epi64x(1));
+  const __m256d s = _mm256_castsi256_pd(
+      _mm256_andnot_si256(d, _mm256_cmpgt_epi64(_mm256_set1_epi64x(0xfffffffffffffLL), d)));
+  if (__builtin_expect(_mm256_testz_pd(s, s), 1))
+    return _mm256_sqrt_pd(x);
+  const __m256d big = _mm256_set1_pd(0x1p52);
+  const __m256d m = _mm256_sub_pd(_mm256_or_pd(x, big), big);
+  const __m256d r = _mm256_sqrt_pd(_mm256_blendv_pd(x, m, s));
+  return _mm256_mul_pd(r, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p-537), s));
+}
+
+/* a / b where a is nonzero and below 2^-120 in magnitude (a subnormal
+ * numerator, or a subnormal quotient unless |b| > 64): in double, where
+ * every float is normal and so is every quotient of two floats, then rounded
+ * once to float.  Double rounding is innocuous for division when the wide
+ * format has at least 2p + 2 bits (53 >= 2 * 24 + 2; Figueroa 1995),
+ * subnormal results included (they keep fewer bits), and NaNs come out as
+ * DIVPS makes them, so these are DIVPS's bits.  Left to the hardware, slow
+ * but exact: a subnormal divisor or a quotient subnormal because |b| > 64,
+ * which the kernels' divisors (sqrt(v) + eps and the like) are not; testing
+ * b too cost 3 more operations per vector on every vector.  The test, on a's
+ * bits shifted past the sign: 0 < x < t <=> x - 2 <u t - 2 (zero wraps past
+ * every limit), unsigned through a bias of 2^31. */
+OPTK_AVX2_GUARD __m256 optk_avx2_div_ps(__m256 a, __m256 b)
+{
+  const __m256i fa = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(a), 1), _mm256_set1_epi32(0x7ffffffe));
+  const __m256i s = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(0x07000000u - 2u + 0x80000000u)), fa); /* 2^-120 */
+  if (__builtin_expect(_mm256_testz_si256(s, s), 1))
+    return _mm256_div_ps(a, b);
+  const __m128 lo = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
+                                                  _mm256_cvtps_pd(_mm256_castps256_ps128(b))));
+  const __m128 hi = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)),
+                                                  _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1))));
+  return _mm256_set_m128(hi, lo);
 }
 
 #endif

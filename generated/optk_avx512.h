@@ -11,6 +11,9 @@
 /* The target of every avx512 function, kernels included. */
 #define OPTK_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 #define OPTK_AVX512_FN OPTK_FN OPTK_AVX512_TARGET
+/* The subnormal guards: inlined whatever their size, so the common path is a
+ * few integer operations and a branch in the kernel's loop. */
+#define OPTK_AVX512_GUARD OPTK_AVX512_FN __attribute__((always_inline))
 
 OPTK_AVX512_FN __m512 optk_avx512_load_bf16(__m256i h)
 {
@@ -53,6 +56,47 @@ OPTK_AVX512_FN __m512d optk_avx512_pow_pd(__m512d x, __m512d y)
   for (int i = 0; i < 8; i++)
     a[i] = optk__pow(a[i], b[i]);
   return _mm512_loadu_pd(a);
+}
+
+/* Subnormal guards (generator/lib/optgen/guard.lua): as in prelude_avx2.h,
+ * with mask registers. */
+OPTK_AVX512_GUARD __m512 optk_avx512_sqrt_ps(__m512 x)
+{
+  const __m512i b = _mm512_castps_si512(x);
+  const __mmask16 s = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(b, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7fffff));
+  if (__builtin_expect(s == 0, 1))
+    return _mm512_sqrt_ps(x);
+  const __m512 big = _mm512_set1_ps(0x1p23f);
+  const __m512 m = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_or_si512(b, _mm512_castps_si512(big))), big);
+  const __m512 r = _mm512_sqrt_ps(_mm512_mask_add_ps(x, s, m, m));
+  return _mm512_mask_mul_ps(r, s, r, _mm512_set1_ps(0x1p-75f));
+}
+
+OPTK_AVX512_GUARD __m512d optk_avx512_sqrt_pd(__m512d x)
+{
+  const __m512i b = _mm512_castpd_si512(x);
+  const __mmask8 s = _mm512_cmplt_epu64_mask(_mm512_sub_epi64(b, _mm512_set1_epi64(1)),
+                                             _mm512_set1_epi64(0xfffffffffffffLL));
+  if (__builtin_expect(s == 0, 1))
+    return _mm512_sqrt_pd(x);
+  const __m512d big = _mm512_set1_pd(0x1p52);
+  const __m512d m = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(b, _mm512_castpd_si512(big))), big);
+  const __m512d r = _mm512_sqrt_pd(_mm512_mask_mov_pd(x, s, m));
+  return _mm512_mask_mul_pd(r, s, r, _mm512_set1_pd(0x1p-537));
+}
+
+OPTK_AVX512_GUARD __m512 optk_avx512_div_ps(__m512 a, __m512 b)
+{
+  const __m512i fa = _mm512_sub_epi32(_mm512_slli_epi32(_mm512_castps_si512(a), 1), _mm512_set1_epi32(2));
+  const __mmask16 s = _mm512_cmplt_epu32_mask(fa, _mm512_set1_epi32(0x07000000 - 2));
+  if (__builtin_expect(s == 0, 1))
+    return _mm512_div_ps(a, b);
+  const __m256 ahi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
+  const __m256 bhi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1));
+  const __m256 lo = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(a)),
+                                                  _mm512_cvtps_pd(_mm512_castps512_ps256(b))));
+  const __m256 hi = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_cvtps_pd(ahi), _mm512_cvtps_pd(bhi)));
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
 }
 
 #endif

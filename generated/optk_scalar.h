@@ -86,4 +86,32 @@ OPTK_FN uint16_t optk_f32_to_f16(float f)
   return (uint16_t)(sign | (q + (rem > half || (rem == half && (q & 1u)))));
 }
 
+/* Subnormal guards (generator/lib/optgen/guard.lua): the bits of sqrt and
+ * division without a subnormal operand or result reaching the hardware, as
+ * the vector preludes compute them (see prelude_avx2.h for why each is
+ * exact). */
+OPTK_FN float optk_sqrtf_g(float x)
+{
+  const uint32_t b = optk_f32_bits(x);
+  if (__builtin_expect(b - 1u < 0x7fffffu, 0)) /* x = b * 2^-149, a positive subnormal */
+    return sqrtf((float)(2u * b)) * 0x1p-75f;
+  return sqrtf(x);
+}
+
+OPTK_FN double optk_sqrt_g(double x)
+{
+  uint64_t b;
+  memcpy(&b, &x, sizeof b);
+  if (__builtin_expect(b - 1u < 0xfffffffffffffu, 0)) /* x = b * 2^-1074 */
+    return sqrt((double)b) * 0x1p-537;
+  return sqrt(x);
+}
+
+OPTK_FN float optk_divf_g(float a, float b)
+{
+  if (__builtin_expect((optk_f32_bits(a) << 1) - 2u < 0x07000000u - 2u, 0)) /* 0 < |a| < 2^-120 */
+    return (float)((double)a / (double)b);
+  return a / b;
+}
+
 #endif

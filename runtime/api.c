@@ -63,33 +63,128 @@ static int in_domain(const struct optk_hparam *h, double x)
   return h->hi_open ? x < h->hi : x <= h->hi;
 }
 
-/* Everything but the ISA: the checks optk_step and optk_init_state share. */
+/* x as the kernel computes with it: float for f32, bf16 and f16 kernels,
+ * double for f64.  A double beyond FLT_MAX becomes infinite (IEEE 754
+ * conversion), 1 - 2^-53 becomes 1: the domain is checked on both. */
+static double to_compute(const optk_kernel *k, double x)
+{
+  return k->dtype == OPTK_F64 ? x : (double)(float)x;
+}
+
+static size_t arith_size(optk_dtype d) { return d == OPTK_F64 ? sizeof(double) : sizeof(float); }
+
+/* Bytes per element of the widest array a call touches: n times this must
+ * fit in ptrdiff_t, or the kernels' pointer arithmetic and the thread split
+ * overflow. */
+static size_t widest(const optk_kernel *k)
+{
+  const size_t p = k->dtype == OPTK_F64 ? 8 : k->dtype == OPTK_F32 ? 4 : 2;
+  const size_t s = arith_size(k->dtype);
+  return k->nstate > 0 && s > p ? s : p;
+}
+
+/* Per-call constants and initial state values, after rounding to the
+ * compute type, must be finite: a finite hyperparameter can still overflow
+ * one (lr * sqrt(1 - beta2^t) / (1 - beta1^t) with lr near FLT_MAX).  Where
+ * a domain admits an infinite hyperparameter (eps in [0, inf]), values
+ * derived from it may be infinite too, but never NaN.  v holds count values
+ * already rounded. */
+static int derived_ok(const double *v, int count, int inf_hp)
+{
+  for (int i = 0; i < count; i++)
+    if (isnan(v[i]) || (!inf_hp && isinf(v[i])))
+      return 0;
+  return 1;
+}
+
+/* Whether some hyperparameter is infinite in the compute type. */
+static int any_inf_hp(const optk_kernel *k, const double *hp)
+{
+  for (int i = 0; i < k->nhparams; i++)
+    if (isinf(to_compute(k, hp[i])))
+      return 1;
+  return 0;
+}
+
+/* Whether two of the count arrays are one (the kernels' restrict makes
+ * that undefined behaviour).  NULL entries are reported elsewhere. */
+static int aliased(const void *const *a, int count)
+{
+  for (int i = 0; i < count; i++)
+    for (int j = 0; j < i; j++)
+      if (a[i] != NULL && a[i] == a[j])
+        return 1;
+  return 0;
+}
+
+/* Everything but the ISA and the per-call constants: the checks optk_step
+ * and optk_init_state share. */
 static int check(const optk_kernel *k, size_t n, void *const *state, const double *hp)
 {
   if (k == NULL || hp == NULL)
     return OPTK_EINVAL;
   for (int i = 0; i < k->nhparams; i++)
-    if (!in_domain(&k->hparams[i], hp[i]))
+    if (!in_domain(&k->hparams[i], hp[i]) || !in_domain(&k->hparams[i], to_compute(k, hp[i])))
       return OPTK_EINVAL;
+  if (n > (size_t)PTRDIFF_MAX / widest(k))
+    return OPTK_EINVAL;
   if (n > 0 && k->nstate > 0) {
     if (state == NULL)
       return OPTK_EINVAL;
     for (int i = 0; i < k->nstate; i++)
       if (state[i] == NULL)
         return OPTK_EINVAL;
+    if (aliased((const void *const *)state, k->nstate))
+      return OPTK_EINVAL;
   }
   return OPTK_OK;
 }
 
-static size_t arith_size(optk_dtype d) { return d == OPTK_F64 ? sizeof(double) : sizeof(float); }
+/* The hyperparameters and t: what optk_step and optk_step_group check once
+ * per call. */
+int optk__check_hparams(const optk_kernel *k, const double *hp, int64_t t)
+{
+  if (t < 1)
+    return OPTK_EINVAL;
+  return check(k, 0, NULL, hp);
+}
+
+/* One set of arrays: what optk_step checks once and optk_step_group once
+ * per tensor: present when n > 0, n bounded, no two the same. */
+int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
+                       void *const *state)
+{
+  if (n == 0)
+    return OPTK_OK;
+  if (n > (size_t)PTRDIFF_MAX / widest(k) || param == NULL || grad == NULL)
+    return OPTK_EINVAL;
+  if (k->nstate > 0 && state == NULL)
+    return OPTK_EINVAL;
+  const void *arrays[2 + OPTK_MAX_STATE] = { param, grad };
+  for (int i = 0; i < k->nstate; i++) {
+    if (state[i] == NULL)
+      return OPTK_EINVAL;
+    arrays[2 + i] = state[i];
+  }
+  /* param, grad and the state arrays are restrict in the kernels */
+  return aliased(arrays, 2 + k->nstate) ? OPTK_EINVAL : OPTK_OK;
+}
 
 int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const double *hp)
 {
   int err = check(k, n, state, hp);
-  if (err != OPTK_OK || n == 0)
+  if (err != OPTK_OK)
     return err;
   double init[OPTK_MAX_STATE];
+  const unsigned fpenv = optk__fpenv_enter(); /* initial values in double, rounded as a step would */
   k->state_init(hp, init);
+  for (int s = 0; s < k->nstate; s++)
+    init[s] = to_compute(k, init[s]);
+  optk__fpenv_leave(fpenv, 0);
+  if (!derived_ok(init, k->nstate, any_inf_hp(k, hp)))
+    return OPTK_EINVAL;
+  if (n == 0)
+    return OPTK_OK;
   for (int s = 0; s < k->nstate; s++) {
     if (arith_size(k->dtype) == sizeof(double)) {
       double *a = state[s];
@@ -108,35 +203,43 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
 /* The per-call constants of the last step on this thread: a model steps
  * many tensors with the same kernel, hyperparameters and t, and prep() (pow
  * for the bias corrections) would otherwise cost more than a small tensor's
- * update.  Reused only when kernel, t and every hyperparameter match. */
+ * update.  Reused only when kernel, t and every hyperparameter match; ok
+ * records whether they passed derived_ok. */
 static __thread struct { /* __thread, not _Thread_local: the vendored file is C99 */
   const optk_kernel *k;
   int64_t t;
+  int ok;
   double hp[OPTK_MAX_HPARAMS];
   double c[OPTK_MAX_CONSTS];
   float cf[OPTK_MAX_CONSTS];
 } consts_cache;
 
-/* Runs kernel fn over n elements with the per-call constants of k; large
- * steps are split across threads (parallel.c). */
-static void run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param, const void *grad,
-                void *const *state, const double *hp, int64_t t)
+/* The per-call constants of k for hp and t in the compute type, or NULL if
+ * one is not finite (see derived_ok). */
+static const void *consts(const optk_kernel *k, const double *hp, int64_t t)
 {
   if (consts_cache.k != k || consts_cache.t != t || k->nhparams > OPTK_MAX_HPARAMS ||
       memcmp(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp) != 0) {
     consts_cache.k = NULL;
+    double rounded[OPTK_MAX_CONSTS];
     k->prep(hp, t, consts_cache.c);
-    for (int i = 0; i < k->nconsts; i++)
+    for (int i = 0; i < k->nconsts; i++) {
       consts_cache.cf[i] = (float)consts_cache.c[i];
+      rounded[i] = to_compute(k, consts_cache.c[i]);
+    }
+    consts_cache.ok = derived_ok(rounded, k->nconsts, any_inf_hp(k, hp));
     if (k->nhparams <= OPTK_MAX_HPARAMS) {
       memcpy(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp);
       consts_cache.t = t;
       consts_cache.k = k;
     }
   }
-  const void *c = k->dtype == OPTK_F64 ? (const void *)consts_cache.c : (const void *)consts_cache.cf;
-  optk__parallel_run(k, fn, n, param, grad, state, c);
+  if (!consts_cache.ok)
+    return NULL;
+  return k->dtype == OPTK_F64 ? (const void *)consts_cache.c : (const void *)consts_cache.cf;
 }
+
+const void *optk__step_consts(const optk_kernel *k, const double *hp, int64_t t) { return consts(k, hp, t); }
 
 int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
                   void *const *state, const double *hp, int64_t t)
@@ -146,12 +249,29 @@ int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, con
   int err = check(k, n, state, hp);
   if (err != OPTK_OK)
     return err;
-  if (n > 0 && (param == NULL || grad == NULL))
+  if (n > 0) {
+    if (param == NULL || grad == NULL)
+      return OPTK_EINVAL;
+    /* param, grad and the state arrays are restrict in the kernels */
+    const void *arrays[2 + OPTK_MAX_STATE] = { param, grad };
+    for (int i = 0; i < k->nstate; i++)
+      arrays[2 + i] = state[i];
+    if (aliased(arrays, 2 + k->nstate))
+      return OPTK_EINVAL;
+  }
+  /* Per-call constants and the kernel under the IEEE default environment,
+   * whatever the caller set (fpenv.c). */
+  const unsigned fpenv = optk__fpenv_enter();
+  const void *c = consts(k, hp, t);
+  if (c == NULL) {
+    optk__fpenv_leave(fpenv, 0);
     return OPTK_EINVAL;
-  if (!optk_isa_available(isa) || k->impl[isa] == NULL)
+  }
+  if (!optk_isa_available(isa) || k->impl[isa] == NULL) {
+    optk__fpenv_leave(fpenv, 0);
     return OPTK_ENOTSUP;
-  if (n > 0)
-    run(k, k->impl[isa], n, param, grad, state, hp, t);
+  }
+  optk__fpenv_leave(fpenv, n > 0 ? optk__parallel_run(k, k->impl[isa], n, param, grad, state, c) : 0);
   return OPTK_OK;
 }
 
@@ -167,7 +287,8 @@ const char *optk_strerror(int err)
   case OPTK_OK:
     return "success";
   case OPTK_EINVAL:
-    return "invalid argument (NULL pointer, hyperparameter outside its domain, or step t < 1)";
+    return "invalid argument (NULL or aliased array, n too large, hyperparameter outside its domain "
+           "or overflowing the kernel's arithmetic, or step t < 1)";
   case OPTK_ENOTSUP:
     return "instruction set not supported by this CPU or build";
   default:

@@ -1,5 +1,7 @@
 /* Chooses the ISA once: the best one this CPU supports and this build has
- * kernels for, capped by OPTK_ISA.  Resolved under pthread_once, published
+ * kernels for, capped by OPTK_ISA.  A static-ISA build (OPTK_STATIC_ISA)
+ * chooses the same way between its two ISAs, so on a CPU without the one it
+ * was built for it runs the scalar kernels rather than refusing every step.  Resolved under pthread_once, published
  * with a release store; the fast path is one acquire load.  (GCC's __atomic
  * builtins rather than C11 atomics, so the vendored file stays C99.) */
 #include <pthread.h>
@@ -24,11 +26,6 @@ int optk_isa_available(optk_isa isa)
   return (unsigned)isa < OPTK_ISA_COUNT && (optk__cpu_isas() & OPTK_BUILT_ISAS) >> isa & 1u;
 }
 
-#ifdef OPTK_STATIC_ISA
-optk_isa optk_active_isa(void) { return (optk_isa)OPTK_STATIC; }
-
-void optk__dispatch_reset(void) {}
-#else
 /* Each ISA's fallback when a cap rules it out: x86 avx512 -> avx2 ->
  * scalar, Arm sve -> neon -> scalar. */
 static const optk_isa lower_isa[OPTK_ISA_COUNT] = {
@@ -88,4 +85,3 @@ void optk__dispatch_reset(void)
   memcpy(&once, &fresh, sizeof once);
   __atomic_store_n(&active, -1, __ATOMIC_RELEASE);
 }
-#endif

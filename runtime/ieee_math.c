@@ -140,10 +140,11 @@ static void dd_mul(double *rh, double *rl, double xh, double xl)
 
 /* x^e for an integer e, by binary powering: the multiplications and their
  * order depend on e only.  In double-double, so beta^t is correctly rounded
- * but in cases closer to a tie than about 2^-100 (RAdam's rho_t, a
- * difference of nearly equal terms, needs the last bit); where the
- * double-double path leaves the finite normal range, plain powering. */
-static double powi(double x, uint64_t e)
+ * but in cases closer to a tie than about 2^-80 (RAdam's rho_t, a
+ * difference of nearly equal terms, needs the last bit).  Where the
+ * double-double path leaves the finite normal range, plain powering.
+ * Returns the result; *hi, *lo the double-double (0 when out of range). */
+static double powi_canonical(double x, uint64_t e, double *hi, double *lo)
 {
   double r = 1.0, b = x;
   double rh = 1.0, rl = 0.0, xh = x, xl = 0.0;
@@ -158,9 +159,83 @@ static double powi(double x, uint64_t e)
       dd_mul(&xh, &xl, xh, xl);
     }
   }
+  *hi = *lo = 0;
   if (!(fabs(rh) >= 0x1p-968 && fabs(rh) <= 0x1p995) || rh != rh)
     return r;
+  *hi = rh;
+  *lo = rl;
   return rh;
+}
+
+/* A bound on the relative error of x^e's double-double, by binary powering
+ * or by steps of one multiplication from an earlier e: at most about
+ * 2^-103 per multiplication, and squaring doubles an error, so below e
+ * times that, with room to spare. */
+static double pow_error(uint64_t e) { return ((double)e * 2 + 64) * 0x1p-100; }
+
+/* Whether hi + lo (within pow_error(e) of the exact power) lies so far from
+ * a rounding boundary of hi that the exact power and any other estimate
+ * within the same bound round to hi: then hi is the correctly rounded
+ * power and the binary powering's result too. */
+static int decided(double hi, double lo, uint64_t e)
+{
+  const uint64_t b = bits_of(fabs(hi));
+  const double ulp = of_bits(b & 0x7ff0000000000000u) * 0x1p-52;
+  /* The boundaries lie half an ulp away, a quarter below a power of two. */
+  const double half = (b & 0x000fffffffffffffu) == 0 && (lo < 0) == (hi > 0) ? ulp * 0.25 : ulp * 0.5;
+  return fabs(lo) < half - 2 * pow_error(e) * fabs(hi);
+}
+
+/* Training asks for beta^t, then beta^(t+1): each thread keeps the last few
+ * powers, and a power one step on is one multiplication, kept only when
+ * decided() proves it equals the binary powering's.  So the bits never
+ * depend on the cache, and a new t costs a few nanoseconds. */
+#define POW_CACHE 4
+static __thread struct {
+  uint64_t xbits, e; /* e = 0: empty */
+  double hi, lo, result;
+} pow_cache[POW_CACHE];
+static __thread unsigned pow_next;
+
+static double powi(double x, uint64_t e)
+{
+  const uint64_t xb = bits_of(x);
+  int slot = -1;
+  for (int i = 0; i < POW_CACHE; i++) {
+    if (pow_cache[i].e == 0 || pow_cache[i].xbits != xb)
+      continue;
+    if (pow_cache[i].e == e)
+      return pow_cache[i].result;
+    if (pow_cache[i].e + 1 == e && pow_cache[i].hi != 0) {
+      double hi = pow_cache[i].hi, lo = pow_cache[i].lo;
+      dd_mul(&hi, &lo, x, 0.0);
+      if (fabs(hi) >= 0x1p-968 && fabs(hi) <= 0x1p995 && decided(hi, lo, e)) {
+        pow_cache[i].e = e;
+        pow_cache[i].hi = hi;
+        pow_cache[i].lo = lo;
+        pow_cache[i].result = hi;
+        return hi;
+      }
+    }
+    slot = i;
+  }
+  if (slot < 0)
+    slot = (int)(pow_next++ % POW_CACHE);
+  double hi, lo;
+  const double r = powi_canonical(x, e, &hi, &lo);
+  pow_cache[slot].xbits = xb;
+  pow_cache[slot].e = e;
+  pow_cache[slot].hi = hi;
+  pow_cache[slot].lo = lo;
+  pow_cache[slot].result = r;
+  return r;
+}
+
+/* The powering without the cache (tests compare the two). */
+double optk__pow_uncached(double x, double y)
+{
+  double hi, lo;
+  return powi_canonical(x, (uint64_t)y, &hi, &lo);
 }
 
 double optk__pow(double x, double y)

@@ -19,8 +19,9 @@
 #define OPTK_ISA_COUNT 5
 
 /* Static dispatch: building with -DOPTK_STATIC_ISA=avx2 (or scalar, avx512,
- * neon, sve) compiles only the scalar baseline and that ISA's kernels and
- * always dispatches to it, for a known target (the vendored file's mode).
+ * neon, sve) compiles only the scalar baseline and that ISA's kernels, for a
+ * known target (the vendored file's mode); dispatch still checks the CPU and
+ * falls back to scalar where that ISA is missing.
  * OPTK_STATIC_ALLOWS(id) says whether ISA number id is built. */
 #define OPTK_ISA_ID_scalar 1
 #define OPTK_ISA_ID_avx2 2
@@ -94,16 +95,102 @@ void optk__dispatch_reset(void);
 /* Features this CPU and OS support, as a bit set over optk_isa. */
 unsigned optk__cpu_isas(void);
 
-/* Threads (parallel.c).  A step moving at least optk__parallel_threshold()
- * bytes (param and grad read, state read and written, counted once each) is
- * split into cache-line aligned chunks across optk_get_num_threads() threads;
- * a smaller one runs on the caller's thread.  The default was chosen by
- * measurement (bench/run's thread-scaling section; see bench/README.md). */
-#define OPTK_PARALLEL_MIN_BYTES ((size_t)4 << 20)
-void optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param,
-                        const void *grad, void *const *state, const void *consts);
-size_t optk__parallel_threshold(void);
-void optk__set_parallel_threshold(size_t bytes); /* benchmarks: 0 splits every step */
+/* Threads (parallel.c, split.c, cpucount.c).  A step is split into
+ * cache-line aligned chunks across up to optk_get_num_threads() threads when
+ * its estimated one-thread time fills at least two parts of
+ * optk__split_min_part_ns() each (split.c says why); a smaller one runs on the
+ * caller's thread.  parallel_run returns the floating-point exception flags
+ * the workers raised (fpenv.c). */
+#define OPTK_MAX_THREADS 256
+#define OPTK_CHUNK_GRAIN 64 /* elements: 64 bytes of the narrowest (2-byte) array, times 2 */
+#define OPTK_SPIN_NS 100000ul /* an idle worker spins this long before it sleeps */
+#define OPTK_SPLIT_MIN_PART_NS 10000ul
+#define OPTK_SPLIT_MAX_NS_PER_ELEM 20.0 /* above any kernel's in-cache time (scalar f64: a few ns) */
+unsigned optk__parallel_run(const optk_kernel *k, optk_kernel_fn fn, size_t n, void *param, const void *grad,
+                            void *const *state, const void *consts);
+int optk__split_parts(const optk_kernel *k, optk_kernel_fn fn, size_t n, const void *consts, int want);
+void optk__split_atfork_child(void);
+int optk__default_threads(int max);
+/* CPUs the cgroup CPU quota allows (0: no quota), from a /proc/self/cgroup
+ * file and the cgroup mount (v2 at its root, v1 under cpu/ or cpu,cpuacct/);
+ * tests pass a fake pair. */
+int optk__cgroup_cpus(const char *proc_cgroup, const char *sysfs);
+/* Tests and benchmarks: the minimum work per part (0 splits every step of
+ * two grains or more into the requested count), the spin before sleeping,
+ * the workers started, the jobs worker i (1..) was woken for and the parts
+ * it ran (the step runs those a late worker has not started), and a kernel
+ * function's measured in-cache ns per element. */
+void optk__set_split_min_part_ns(unsigned long ns);
+unsigned long optk__split_min_part_ns(void);
+void optk__set_spin_ns(unsigned long ns);
+int optk__pool_workers(void);
+int optk__pool_settled(void); /* every worker has seen its last wake */
+unsigned long optk__pool_wakes(int worker);
+unsigned long optk__pool_runs(int worker);
+float optk__split_cost(const optk_kernel *k, optk_kernel_fn fn, const void *consts);
+
+/* The floating-point environment of a step (fpenv.c): enter saves the
+ * caller's and sets the IEEE default, leave restores it with the flags
+ * raised meanwhile (and those raised elsewhere: raised); a worker resets its
+ * own before a part and reports the flags the part raised. */
+unsigned optk__fpenv_enter(void);
+void optk__fpenv_leave(unsigned saved, unsigned raised);
+void optk__fpenv_worker_begin(void);
+unsigned optk__fpenv_worker_flags(void);
+/* Runs task(arg, part) for every part in [0, nparts) across the pool, the
+ * caller taking part 0, and returns when all are done with the workers'
+ * floating-point exception flags.  Parts run one per thread when the pool
+ * has threads for them; otherwise some run on the caller (all of them when
+ * the pool is busy with another step).  The tasks must not depend on which
+ * thread runs them. */
+unsigned optk__parallel_tasks(int nparts, void (*task)(void *arg, int part), void *arg);
+
+/* Argument checks shared by optk_step and optk_step_group (api.c), each
+ * OPTK_OK or OPTK_EINVAL: the hyperparameters (and k, hp non-NULL) and t;
+ * one array set (param, grad and state present when n > 0). */
+int optk__check_hparams(const optk_kernel *k, const double *hp, int64_t t);
+int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
+                       void *const *state);
+/* The per-call constants of k for hp and t in the compute type (cached per
+ * thread), or NULL if one is not finite there; call under the IEEE default
+ * environment (fpenv.c). */
+const void *optk__step_consts(const optk_kernel *k, const double *hp, int64_t t);
+
+/* Reproducible sums of squares (reprosum.c): the same bits whatever the
+ * order, the grouping into blocks and the vector width.  A block is at most
+ * OPTK_RSUM_BLOCK finite values, amax the largest magnitude among them. */
+#define OPTK_RSUM_BLOCK 2048
+#define OPTK_RSUM_NBINS 112
+typedef struct {
+  int top; /* highest bin a block reached, -1 while empty */
+  uint64_t lo[OPTK_RSUM_NBINS];
+  int64_t hi[OPTK_RSUM_NBINS];
+} optk_rsum;
+void optk__rsum_init(optk_rsum *a);
+/* isa: the vector width the deposit may use (the bits are the same);
+ * next, next_bytes: memory the caller reads next, prefetched meanwhile
+ * (NULL, 0: none). */
+void optk__rsum_block(optk_rsum *a, const double *x, size_t n, double amax, optk_isa isa, const void *next,
+                      size_t next_bytes);
+void optk__rsum_block_f32(optk_rsum *a, const float *x, size_t n, double amax, optk_isa isa, const void *next,
+                          size_t next_bytes);
+void optk__rsum_merge(optk_rsum *a, const optk_rsum *b); /* a += b */
+double optk__rsum_sqrt(const optk_rsum *a);              /* sqrt of the sum */
+
+/* The group step's gradient loops (gradscale.c), vectorized for isa, the
+ * same bits on every ISA.  scan: out = g * s, returns max |out| and sets
+ * *bad if one is not finite; mul: out = (g * s) * c.  The f32 ones read f32
+ * g, or bf16 g16 when g is NULL. */
+float optk__gscan_f32(const float *g, const uint16_t *g16, size_t n, float s, float *out, int *bad,
+                      optk_isa isa);
+void optk__gmul_f32(const float *g, const uint16_t *g16, size_t n, float s, float c, float *out, optk_isa isa);
+double optk__gscan_f64(const double *g, size_t n, double s, double *out, int *bad, optk_isa isa);
+void optk__gmul_f64(const double *g, size_t n, double s, double c, double *out, optk_isa isa);
+
+/* optk_step_group on a given ISA (tests); OPTK_ENOTSUP where not here. */
+int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,
+                         const double *hp, int64_t t, const optk_group_opts *opts,
+                         optk_group_result *result);
 
 /* Per-call arithmetic without libm (ieee_math.c): the same bits with every C
  * library.  pow with an integral exponent is binary powering. */
@@ -111,5 +198,6 @@ double optk__pow(double x, double y);
 double optk__exp(double x);
 double optk__log(double x);
 float optk__powf(float x, float y); /* the kernels' per-element pow, via optk__pow */
+double optk__pow_uncached(double x, double y); /* tests: x^y, y a positive integer, no cache */
 
 #endif

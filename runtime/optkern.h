@@ -51,33 +51,135 @@ const char *optk_hparam_name(const optk_kernel *k, int i);
 double optk_hparam_default(const optk_kernel *k, int i);
 void optk_default_hparams(const optk_kernel *k, double *hp); /* fills nhparams values */
 
-/* Sets every state array to its initial value (which may depend on hp). */
+/* Sets every state array to its initial value (which may depend on hp).
+ * Returns OPTK_EINVAL, touching no memory, on the argument errors optk_step
+ * refuses (NULL kernel, hp or state array, two state arrays that are one, n
+ * too large, a hyperparameter outside its domain), and where an initial value
+ * is NaN, or infinite although no hyperparameter is, in the compute type. */
 int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const double *hp);
 
 /* One step in place: param and state are updated, grad is read.  t is the
- * 1-based step number.  Returns OPTK_EINVAL, touching no memory, on a NULL
- * kernel, a NULL param, grad or state array with n > 0, a hyperparameter that
- * is NaN or outside its domain, or t < 1. */
+ * 1-based step number.  Returns OPTK_EINVAL, touching no memory, on
+ *  - a NULL kernel or hp, or a NULL param, grad or state array with n > 0;
+ *  - n whose byte size (n times the widest element the kernel touches, 8
+ *    bytes for f64, else 4 with state, else the storage size) exceeds
+ *    PTRDIFF_MAX;
+ *  - a hyperparameter that is NaN or outside its domain, either as given or
+ *    rounded to the kernel's compute type (float for f32, bf16 and f16
+ *    kernels, double for f64): lr = 1e39 is infinite in float, and
+ *    nextafter(1, 0) is 1;
+ *  - a per-call constant derived from the hyperparameters and t that is NaN,
+ *    or infinite although no hyperparameter is, in the compute type (a finite
+ *    lr near FLT_MAX divided by a small 1 - beta1^t overflows);
+ *  - t < 1;
+ *  - exact aliasing: with n > 0, two of param, grad and the state arrays at
+ *    the same address.
+ * Aliasing is undefined behaviour: the kernels declare param, grad and every
+ * state array restrict, so param == grad, one array passed as two state
+ * arrays, param or grad equal to a state array, or any partial overlap
+ * between them gives no defined result.  Equal pointers are refused as above;
+ * partial overlap is not detected.  Each array holds n elements. */
 int optk_step(const optk_kernel *k, size_t n, void *param, const void *grad,
               void *const *state, const double *hp, int64_t t); /* best ISA */
 int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
                   void *const *state, const double *hp, int64_t t); /* OPTK_ENOTSUP if not here */
 
+/* The whole training step in one call: every tensor of a model stepped with
+ * one kernel, hyperparameters and t, with the gradient transforms a
+ * framework runs around the update fused into at most two passes over the
+ * gradients (the first only when the norm or the finiteness check is
+ * needed) and one over param and state.
+ *
+ * - opts == NULL and no master arrays: the bits of optk_step on each tensor
+ *   in turn.  A master array, when set, applies whatever opts is.
+ * - The gradient the kernel uses is formed in the compute type (f32 for
+ *   f32, bf16 and f16 storage; f64 for f64): g' = c(c(g) * c(grad_scale)),
+ *   then g'' = c(g' * c(coef)) when clipping, where c() rounds to nearest
+ *   even in the compute type and both multipliers are rounded to it first.
+ *   A power-of-two grad_scale is therefore exact, and multipliers equal to
+ *   1 leave g as it is.
+ * - grad_norm is the L2 norm of all g' (the scaled gradients, before
+ *   clipping), computed by a reproducible summation: the same bits on every
+ *   ISA, at every thread count and for every split of the same values into
+ *   tensors, within 1e-12 relative of the exact value (2^-53 for f64, where
+ *   the squares are rounded).  It is NaN if a g' is NaN, else infinite if one
+ *   is infinite.  It is computed when clipping, when skip_nonfinite is set
+ *   or when result is not NULL.
+ * - max_grad_norm > 0: coef = max_grad_norm / (grad_norm + 1e-6) in double,
+ *   capped at 1 (NaN stays NaN), as torch.nn.utils.clip_grad_norm_.
+ * - skip_nonfinite: a NaN or Inf in any g' leaves every array untouched.
+ * - master (bf16/f16 kernels only): the f32 kernel of the same optimizer
+ *   updates master with g' converted exactly to f32, with the bits it would
+ *   give on its own; param then receives master rounded to nearest even.
+ * - sr_seed != 0 (16-bit params without a master): the update runs in f32
+ *   on param converted exactly, as the 16-bit kernel computes, and the
+ *   result is rounded to one of its two bf16/f16 neighbours, up with
+ *   probability equal to its distance from the lower one over their gap.
+ *   The random bits are a counter-based hash of (sr_seed, t, the element's
+ *   index in the group: tensors numbered in order, elements following on),
+ *   so they are the same on every ISA and thread count.  Unbiased exactly
+ *   for bf16, and for f16 down to 2^-53 of an ulp; NaN stays NaN, and a
+ *   value beyond the largest finite one may become infinity.
+ * - 16-bit kernels with a gradient multiplier other than 1 (and no master)
+ *   run the same way without stochastic rounding: f32 kernel, then round to
+ *   nearest even, which is what the 16-bit kernel computes.
+ * - Threads: the work is split by bytes across the pool (small tensors
+ *   batched, large ones cut into cache-line aligned pieces); the results
+ *   are the same bits at every thread count.
+ *
+ * Returns OPTK_EINVAL, writing nothing to any tensor, on what optk_step
+ * refuses for any tensor, count > 0 with tensors NULL, a master array for an
+ * f32/f64 kernel, a grad_scale that is not finite in the compute type, or a
+ * NaN max_grad_norm; OPTK_ENOTSUP when a master, stochastic rounding or a
+ * gradient multiplier needs the f32 kernel of the same optimizer and this
+ * build lacks it (only a vendored selection can). */
+typedef struct optk_tensor {
+  size_t n;             /* elements */
+  void *param;          /* the kernel's storage type */
+  const void *grad;     /* the kernel's storage type */
+  void *const *state;   /* optk_nstate(k) arrays, as for optk_step */
+  float *master;        /* bf16/f16 kernels: an f32 master copy of param, or NULL */
+} optk_tensor;
+
+typedef struct optk_group_opts {
+  double grad_scale;    /* every gradient is multiplied by this first; 1 = none */
+  double max_grad_norm; /* > 0: clip by the global L2 norm of the scaled gradients, as torch's clip_grad_norm_ */
+  int skip_nonfinite;   /* nonzero: a NaN or Inf in any gradient leaves every array untouched */
+  uint64_t sr_seed;     /* nonzero: 16-bit params without a master are written with stochastic rounding */
+} optk_group_opts;
+
+typedef struct optk_group_result {
+  double grad_norm;     /* global L2 norm of the scaled gradients, before clipping */
+  int found_nonfinite;  /* a gradient held NaN or Inf */
+  int skipped;          /* nothing was written */
+} optk_group_result;
+
+int optk_step_group(const optk_kernel *k, size_t count, const optk_tensor *tensors,
+                    const double *hparams, int64_t t,
+                    const optk_group_opts *opts,   /* NULL: none of the above */
+                    optk_group_result *result);    /* NULL: not wanted */
+
 /* Dispatch.  The active ISA is the best one this CPU and build run, capped by
- * the environment variable OPTK_ISA (scalar, avx2, avx512, neon, sve). */
+ * the environment variable OPTK_ISA (scalar, avx2, avx512, neon, sve).  A
+ * build with -DOPTK_STATIC_ISA=<isa> holds that ISA and scalar, and runs
+ * scalar on a CPU without <isa>. */
 optk_isa optk_active_isa(void);
 int optk_isa_available(optk_isa isa);
 const char *optk_isa_name(optk_isa isa);
 
 const char *optk_strerror(int err);
 
-/* Threads.  A large step (a few MiB of arrays and more; the threshold was
- * chosen by measurement, see bench/) is split into cache-line aligned chunks
- * across a pool of threads; smaller steps run on the calling thread.  The
- * result is bit-identical whatever the thread count.  n = 0 restores the
- * default: the environment variable OPTK_NUM_THREADS if it is set to a
- * positive count, else every online core.  Returns OPTK_EINVAL if n < 0.
- * optk_get_num_threads() gives the count large steps use. */
+/* Threads.  A step is split into cache-line aligned chunks across a pool of
+ * threads when each part gets at least 10 us of one thread's work (the
+ * kernel's time per element is measured once, in cache); smaller steps run on
+ * the calling thread.  The result is bit-identical whatever the thread
+ * count, and every step runs under the IEEE default floating-point
+ * environment whatever the caller set (the caller's is restored after).  A
+ * step uses at most the count set here, and wakes only the workers it uses.
+ * n = 0 restores the default: the environment variable OPTK_NUM_THREADS if it
+ * is set to a positive count, else the CPUs this process may run on (its
+ * affinity mask), capped by its cgroup's CPU quota.  Returns OPTK_EINVAL if
+ * n < 0.  optk_get_num_threads() gives the count large steps use. */
 int optk_set_num_threads(int n);
 int optk_get_num_threads(void);
 

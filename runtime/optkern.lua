@@ -6,8 +6,17 @@
 --   local w, g = ffi.new("float[?]", n), ffi.new("float[?]", n)
 --   local state = k:new_state(n, { lr = 0.05 })   -- or k:init_state({m, v}, hp)
 --   k:step(w, g, state, { lr = 0.05 }, t)          -- unnamed hparams keep defaults
+--   k:step(wp, gp, state, {}, t, n)                -- pointers (ffi.cast) need n
+--   local r = k:step_group({ { param = w, grad = g, state = state }, ... }, { lr = 0.05 }, t,
+--                          { grad_scale = 2^-10, max_grad_norm = 1, skip_nonfinite = true })
 --
--- Errors of the C API are raised as Lua errors with optk_strerror's text.
+-- Arrays are checked before the C call: each must be an FFI array or
+-- pointer of the kernel's element type (param and grad: float, double or
+-- uint16_t for bf16/f16; state: double for f64 kernels, else float).  n is
+-- param's length (state[1]'s for init_state) unless given; every array whose
+-- size is known must hold n elements, and a pointer, whose size is not, is
+-- accepted only with an explicit n.  A bad argument raises a Lua error that
+-- names it; errors of the C API are raised with optk_strerror's text.
 local ffi = require("ffi")
 
 ffi.cdef([[
@@ -31,6 +40,29 @@ int optk_active_isa(void);
 int optk_isa_available(int isa);
 const char *optk_isa_name(int isa);
 const char *optk_strerror(int err);
+typedef struct optk_tensor {
+  size_t n;
+  void *param;
+  const void *grad;
+  void *const *state;
+  float *master;
+} optk_tensor;
+typedef struct optk_group_opts {
+  double grad_scale;
+  double max_grad_norm;
+  int skip_nonfinite;
+  uint64_t sr_seed;
+} optk_group_opts;
+typedef struct optk_group_result {
+  double grad_norm;
+  int found_nonfinite;
+  int skipped;
+} optk_group_result;
+int optk_step_group(const optk_kernel *k, size_t count, const optk_tensor *tensors, const double *hparams,
+                    int64_t t, const optk_group_opts *opts, optk_group_result *result);
+int optk__step_group_isa(const optk_kernel *k, int isa, size_t count, const optk_tensor *tensors,
+                         const double *hparams, int64_t t, const optk_group_opts *opts,
+                         optk_group_result *result);
 ]])
 
 -- The library beside this file: <root>/runtime/optkern.lua -> <root>/build/.
@@ -115,26 +147,87 @@ function Kernel:hp(values)
   return hp
 end
 
--- Number of elements of an FFI array of the kernel's storage type.
-local function count(self, param)
-  return math.floor(ffi.sizeof(param) / self.elem_size)
+-- Element counts of cdata values: their size over the element size for an
+-- FFI array (or reference to one), nil for a pointer.  x must convert to a
+-- pointer of element type ct without a cast (a const array does not convert
+-- to a non-const pointer, double[] not to float *); anything else is an error
+-- naming the argument.
+local boxes = {}
+local function box_of(ct)
+  local b = boxes[ct]
+  if not b then b = ffi.new(ct .. " *[1]"); boxes[ct] = b end
+  return b
+end
+local function store(b, x) b[0] = x end
+
+local function extent(ctx, x, ct, what)
+  if type(x) ~= "cdata" then
+    error(string.format("optkern: %s: %s must be an FFI array or pointer of %s, not a %s", ctx, what, ct,
+                        type(x)), 4)
+  end
+  local tname = tostring(ffi.typeof(x)):match("^ctype<(.*)>$")
+  if not pcall(store, box_of(ct), x) then
+    error(string.format("optkern: %s: %s is %s, not an array of %s", ctx, what, tname, ct), 4)
+  end
+  if not tname:find("[", 1, true) then return nil end
+  return ffi.sizeof(x) / ffi.sizeof(ct)
+end
+
+-- n for a call on arrays { {value, ctype, name} }: the explicit n, else the
+-- first array's length; checked against every array of known size.
+local function check_n(ctx, arrays, n)
+  if n ~= nil and (type(n) ~= "number" or n < 0 or n ~= math.floor(n) or n >= 2 ^ 53) then
+    error(string.format("optkern: %s: n must be a non-negative integer, not %s", ctx, tostring(n)), 3)
+  end
+  local sizes = {}
+  for i, a in ipairs(arrays) do sizes[i] = extent(ctx, a[1], a[2], a[3]) end
+  if n == nil then
+    for i, a in ipairs(arrays) do
+      if sizes[i] == nil then
+        error(string.format("optkern: %s: %s is a pointer (%s *), whose size is unknown: pass n", ctx, a[3],
+                            a[2]), 3)
+      end
+    end
+    n = sizes[1] or 0
+  end
+  for i, a in ipairs(arrays) do
+    if sizes[i] ~= nil and sizes[i] < n then
+      error(string.format("optkern: %s: %s holds %d elements, fewer than n = %d", ctx, a[3], sizes[i], n), 3)
+    end
+  end
+  return n
 end
 
 function Kernel:state_ptrs(state)
   state = state or {}
-  if #state ~= #self.state then
-    error(string.format("optkern: %s needs %d state arrays, not %d", self.name, #self.state, #state), 3)
+  if type(state) ~= "table" or #state ~= #self.state then
+    error(string.format("optkern: %s needs a list of %d state arrays, not %s", self.name, #self.state,
+                        type(state) == "table" and #state or type(state)), 3)
   end
   local ptrs = ffi.new("void *[?]", math.max(#state, 1))
   for i, s in ipairs(state) do ptrs[i - 1] = s end
   return ptrs
 end
 
+-- The arrays of a step, for check_n.
+local function step_arrays(self, param, grad, state)
+  local arrays = { { param, self.ctype, "param" }, { grad, "const " .. self.ctype, "grad" } }
+  for i, s in ipairs(state or {}) do
+    arrays[#arrays + 1] = { s, self.state_ctype, string.format("state[%d] (%s)", i, self.state[i] or "?") }
+  end
+  return arrays
+end
+
 -- Sets the state arrays (a list, in the kernel's state order) to their
 -- initial values.
-function Kernel:init_state(state, hparams)
-  local n = #state > 0 and math.floor(ffi.sizeof(state[1]) / self.state_size) or 0
-  check(lib.optk_init_state(self.ptr, n, self:state_ptrs(state), self:hp(hparams)))
+function Kernel:init_state(state, hparams, n)
+  local ptrs = self:state_ptrs(state)
+  local arrays = {}
+  for i, s in ipairs(state) do
+    arrays[i] = { s, self.state_ctype, string.format("state[%d] (%s)", i, self.state[i]) }
+  end
+  n = check_n(self.name .. "/" .. self.dtype .. " init_state", arrays, n)
+  check(lib.optk_init_state(self.ptr, n, ptrs, self:hp(hparams)))
   return state
 end
 
@@ -145,11 +238,11 @@ function Kernel:new_state(n, hparams)
   return self:init_state(state, hparams)
 end
 
--- One step in place over every element of param.
-function Kernel:step(param, grad, state, hparams, t)
-  local n = count(self, param)
-  if ffi.sizeof(grad) < n * self.elem_size then error("optkern: grad is smaller than param", 2) end
-  local ptrs, hp = self:state_ptrs(state), self:hp(hparams)
+-- One step in place over n elements (default: every element of param).
+function Kernel:step(param, grad, state, hparams, t, n)
+  local ptrs = self:state_ptrs(state)
+  n = check_n(self.name .. "/" .. self.dtype .. " step", step_arrays(self, param, grad, state), n)
+  local hp = self:hp(hparams)
   if M.forced then
     check(lib.optk_step_isa(self.ptr, M.forced, n, param, grad, ptrs, hp, t))
   else
@@ -158,10 +251,53 @@ function Kernel:step(param, grad, state, hparams, t)
 end
 
 -- One step on a given ISA ("scalar", "avx2", ...).
-function Kernel:step_isa(isa, param, grad, state, hparams, t)
-  local n = count(self, param)
-  if ffi.sizeof(grad) < n * self.elem_size then error("optkern: grad is smaller than param", 2) end
-  check(lib.optk_step_isa(self.ptr, isa_id(isa), n, param, grad, self:state_ptrs(state), self:hp(hparams), t))
+function Kernel:step_isa(isa, param, grad, state, hparams, t, n)
+  local id = isa_id(isa)
+  local ptrs = self:state_ptrs(state)
+  n = check_n(self.name .. "/" .. self.dtype .. " step_isa", step_arrays(self, param, grad, state), n)
+  check(lib.optk_step_isa(self.ptr, id, n, param, grad, ptrs, self:hp(hparams), t))
+end
+
+local group_opt_names = { grad_scale = true, max_grad_norm = true, skip_nonfinite = true, sr_seed = true }
+
+-- One step over a whole model: tensors is a list of { param = , grad = ,
+-- state = { ... }, master = (bf16/f16: an f32 array, optional), n =
+-- (optional: every element of param) }; opts (optional) names grad_scale
+-- (1), max_grad_norm (0: no clipping), skip_nonfinite (false) and sr_seed
+-- (0: none; a number or a uint64_t).  Returns { grad_norm, found_nonfinite,
+-- skipped }; grad_norm is computed (every call then reads the gradients
+-- once more, as optk_step_group does for a result).
+function Kernel:step_group(tensors, hparams, t, opts)
+  local ntensors = #tensors
+  local ts = ffi.new("optk_tensor[?]", math.max(ntensors, 1))
+  local keep = {} -- state pointer arrays, alive until the call returns
+  for i, x in ipairs(tensors) do
+    -- n: every element of param unless given; every array checked against it
+    local arrays = step_arrays(self, x.param, x.grad, x.state)
+    if x.master ~= nil then arrays[#arrays + 1] = { x.master, "float", "master" } end
+    local n = check_n(self.name .. ": tensor " .. i, arrays, x.n)
+    local ptrs = self:state_ptrs(x.state)
+    keep[i] = ptrs
+    ts[i - 1].n, ts[i - 1].param, ts[i - 1].grad, ts[i - 1].state = n, x.param, x.grad, ptrs
+    ts[i - 1].master = x.master
+  end
+  local o
+  if opts then
+    for name in pairs(opts) do
+      if not group_opt_names[name] then error("optkern: no group option '" .. tostring(name) .. "'", 2) end
+    end
+    o = ffi.new("optk_group_opts", opts.grad_scale or 1, opts.max_grad_norm or 0,
+                opts.skip_nonfinite and 1 or 0, opts.sr_seed or 0)
+  end
+  local r = ffi.new("optk_group_result")
+  local hp = self:hp(hparams)
+  if M.forced then
+    check(lib.optk__step_group_isa(self.ptr, M.forced, ntensors, ts, hp, t, o, r))
+  else
+    check(lib.optk_step_group(self.ptr, ntensors, ts, hp, t, o, r))
+  end
+  local _ = keep
+  return { grad_norm = r.grad_norm, found_nonfinite = r.found_nonfinite ~= 0, skipped = r.skipped ~= 0 }
 end
 
 return M

@@ -1,7 +1,8 @@
 -- The LuaJIT binding (runtime/optkern.lua): trains a linear regression on
--- synthetic data with several optimizers and storage types, checks that the
--- loss falls well below its start, that the binding gives the C API's bits,
--- and that errors become Lua errors.  Run from the repository root:
+-- synthetic data with a sample of the seed optimizers and storage types,
+-- checks that the loss falls well below its start, that every kernel of the
+-- registry has the C API's metadata and gives the C API's bits through the
+-- binding, and that errors become Lua errors.  Run from the repository root:
 --   LUA_PATH="./runtime/?.lua;;" luajit tests/binding.lua
 local ffi = require("ffi")
 local optkern = require("optkern")
@@ -63,6 +64,8 @@ local function loss_and_grad(k, w, g)
   return loss
 end
 
+-- A sample of the seed optimizers, with learning rates that train this
+-- problem in 300 steps (the binding is under test, not the optimizers).
 local settings = {
   { "sgd", { lr = 0.1 } },
   { "sgd_momentum", { lr = 0.05 } },
@@ -115,7 +118,24 @@ test("the binding gives the C API's bits", function()
   end
 end)
 
-test("metadata", function()
+test("every kernel's metadata is the C API's", function()
+  local lib, seen = optkern.lib, 0
+  for _, k in ipairs(optkern.kernels()) do
+    seen = seen + 1
+    assert(optkern.find(k.name, k.dtype).ptr == k.ptr, k.name)
+    assert(#k.hparams == lib.optk_nhparams(k.ptr) and #k.state == lib.optk_nstate(k.ptr), k.name)
+    for i, h in ipairs(k.hparams) do
+      assert(h.name == ffi.string(lib.optk_hparam_name(k.ptr, i - 1)), k.name .. " hparam " .. i)
+      assert(h.default == lib.optk_hparam_default(k.ptr, i - 1), k.name .. " default " .. h.name)
+    end
+    for i, name in ipairs(k.state) do
+      assert(name == ffi.string(lib.optk_state_name(k.ptr, i - 1)), k.name .. " state " .. i)
+    end
+  end
+  assert(seen == tonumber(lib.optk_count()), "optkern.kernels() lists " .. seen .. " kernels")
+end)
+
+test("adagrad's metadata and initial accumulator, by name", function()
   local k = optkern.find("adagrad", "f16")
   assert(k.name == "adagrad" and k.dtype == "f16")
   assert(k.hparams[3].name == "initial_accumulator_value" and k.hparams[3].default == 0.1)
@@ -149,6 +169,142 @@ test("errors are Lua errors with optk_strerror's text", function()
   assert(not ok and tostring(err):find("no hyperparameter 'rate'", 1, true))
   ok, err = pcall(optkern.force_isa, "mmx")
   assert(not ok and tostring(err):find("unknown ISA", 1, true))
+end)
+
+-- Array checks (issue 13): the binding refuses, naming the argument, what
+-- would make the C call read or write past an array.
+local function refuses(pattern, f, ...)
+  local ok, err = pcall(function(...) f(...) end, ...) -- not a tail call: the error has a line here
+  assert(not ok, "accepted; wanted an error matching '" .. pattern .. "'")
+  err = tostring(err)
+  assert(err:find(pattern, 1, true), "error '" .. err .. "' lacks '" .. pattern .. "'")
+  -- raised at the caller's line, not inside the binding
+  assert(err:find("binding.lua:", 1, true), "error '" .. err .. "' does not point at the caller")
+end
+
+test("state arrays shorter than n are refused", function()
+  local k = optkern.find("adam", "f32")
+  local w, g = ffi.new("float[8]"), ffi.new("float[8]")
+  local m, v = ffi.new("float[8]"), ffi.new("float[7]")
+  refuses("state[2] (v) holds 7 elements, fewer than n = 8", k.step, k, w, g, { m, v }, {}, 1)
+  refuses("state[2] (v) holds 7 elements, fewer than n = 8", k.init_state, k, { m, v }, {}, 8)
+  refuses("grad holds 4 elements, fewer than n = 8", k.step, k, w, ffi.new("float[4]"), { m, m }, {}, 1)
+  refuses("param holds 8 elements, fewer than n = 9", k.step, k, w, g, { m, v }, {}, 1, 9)
+  refuses("state[1] (m) holds 8 elements, fewer than n = 9", k.step_isa, k, "scalar", ffi.new("float[9]"),
+          ffi.new("float[9]"), { m, ffi.new("float[9]") }, {}, 1)
+  -- init_state without n takes state[1]'s length and checks the others
+  refuses("state[2] (v) holds 7 elements, fewer than n = 8", k.init_state, k, { m, v }, {})
+end)
+
+test("a pointer needs n, and then gives the array's bits", function()
+  local k = optkern.find("sgd_momentum", "f32")
+  local n = 37
+  local a, b, g = ffi.new("float[?]", n), ffi.new("float[?]", n), ffi.new("float[?]", n)
+  for i = 0, n - 1 do a[i], b[i], g[i] = i, i, n - i end
+  local pa, pg = ffi.cast("float *", b), ffi.cast("float *", g)
+  local sa, sb = k:new_state(n), k:new_state(n)
+  refuses("param is a pointer (float *), whose size is unknown: pass n", k.step, k, pa, g, sb, {}, 1)
+  refuses("grad is a pointer (const float *), whose size is unknown: pass n", k.step, k, a, pg, sa, {}, 1)
+  local ps = ffi.cast("float *", sb[1])
+  refuses("state[1] (v) is a pointer (float *), whose size is unknown: pass n", k.init_state, k, { ps }, {})
+  k:step(a, g, sa, {}, 1)
+  k:step(pa, pg, { ps }, {}, 1, n)
+  assert(ffi.C.memcmp(a, b, ffi.sizeof(a)) == 0 and ffi.C.memcmp(sa[1], sb[1], ffi.sizeof(sa[1])) == 0)
+  -- an explicit n below the arrays' length steps only the first n
+  k:step(a, g, sa, {}, 2, 5)
+  assert(a[4] ~= b[4] and a[5] == b[5])
+  refuses("n must be a non-negative integer", k.step, k, a, g, sa, {}, 1, -1)
+  refuses("n must be a non-negative integer", k.step, k, a, g, sa, {}, 1, 2.5)
+  refuses("n must be a non-negative integer", k.step, k, a, g, sa, {}, 1, "3")
+end)
+
+test("element types are checked", function()
+  local k64 = optkern.find("adam", "f64")
+  local w, g = ffi.new("double[8]"), ffi.new("double[8]")
+  local mf, vf = ffi.new("float[16]"), ffi.new("float[16]")
+  refuses("state[1] (m) is float [16], not an array of double", k64.step, k64, w, g, { mf, vf }, {}, 1)
+  refuses("state[1] (m) is float [16], not an array of double", k64.init_state, k64, { mf, vf }, {})
+  local k32 = optkern.find("adam", "f32")
+  local s = k32:new_state(8)
+  refuses("param is double [8], not an array of float", k32.step, k32, w, ffi.new("float[8]"), s, {}, 1)
+  refuses("grad is double [8], not an array of const float", k32.step, k32, ffi.new("float[8]"), g, s, {}, 1)
+  local kb = optkern.find("sgd", "bf16")
+  refuses("param is float [8], not an array of uint16_t", kb.step, kb, ffi.new("float[8]"),
+          ffi.new("uint16_t[8]"), {}, {}, 1)
+  refuses("param must be an FFI array or pointer of float, not a table", k32.step, k32, { 1, 2 },
+          ffi.new("float[8]"), s, {}, 1)
+  refuses("param must be an FFI array or pointer of float, not a nil", k32.step, k32, nil,
+          ffi.new("float[8]"), s, {}, 1)
+  refuses("param is const float [8], not an array of float", k32.step, k32, ffi.new("const float[8]"),
+          ffi.new("float[8]"), s, {}, 1)
+  refuses("needs a list of 2 state arrays, not 1", k32.step, k32, ffi.new("float[8]"), ffi.new("float[8]"),
+          { s[1] }, {}, 1)
+end)
+
+-- Three tensors of adam f32 with random values.
+local function group_model(k, sizes)
+  local ts = {}
+  for i, n in ipairs(sizes) do
+    local p, g = ffi.new(k.ctype .. "[?]", n), ffi.new(k.ctype .. "[?]", n)
+    for j = 0, n - 1 do p[j], g[j] = rand(), rand() * 0.1 end
+    ts[i] = { param = p, grad = g, state = k:new_state(n, {}) }
+  end
+  return ts
+end
+
+test("step_group: optk_step's bits per tensor, the norm, clipping", function()
+  local k = optkern.find("adam", "f32")
+  local sizes = { 1000, 3, 4097 }
+  local a, b = group_model(k, sizes), {}
+  for i, x in ipairs(a) do
+    local n = sizes[i]
+    local p, g = ffi.new("float[?]", n), ffi.new("float[?]", n)
+    ffi.copy(p, x.param, n * 4)
+    ffi.copy(g, x.grad, n * 4)
+    b[i] = { param = p, grad = g, state = k:new_state(n, {}) }
+  end
+  local r = k:step_group(a, { lr = 0.01 }, 1)
+  local sum = 0
+  for i, x in ipairs(b) do
+    for j = 0, sizes[i] - 1 do sum = sum + x.grad[j] * x.grad[j] end
+    k:step(x.param, x.grad, x.state, { lr = 0.01 }, 1)
+  end
+  for i = 1, #sizes do
+    assert(ffi.C.memcmp(a[i].param, b[i].param, sizes[i] * 4) == 0, "param " .. i)
+    assert(ffi.C.memcmp(a[i].state[2], b[i].state[2], sizes[i] * 4) == 0, "v " .. i)
+  end
+  assert(math.abs(r.grad_norm - math.sqrt(sum)) <= 1e-12 * math.sqrt(sum), r.grad_norm)
+  assert(not r.found_nonfinite and not r.skipped)
+  -- clipping to a tenth of the norm
+  local c = k:step_group(a, { lr = 0.01 }, 2, { grad_scale = 0.5, max_grad_norm = r.grad_norm / 20 })
+  assert(math.abs(c.grad_norm - r.grad_norm / 2) <= 1e-12 * r.grad_norm, c.grad_norm)
+end)
+
+test("step_group: skip on NaN, masters, errors", function()
+  local k = optkern.find("adam", "f32")
+  local a = group_model(k, { 10, 20 })
+  a[2].grad[7] = 0 / 0
+  local before = ffi.new("float[10]")
+  ffi.copy(before, a[1].param, 40)
+  local r = k:step_group(a, {}, 1, { skip_nonfinite = true, max_grad_norm = 1 })
+  assert(r.skipped and r.found_nonfinite and r.grad_norm ~= r.grad_norm)
+  assert(ffi.C.memcmp(before, a[1].param, 40) == 0)
+  local ok, err = pcall(k.step_group, k, a, {}, 1, { clip = 1 })
+  assert(not ok and tostring(err):find("no group option 'clip'", 1, true), tostring(err))
+  a[1].master = ffi.new("float[10]") -- a master for an f32 kernel
+  ok, err = pcall(k.step_group, k, a, {}, 1)
+  assert(not ok and tostring(err):find("invalid argument", 1, true), tostring(err))
+  -- bf16 with an f32 master: param is the master rounded to nearest even
+  local kb = optkern.find("adam", "bf16")
+  local n = 100
+  local p, g, m = ffi.new("uint16_t[?]", n), ffi.new("uint16_t[?]", n), ffi.new("float[?]", n)
+  for j = 0, n - 1 do
+    m[j] = rand()
+    p[j], g[j] = f32_to_bf16(m[j]), f32_to_bf16(rand())
+  end
+  kb:step_group({ { param = p, grad = g, state = kb:new_state(n, {}), master = m } }, { lr = 0.01 }, 1,
+                { sr_seed = 5 })
+  for j = 0, n - 1 do assert(p[j] == f32_to_bf16(m[j]), j) end
 end)
 
 print(string.format("binding: %d passed, %d failed", passed, failed))

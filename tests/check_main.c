@@ -4,8 +4,10 @@
  *   dispatch    ISA detection, OPTK_ISA, optk_step == optk_step_isa(active)
  *   bitexact    every vector kernel gives the scalar kernel's bits
  *   tail_guard  no kernel touches memory outside [0, n)
- *   reference   kernels track hand-written double references
+ *   reference   every kernel tracks its spec's IR, interpreted in long double
+ *   keras       the seed optimizers track hand-written Keras 3 transcriptions
  *   state       optk_init_state, split trajectories, bf16/f16 rounding
+ *   group       optk_step_group: options, norm, master weights, rounding
  *
  * CK_RUN_SUITE=bitexact CK_RUN_CASE=adam_f32_avx2 ./optk_tests reruns one
  * kernel; CK_FORK=no and CK_TIMEOUT_MULTIPLIER work as usual.
@@ -21,7 +23,9 @@ int main(void)
   srunner_add_suite(sr, bitexact_suite());
   srunner_add_suite(sr, tail_guard_suite());
   srunner_add_suite(sr, reference_suite());
+  srunner_add_suite(sr, keras_suite());
   srunner_add_suite(sr, state_suite());
+  srunner_add_suite(sr, group_suite());
   srunner_run_all(sr, CK_ENV);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

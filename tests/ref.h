@@ -1,6 +1,8 @@
-/* Hand-written double-precision references of the optkern optimizers,
- * written from the Keras 3 update rules (not generated, not derived from the
- * generator's specs or output).  t is the 1-based step.
+/* Hand-written double-precision transcriptions of the seed optimizers'
+ * Keras 3 update rules (not generated, not derived from the generator's
+ * specs or output), for suite_keras.c: they check the specs themselves,
+ * where the IR interpreter (ir_eval.h) checks the kernels against the
+ * specs.  A new optimizer needs none.  t is the 1-based step.
  */
 #ifndef OPTK_REF_H
 #define OPTK_REF_H
@@ -26,7 +28,7 @@ enum {
 #define REF_MAX_HP 4
 #define REF_MAX_STATE 3
 
-/* The contract's metadata: names in order, defaults. */
+/* The contract's metadata (README's table): names in order, defaults. */
 struct ref_desc {
   const char *name;
   int nhp;
@@ -34,8 +36,6 @@ struct ref_desc {
   double hp_def[REF_MAX_HP];
   int nstate;
   const char *state_names[REF_MAX_STATE];
-  /* 1 where the state holds a non-negative quantity (v, acc, vhat, u) */
-  int state_nonneg[REF_MAX_STATE];
 };
 
 extern const struct ref_desc ref_descs[REF_NOPT];

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ref.h"
 #include "testutil.h"
 
 static char saved_env[256];
@@ -204,7 +203,7 @@ START_TEST(test_step_matches_active)
   for (int cls = 0; cls < TU_VAL_NCLASSES; cls++) {
     tu_rng r;
     tu_seed(&r, 0xD15Bull + (uint64_t)_i * 7 + (uint64_t)cls);
-    double hp[REF_MAX_HP + 1];
+    double hp[TU_MAX_HP];
     tu_hparams(k, cls == 0 ? TU_HP_DEFAULT : TU_HP_RANDOM, &r, hp);
     tu_prob a, b;
     tu_prob_init(&a, k, 1000, 1, 3);

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "ref.h"
 
 /* ---- ISAs --------------------------------------------------------------- */
 
@@ -47,107 +47,170 @@ const char *tu_kernel_label(char *buf, size_t size, const optk_kernel *k)
   return buf;
 }
 
-int tu_opt_index(const optk_kernel *k)
-{
-  return ref_lookup(optk_name(k));
-}
-
 /* ---- hyperparameters ---------------------------------------------------- */
 
-static const tu_domain domains[] = {
-  {"lr", 0.0, INFINITY, 0, 1},
-  {"eps", 0.0, INFINITY, 0, 1},
-  {"beta1", 0.0, 1.0, 0, 1},
-  {"beta2", 0.0, 1.0, 0, 1},
-  {"rho", 0.0, 1.0, 0, 1},
-  {"momentum", 0.0, 1.0, 0, 0},
-  {"initial_accumulator_value", 0.0, INFINITY, 0, 1},
-};
-
-const tu_domain *tu_domain_of(const char *hp_name)
+int tu_hp_is_bool(const optk_kernel *k, int i)
 {
-  for (size_t i = 0; i < sizeof domains / sizeof domains[0]; i++)
-    if (strcmp(domains[i].name, hp_name) == 0)
-      return &domains[i];
-  return NULL;
+  return k->hparams[i].is_bool != 0;
 }
 
-int tu_hp_in_domain(const char *hp_name, double v)
+int tu_hp_in_domain(const optk_kernel *k, int i, double v)
 {
-  const tu_domain *d = tu_domain_of(hp_name);
-  if (d == NULL || isnan(v))
+  const struct optk_hparam *h = &k->hparams[i];
+  if (isnan(v))
     return 0;
-  if (d->lo_open ? !(v > d->lo) : !(v >= d->lo))
+  if (h->is_bool)
+    return v == 0.0 || v == 1.0;
+  if (h->lo_open ? !(v > h->lo) : !(v >= h->lo))
     return 0;
-  if (d->hi_open ? !(v < d->hi) : !(v <= d->hi))
+  if (h->hi_open ? !(v < h->hi) : !(v <= h->hi))
     return 0;
   return 1;
 }
 
-const char *const tu_hpset_names[TU_HP_NSETS] = {"default", "random", "low-edge", "high-edge"};
-
-static double hp_value(const char *name, double def, int set, tu_rng *r)
+int tu_hp_index(const optk_kernel *k, const char *name)
 {
-  const double below1 = 0x1.fffffffffffffp-1; /* nextafter(1, 0) */
-  int is_beta = strcmp(name, "beta1") == 0 || strcmp(name, "beta2") == 0;
-  int is_rho = strcmp(name, "rho") == 0;
-  switch (set) {
-  case TU_HP_RANDOM:
-    if (strcmp(name, "lr") == 0)
-      return pow(10.0, -4.0 + 3.5 * tu_uniform(r));
-    if (strcmp(name, "eps") == 0)
-      return pow(10.0, -9.0 + 6.0 * tu_uniform(r));
-    if (strcmp(name, "beta1") == 0)
-      return 0.99 * tu_uniform(r);
-    if (strcmp(name, "beta2") == 0)
-      return 0.5 + 0.4999 * tu_uniform(r);
-    if (is_rho)
-      return 0.5 + 0.49 * tu_uniform(r);
-    if (strcmp(name, "momentum") == 0)
-      return tu_uniform(r);
-    if (strcmp(name, "initial_accumulator_value") == 0)
-      return tu_uniform(r);
-    return def;
-  case TU_HP_LOW_EDGE:
-    if (strcmp(name, "lr") == 0)
-      return 0.5;
-    return 0.0; /* eps, betas, rho, momentum, initial_accumulator_value */
-  case TU_HP_HIGH_EDGE:
-    if (strcmp(name, "lr") == 0)
-      return 3.0;
-    if (strcmp(name, "eps") == 0)
-      return 0.5;
-    if (is_beta || is_rho)
-      return below1;
-    if (strcmp(name, "momentum") == 0)
-      return 1.0;
-    if (strcmp(name, "initial_accumulator_value") == 0)
-      return 1e3;
-    return def;
-  default:
-    return def;
-  }
+  for (int i = 0; i < optk_nhparams(k); i++)
+    if (strcmp(optk_hparam_name(k, i), name) == 0)
+      return i;
+  return -1;
 }
+
+/* The default's magnitude, or 0.01 for a default of 0: the scale of the
+ * values drawn over an infinite domain. */
+static double hp_scale(const struct optk_hparam *h)
+{
+  return h->def != 0.0 && isfinite(h->def) ? fabs(h->def) : 0.01;
+}
+
+static double hp_draw(const struct optk_hparam *h, tu_rng *r)
+{
+  const double lo = h->lo, hi = h->hi, u = tu_uniform(r);
+  const double decades = pow(10.0, -1.0 - 3.0 * tu_uniform(r)); /* 1e-4 .. 1e-1 */
+  if (isfinite(lo) && isfinite(hi)) {
+    if (u < 0.5)
+      return lo + (hi - lo) * tu_uniform(r);
+    return u < 0.75 ? hi - (hi - lo) * decades : lo + (hi - lo) * decades;
+  }
+  const double spread = hp_scale(h) * pow(10.0, -2.0 + 3.0 * tu_uniform(r)); /* 1e-2 .. 10 x */
+  if (isfinite(lo))
+    return (lo == 0.0 && h->def == 0.0 ? 0.0 : lo) + spread;
+  if (isfinite(hi))
+    return hi - spread;
+  return h->def + (u < 0.5 ? -spread : spread);
+}
+
+double tu_hp_random(const optk_kernel *k, int i, tu_rng *r)
+{
+  const struct optk_hparam *h = &k->hparams[i];
+  if (h->is_bool)
+    return (double)(tu_next(r) & 1);
+  for (int tries = 0; tries < 8; tries++) {
+    double v = hp_draw(h, r);
+    if (tu_hp_in_domain(k, i, v))
+      return v;
+  }
+  return h->def;
+}
+
+double tu_hp_edge(const optk_kernel *k, int i, int hi)
+{
+  const struct optk_hparam *h = &k->hparams[i];
+  if (h->is_bool)
+    return hi ? 1.0 : 0.0;
+  const double b = hi ? h->hi : h->lo, toward = hi ? h->lo : h->hi;
+  const int open = hi ? h->hi_open : h->lo_open;
+  double v;
+  if (!open)
+    v = b;
+  else if (isfinite(b))
+    /* hyperparameters are checked in the compute type too, where the
+     * double next to an open bound may round onto it */
+    v = optk_dtype_of(k) == OPTK_F64 ? nextafter(b, toward) : (double)nextafterf((float)b, (float)toward);
+  else
+    v = (hi ? 1e3 : -1e3) * hp_scale(h) + (isfinite(toward) ? toward : 0.0);
+  return tu_hp_in_domain(k, i, v) ? v : h->def;
+}
+
+/* Whether the library takes hp at all: in every domain, in the compute type
+ * too, and with finite per-call constants and initial values (a tiny lr is
+ * in ftrl's domain, but 1/lr is not finite). */
+int tu_hp_accepted(const optk_kernel *k, const double *hp)
+{
+  return optk_step_isa(k, OPTK_ISA_SCALAR, 0, NULL, NULL, NULL, hp, 1) == OPTK_OK &&
+         optk_init_state(k, 0, NULL, hp) == OPTK_OK;
+}
+
+void tu_hp_repair(const optk_kernel *k, double *hp)
+{
+  for (int i = 0; i < optk_nhparams(k) && !tu_hp_accepted(k, hp); i++)
+    hp[i] = optk_hparam_default(k, i);
+}
+
+const char *const tu_hpset_names[TU_HP_NSETS] = {"default", "random", "low-edge", "high-edge"};
 
 void tu_hparams(const optk_kernel *k, int set, tu_rng *r, double *hp)
 {
-  int o = tu_opt_index(k);
-  if (o < 0)
+  optk_default_hparams(k, hp);
+  if (set == TU_HP_DEFAULT)
     return;
-  const struct ref_desc *d = &ref_descs[o];
-  for (int i = 0; i < d->nhp; i++)
-    hp[i] = hp_value(d->hp_names[i], d->hp_def[i], set, r);
+  for (int i = 0; i < optk_nhparams(k); i++) {
+    if (set != TU_HP_RANDOM && (tu_next(r) & 1))
+      hp[i] = tu_hp_edge(k, i, set == TU_HP_HIGH_EDGE);
+    else
+      hp[i] = tu_hp_random(k, i, r);
+  }
+  tu_hp_repair(k, hp);
 }
 
-int tu_hp_index(const optk_kernel *k, const char *name)
+/* ---- state signs ---------------------------------------------------------- */
+
+#define PROBE_KERNELS 4096
+static signed char probe_cache[PROBE_KERNELS][OPTK_MAX_STATE]; /* 0 unknown, 1 yes, -1 no */
+
+static void probe_state_signs(const optk_kernel *k, signed char *out)
 {
-  int o = tu_opt_index(k);
-  if (o < 0)
-    return -1;
-  for (int i = 0; i < ref_descs[o].nhp; i++)
-    if (strcmp(ref_descs[o].hp_names[i], name) == 0)
-      return i;
-  return -1;
+  enum { N = 64, STEPS = 8, RUNS = 3 };
+  const optk_dtype dt = optk_dtype_of(k), st = tu_state_type(dt);
+  const int ns = optk_nstate(k);
+  unsigned char p[N * 8], g[N * 8], s[OPTK_MAX_STATE][N * 8];
+  void *sp[OPTK_MAX_STATE];
+  for (int j = 0; j < OPTK_MAX_STATE; j++) {
+    sp[j] = s[j];
+    out[j] = 1;
+  }
+  tu_rng r;
+  tu_seed(&r, 0x516E5ull);
+  for (int run = 0; run < RUNS; run++) {
+    double hp[TU_MAX_HP];
+    tu_hparams(k, run == 0 ? TU_HP_DEFAULT : TU_HP_RANDOM, &r, hp);
+    for (size_t i = 0; i < N; i++)
+      tu_put(dt, p, i, tu_normal(&r));
+    if (optk_init_state(k, N, sp, hp) != OPTK_OK)
+      continue;
+    for (int64_t t = 1; t <= STEPS; t++) {
+      for (size_t i = 0; i < N; i++)
+        tu_put(dt, g, i, tu_normal(&r));
+      if (optk_step_isa(k, OPTK_ISA_SCALAR, N, p, g, sp, hp, t) != OPTK_OK)
+        break;
+      for (int j = 0; j < ns; j++)
+        for (size_t i = 0; i < N; i++)
+          if (tu_get(st, s[j], i) < 0)
+            out[j] = -1;
+    }
+  }
+}
+
+int tu_state_nonneg(const optk_kernel *k, int j)
+{
+  size_t ki = 0;
+  while (ki < optk_count() && optk_at(ki) != k)
+    ki++;
+  if (ki >= PROBE_KERNELS || j < 0 || j >= OPTK_MAX_STATE)
+    return 0;
+  if (probe_cache[ki][0] == 0)
+    probe_state_signs(k, probe_cache[ki]);
+  return probe_cache[ki][j] > 0;
 }
 
 /* ---- problem buffers ---------------------------------------------------- */
@@ -170,10 +233,8 @@ const char *tu_arr_name(const tu_prob *pr, int a)
     return "param";
   if (a == 1)
     return "grad";
-  int o = tu_opt_index(pr->k);
-  if (o >= 0 && a - 2 < ref_descs[o].nstate)
-    return ref_descs[o].state_names[a - 2];
-  return "state?";
+  const char *name = optk_state_name(pr->k, a - 2);
+  return name != NULL ? name : "state?";
 }
 
 void tu_prob_init(tu_prob *pr, const optk_kernel *k, size_t n, size_t off, size_t pad)
@@ -316,10 +377,9 @@ static void gen_elem(tu_rng *r, int cls, int role, optk_dtype t, void *base, siz
 
 void tu_prob_fill(tu_prob *pr, int cls, tu_rng *r)
 {
-  int o = tu_opt_index(pr->k);
   for (int a = 0; a < pr->narr; a++) {
     int role = a == 0 ? ROLE_PARAM : a == 1 ? ROLE_GRAD : ROLE_SIGNED;
-    if (a >= 2 && o >= 0 && ref_descs[o].state_nonneg[a - 2])
+    if (a >= 2 && tu_state_nonneg(pr->k, a - 2))
       role = ROLE_NONNEG;
     optk_dtype t = tu_arr_type(pr, a);
     for (size_t i = 0; i < pr->n; i++)

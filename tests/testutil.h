@@ -1,6 +1,6 @@
 /* Shared helpers of the optkern test binary: random numbers, bf16/f16
  * conversions written independently of the library, problem buffers with
- * canaries, guard pages, bit comparison, hyperparameter domains.
+ * canaries, guard pages, bit comparison, hyperparameters from the records.
  */
 #ifndef OPTK_TESTUTIL_H
 #define OPTK_TESTUTIL_H
@@ -20,7 +20,9 @@ Suite *dispatch_suite(void);
 Suite *bitexact_suite(void);
 Suite *tail_guard_suite(void);
 Suite *reference_suite(void);
+Suite *keras_suite(void);
 Suite *state_suite(void);
+Suite *group_suite(void);
 
 /* ---- ISAs --------------------------------------------------------------- */
 extern const char *const tu_isa_names[OPTK_ISA_COUNT];
@@ -30,22 +32,33 @@ int tu_arch_chain(optk_isa *out);
 optk_isa tu_best_isa(void);
 /* "adam_f32" */
 const char *tu_kernel_label(char *buf, size_t size, const optk_kernel *k);
-/* index of the optimizer in ref_descs (ref.h) or -1 */
-int tu_opt_index(const optk_kernel *k);
 
-/* ---- hyperparameters ---------------------------------------------------- */
-typedef struct {
-  const char *name;
-  double lo, hi;
-  int lo_open, hi_open;
-} tu_domain;
-const tu_domain *tu_domain_of(const char *hp_name); /* NULL if unknown */
-int tu_hp_in_domain(const char *hp_name, double v);
+/* ---- hyperparameters: everything from the kernel's record -------------- */
+#define TU_MAX_HP OPTK_MAX_HPARAMS
+int tu_hp_is_bool(const optk_kernel *k, int i);        /* a 0/1 switch */
+int tu_hp_in_domain(const optk_kernel *k, int i, double v); /* the record's domain */
+int tu_hp_index(const optk_kernel *k, const char *name); /* -1 if absent */
+/* whether the library accepts hp (domains, rounding, finite derived values) */
+int tu_hp_accepted(const optk_kernel *k, const double *hp);
+/* resets hyperparameters to their defaults, first to last, until accepted */
+void tu_hp_repair(const optk_kernel *k, double *hp);
+/* A random in-domain value of hyperparameter i: 0 or 1 for a switch; else
+ * uniform, or close to either bound, over a finite domain, and a spread of
+ * decades around the default over an infinite one. */
+double tu_hp_random(const optk_kernel *k, int i, tu_rng *r);
+/* The domain's edge (hi = 0: lower, 1: upper): the bound where it is
+ * closed, the next double inside where it is open, and for an infinite
+ * open bound a value 1000 times past the default's magnitude. */
+double tu_hp_edge(const optk_kernel *k, int i, int hi);
 enum { TU_HP_DEFAULT, TU_HP_RANDOM, TU_HP_LOW_EDGE, TU_HP_HIGH_EDGE, TU_HP_NSETS };
 extern const char *const tu_hpset_names[TU_HP_NSETS];
-/* fills nhparams values of set `set` (random ones drawn from r) */
+/* Fills nhparams values of set `set`: the defaults, random values, or each
+ * hyperparameter at its low (high) edge with probability 1/2, else random. */
 void tu_hparams(const optk_kernel *k, int set, tu_rng *r, double *hp);
-int tu_hp_index(const optk_kernel *k, const char *name); /* -1 if absent */
+/* 1 if state array j only ever held values >= 0 over short trajectories of
+ * the scalar kernel from its initial state (probed once per kernel): such
+ * arrays (second moments, accumulators) are filled with |x|. */
+int tu_state_nonneg(const optk_kernel *k, int j);
 
 /* ---- problem buffers ---------------------------------------------------- *
  * Arrays 0 (param), 1 (grad), 2.. (state), each in its own 64-byte aligned

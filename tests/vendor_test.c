@@ -12,7 +12,7 @@
 #include "b_optk.h"
 #include "vendor_baked.h"
 #include "elems.h"
-#include "optkern.h"
+#include "optk_internal.h"
 
 
 static int passed, failed;
@@ -132,6 +132,64 @@ static void vendored_matches_library(void)
   }
 }
 
+/* Internal to the vendored file (optk_internal.h is inside it): the group
+ * step on a given ISA. */
+int a_optk__step_group_isa(const a_optk_kernel *k, a_optk_isa isa, size_t count, const a_optk_tensor *tensors,
+                           const double *hp, int64_t t, const a_optk_group_opts *opts, a_optk_group_result *result);
+
+/* The group step of the a_ copy against the library's: scaling, clipping
+ * and (16-bit) stochastic rounding over two tensors, on every ISA, the same
+ * bits and the same norm. */
+static void vendored_group_matches_library(void)
+{
+  for (size_t i = 0; i < a_optk_count(); i++) {
+    const a_optk_kernel *v = a_optk_at(i);
+    const int dtype = (int)a_optk_dtype_of(v), nstate = a_optk_nstate(v);
+    const optk_kernel *k = optk_find(a_optk_name(v), (optk_dtype)dtype);
+    if (k == NULL)
+      continue;
+    double hp[16];
+    optk_default_hparams(k, hp);
+    for (int isa = 0; isa <= OPTK_ISA_SVE; isa++) {
+      if (!optk_isa_available((optk_isa)isa))
+        continue;
+      struct run r;
+      setup(&r, (optk_dtype)dtype, nstate);
+      for (size_t j = 0; j < N; j++) /* finite gradients: a NaN would make every result NaN */
+        tu_put((optk_dtype)dtype, r.g, j, tu_uniform(&rng) - 0.5);
+      const size_t es = tu_esize((optk_dtype)dtype), ss = tu_esize(tu_state_type((optk_dtype)dtype));
+      void *st[2][2][MAXS];
+      optk_tensor lt[2];
+      a_optk_tensor vt[2];
+      for (int c = 0; c < 2; c++)
+        for (int j = 0; j < nstate; j++) {
+          st[c][0][j] = r.s[c][j];
+          st[c][1][j] = r.s[c][j] + 100 * ss;
+        }
+      lt[0] = (optk_tensor){ 100, r.p[0], r.g, st[0][0], NULL };
+      lt[1] = (optk_tensor){ N - 100, r.p[0] + 100 * es, r.g + 100 * es, st[0][1], NULL };
+      vt[0] = (a_optk_tensor){ 100, r.p[1], r.g, st[1][0], NULL };
+      vt[1] = (a_optk_tensor){ N - 100, r.p[1] + 100 * es, r.g + 100 * es, st[1][1], NULL };
+      const optk_group_opts lo = { 0.5, 1.0, 1, 7 };
+      const a_optk_group_opts vo = { 0.5, 1.0, 1, 7 };
+      optk_group_result lr;
+      a_optk_group_result vr;
+      int rc = 0;
+      a_optk_set_num_threads(1);
+      for (int64_t t = 1; t <= STEPS; t++) {
+        rc |= optk__step_group_isa(k, (optk_isa)isa, 2, lt, hp, t, &lo, &lr);
+        rc |= a_optk__step_group_isa(v, (a_optk_isa)isa, 2, vt, hp, t, &vo, &vr);
+      }
+      a_optk_set_num_threads(0);
+      check(rc == 0 && compare(&r, (optk_dtype)dtype, nstate) && memcmp(&lr.grad_norm, &vr.grad_norm, 8) == 0 &&
+              lr.grad_norm > 0,
+            "%s/%d on %s: vendored group step equals the library's", a_optk_name(v), dtype,
+            optk_isa_name((optk_isa)isa));
+      release(&r, nstate);
+    }
+  }
+}
+
 /* The b_ copy (baked) against the a_ copy run with the baked values. */
 static void baked_matches_unbaked(void)
 {
@@ -181,6 +239,7 @@ static void baked_signature(void)
 int main(void)
 {
   vendored_matches_library();
+  vendored_group_matches_library();
   baked_matches_unbaked();
   baked_signature();
   printf("vendor: %d passed, %d failed\n", passed, failed);

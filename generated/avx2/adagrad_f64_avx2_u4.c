@@ -27,7 +27,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     const __m256d vacc_0 = _mm256_loadu_pd(acc + i);
     const __m256d t2_0 = _mm256_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m256d t3_0 = _mm256_add_pd(k2, t2_0);
-    const __m256d t4_0 = _mm256_sqrt_pd(t3_0);
+    const __m256d t4_0 = optk_avx2_sqrt_pd(t3_0);
     const __m256d t5_0 = _mm256_div_pd(t1_0, t4_0);
     const __m256d t6_0 = _mm256_sub_pd(vp_0, t5_0);
     _mm256_storeu_pd(p + i, t6_0);
@@ -38,7 +38,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     const __m256d vacc_1 = _mm256_loadu_pd(acc + i + 4);
     const __m256d t2_1 = _mm256_fmadd_pd(vg_1, vg_1, vacc_1);
     const __m256d t3_1 = _mm256_add_pd(k2, t2_1);
-    const __m256d t4_1 = _mm256_sqrt_pd(t3_1);
+    const __m256d t4_1 = optk_avx2_sqrt_pd(t3_1);
     const __m256d t5_1 = _mm256_div_pd(t1_1, t4_1);
     const __m256d t6_1 = _mm256_sub_pd(vp_1, t5_1);
     _mm256_storeu_pd(p + i + 4, t6_1);
@@ -49,7 +49,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     const __m256d vacc_2 = _mm256_loadu_pd(acc + i + 8);
     const __m256d t2_2 = _mm256_fmadd_pd(vg_2, vg_2, vacc_2);
     const __m256d t3_2 = _mm256_add_pd(k2, t2_2);
-    const __m256d t4_2 = _mm256_sqrt_pd(t3_2);
+    const __m256d t4_2 = optk_avx2_sqrt_pd(t3_2);
     const __m256d t5_2 = _mm256_div_pd(t1_2, t4_2);
     const __m256d t6_2 = _mm256_sub_pd(vp_2, t5_2);
     _mm256_storeu_pd(p + i + 8, t6_2);
@@ -60,7 +60,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     const __m256d vacc_3 = _mm256_loadu_pd(acc + i + 12);
     const __m256d t2_3 = _mm256_fmadd_pd(vg_3, vg_3, vacc_3);
     const __m256d t3_3 = _mm256_add_pd(k2, t2_3);
-    const __m256d t4_3 = _mm256_sqrt_pd(t3_3);
+    const __m256d t4_3 = optk_avx2_sqrt_pd(t3_3);
     const __m256d t5_3 = _mm256_div_pd(t1_3, t4_3);
     const __m256d t6_3 = _mm256_sub_pd(vp_3, t5_3);
     _mm256_storeu_pd(p + i + 12, t6_3);
@@ -73,7 +73,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     const __m256d vacc_0 = _mm256_loadu_pd(acc + i);
     const __m256d t2_0 = _mm256_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m256d t3_0 = _mm256_add_pd(k2, t2_0);
-    const __m256d t4_0 = _mm256_sqrt_pd(t3_0);
+    const __m256d t4_0 = optk_avx2_sqrt_pd(t3_0);
     const __m256d t5_0 = _mm256_div_pd(t1_0, t4_0);
     const __m256d t6_0 = _mm256_sub_pd(vp_0, t5_0);
     _mm256_storeu_pd(p + i, t6_0);
@@ -86,7 +86,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     const double svacc = acc[i];
     const double st2 = fma(svg, svg, svacc);
     const double st3 = sk2 + st2;
-    const double st4 = sqrt(st3);
+    const double st4 = optk_sqrt_g(st3);
     const double st5 = st1 / st4;
     const double st6 = svp - st5;
     p[i] = st6;

@@ -38,7 +38,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t4_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t5_0 = _mm256_fmadd_pd(t4_0, k3, vv_0);
     const __m256d t6_0 = _mm256_max_pd(vvhat_0, t5_0);
-    const __m256d t7_0 = _mm256_sqrt_pd(t6_0);
+    const __m256d t7_0 = optk_avx2_sqrt_pd(t6_0);
     const __m256d t8_0 = _mm256_add_pd(k4, t7_0);
     const __m256d t9_0 = _mm256_div_pd(t3_0, t8_0);
     const __m256d t10_0 = _mm256_sub_pd(vp_0, t9_0);
@@ -57,7 +57,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t4_1 = _mm256_fmsub_pd(vg_1, vg_1, vv_1);
     const __m256d t5_1 = _mm256_fmadd_pd(t4_1, k3, vv_1);
     const __m256d t6_1 = _mm256_max_pd(vvhat_1, t5_1);
-    const __m256d t7_1 = _mm256_sqrt_pd(t6_1);
+    const __m256d t7_1 = optk_avx2_sqrt_pd(t6_1);
     const __m256d t8_1 = _mm256_add_pd(k4, t7_1);
     const __m256d t9_1 = _mm256_div_pd(t3_1, t8_1);
     const __m256d t10_1 = _mm256_sub_pd(vp_1, t9_1);
@@ -76,7 +76,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t4_2 = _mm256_fmsub_pd(vg_2, vg_2, vv_2);
     const __m256d t5_2 = _mm256_fmadd_pd(t4_2, k3, vv_2);
     const __m256d t6_2 = _mm256_max_pd(vvhat_2, t5_2);
-    const __m256d t7_2 = _mm256_sqrt_pd(t6_2);
+    const __m256d t7_2 = optk_avx2_sqrt_pd(t6_2);
     const __m256d t8_2 = _mm256_add_pd(k4, t7_2);
     const __m256d t9_2 = _mm256_div_pd(t3_2, t8_2);
     const __m256d t10_2 = _mm256_sub_pd(vp_2, t9_2);
@@ -95,7 +95,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t4_3 = _mm256_fmsub_pd(vg_3, vg_3, vv_3);
     const __m256d t5_3 = _mm256_fmadd_pd(t4_3, k3, vv_3);
     const __m256d t6_3 = _mm256_max_pd(vvhat_3, t5_3);
-    const __m256d t7_3 = _mm256_sqrt_pd(t6_3);
+    const __m256d t7_3 = optk_avx2_sqrt_pd(t6_3);
     const __m256d t8_3 = _mm256_add_pd(k4, t7_3);
     const __m256d t9_3 = _mm256_div_pd(t3_3, t8_3);
     const __m256d t10_3 = _mm256_sub_pd(vp_3, t9_3);
@@ -116,7 +116,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d t4_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t5_0 = _mm256_fmadd_pd(t4_0, k3, vv_0);
     const __m256d t6_0 = _mm256_max_pd(vvhat_0, t5_0);
-    const __m256d t7_0 = _mm256_sqrt_pd(t6_0);
+    const __m256d t7_0 = optk_avx2_sqrt_pd(t6_0);
     const __m256d t8_0 = _mm256_add_pd(k4, t7_0);
     const __m256d t9_0 = _mm256_div_pd(t3_0, t8_0);
     const __m256d t10_0 = _mm256_sub_pd(vp_0, t9_0);
@@ -137,7 +137,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const double st4 = fma(svg, svg, -svv);
     const double st5 = fma(st4, sk3, svv);
     const double st6 = svvhat > st5 ? svvhat : st5;
-    const double st7 = sqrt(st6);
+    const double st7 = optk_sqrt_g(st6);
     const double st8 = sk4 + st7;
     const double st9 = st3 / st8;
     const double st10 = svp - st9;

@@ -35,7 +35,7 @@ void optk_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d t4_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t5_0 = _mm256_fmadd_pd(t4_0, k3, vv_0);
-    const __m256d t6_0 = _mm256_sqrt_pd(t5_0);
+    const __m256d t6_0 = optk_avx2_sqrt_pd(t5_0);
     const __m256d t7_0 = _mm256_add_pd(k4, t6_0);
     const __m256d t8_0 = _mm256_div_pd(t3_0, t7_0);
     const __m256d t9_0 = _mm256_sub_pd(vp_0, t8_0);
@@ -51,7 +51,7 @@ void optk_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d vv_1 = _mm256_loadu_pd(v + i + 4);
     const __m256d t4_1 = _mm256_fmsub_pd(vg_1, vg_1, vv_1);
     const __m256d t5_1 = _mm256_fmadd_pd(t4_1, k3, vv_1);
-    const __m256d t6_1 = _mm256_sqrt_pd(t5_1);
+    const __m256d t6_1 = optk_avx2_sqrt_pd(t5_1);
     const __m256d t7_1 = _mm256_add_pd(k4, t6_1);
     const __m256d t8_1 = _mm256_div_pd(t3_1, t7_1);
     const __m256d t9_1 = _mm256_sub_pd(vp_1, t8_1);
@@ -67,7 +67,7 @@ void optk_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d vv_2 = _mm256_loadu_pd(v + i + 8);
     const __m256d t4_2 = _mm256_fmsub_pd(vg_2, vg_2, vv_2);
     const __m256d t5_2 = _mm256_fmadd_pd(t4_2, k3, vv_2);
-    const __m256d t6_2 = _mm256_sqrt_pd(t5_2);
+    const __m256d t6_2 = optk_avx2_sqrt_pd(t5_2);
     const __m256d t7_2 = _mm256_add_pd(k4, t6_2);
     const __m256d t8_2 = _mm256_div_pd(t3_2, t7_2);
     const __m256d t9_2 = _mm256_sub_pd(vp_2, t8_2);
@@ -83,7 +83,7 @@ void optk_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d vv_3 = _mm256_loadu_pd(v + i + 12);
     const __m256d t4_3 = _mm256_fmsub_pd(vg_3, vg_3, vv_3);
     const __m256d t5_3 = _mm256_fmadd_pd(t4_3, k3, vv_3);
-    const __m256d t6_3 = _mm256_sqrt_pd(t5_3);
+    const __m256d t6_3 = optk_avx2_sqrt_pd(t5_3);
     const __m256d t7_3 = _mm256_add_pd(k4, t6_3);
     const __m256d t8_3 = _mm256_div_pd(t3_3, t7_3);
     const __m256d t9_3 = _mm256_sub_pd(vp_3, t8_3);
@@ -101,7 +101,7 @@ void optk_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d t4_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t5_0 = _mm256_fmadd_pd(t4_0, k3, vv_0);
-    const __m256d t6_0 = _mm256_sqrt_pd(t5_0);
+    const __m256d t6_0 = optk_avx2_sqrt_pd(t5_0);
     const __m256d t7_0 = _mm256_add_pd(k4, t6_0);
     const __m256d t8_0 = _mm256_div_pd(t3_0, t7_0);
     const __m256d t9_0 = _mm256_sub_pd(vp_0, t8_0);
@@ -119,7 +119,7 @@ void optk_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const double svv = v[i];
     const double st4 = fma(svg, svg, -svv);
     const double st5 = fma(st4, sk3, svv);
-    const double st6 = sqrt(st5);
+    const double st6 = optk_sqrt_g(st5);
     const double st7 = sk4 + st6;
     const double st8 = st3 / st7;
     const double st9 = svp - st8;

@@ -41,7 +41,7 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d t6_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t7_0 = _mm256_fmadd_pd(t6_0, k5, vv_0);
-    const __m256d t8_0 = _mm256_sqrt_pd(t7_0);
+    const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
     const __m256d t9_0 = _mm256_add_pd(k6, t8_0);
     const __m256d t10_0 = _mm256_div_pd(t5_0, t9_0);
     const __m256d t11_0 = _mm256_sub_pd(t2_0, t10_0);
@@ -59,7 +59,7 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d vv_1 = _mm256_loadu_pd(v + i + 4);
     const __m256d t6_1 = _mm256_fmsub_pd(vg_1, vg_1, vv_1);
     const __m256d t7_1 = _mm256_fmadd_pd(t6_1, k5, vv_1);
-    const __m256d t8_1 = _mm256_sqrt_pd(t7_1);
+    const __m256d t8_1 = optk_avx2_sqrt_pd(t7_1);
     const __m256d t9_1 = _mm256_add_pd(k6, t8_1);
     const __m256d t10_1 = _mm256_div_pd(t5_1, t9_1);
     const __m256d t11_1 = _mm256_sub_pd(t2_1, t10_1);
@@ -77,7 +77,7 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d vv_2 = _mm256_loadu_pd(v + i + 8);
     const __m256d t6_2 = _mm256_fmsub_pd(vg_2, vg_2, vv_2);
     const __m256d t7_2 = _mm256_fmadd_pd(t6_2, k5, vv_2);
-    const __m256d t8_2 = _mm256_sqrt_pd(t7_2);
+    const __m256d t8_2 = optk_avx2_sqrt_pd(t7_2);
     const __m256d t9_2 = _mm256_add_pd(k6, t8_2);
     const __m256d t10_2 = _mm256_div_pd(t5_2, t9_2);
     const __m256d t11_2 = _mm256_sub_pd(t2_2, t10_2);
@@ -95,7 +95,7 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d vv_3 = _mm256_loadu_pd(v + i + 12);
     const __m256d t6_3 = _mm256_fmsub_pd(vg_3, vg_3, vv_3);
     const __m256d t7_3 = _mm256_fmadd_pd(t6_3, k5, vv_3);
-    const __m256d t8_3 = _mm256_sqrt_pd(t7_3);
+    const __m256d t8_3 = optk_avx2_sqrt_pd(t7_3);
     const __m256d t9_3 = _mm256_add_pd(k6, t8_3);
     const __m256d t10_3 = _mm256_div_pd(t5_3, t9_3);
     const __m256d t11_3 = _mm256_sub_pd(t2_3, t10_3);
@@ -115,7 +115,7 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d t6_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t7_0 = _mm256_fmadd_pd(t6_0, k5, vv_0);
-    const __m256d t8_0 = _mm256_sqrt_pd(t7_0);
+    const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
     const __m256d t9_0 = _mm256_add_pd(k6, t8_0);
     const __m256d t10_0 = _mm256_div_pd(t5_0, t9_0);
     const __m256d t11_0 = _mm256_sub_pd(t2_0, t10_0);
@@ -135,7 +135,7 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const double svv = v[i];
     const double st6 = fma(svg, svg, -svv);
     const double st7 = fma(st6, sk5, svv);
-    const double st8 = sqrt(st7);
+    const double st8 = optk_sqrt_g(st7);
     const double st9 = sk6 + st8;
     const double st10 = st5 / st9;
     const double st11 = st2 - st10;

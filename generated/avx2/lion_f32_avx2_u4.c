@@ -35,7 +35,7 @@ void optk_lion_f32_avx2_u4(size_t n, void *param, const void *grad, void *const 
   for (; i + 32 <= n; i += 32) {
     const __m256 vm_0 = _mm256_loadu_ps(m + i);
     const __m256 vg_0 = _mm256_loadu_ps(g + i);
-    const __m256 t1_0 = _mm256_mul_ps(vg_0, k1);
+    const __m256 t1_0 = _mm256_fmadd_ps(vg_0, k1, _mm256_set1_ps(-0.0f));
     const __m256 t2_0 = _mm256_fmadd_ps(k2, vm_0, t1_0);
     const __m256 t3_0 = _mm256_cmp_ps(t2_0, l1, _CMP_GT_OQ);
     const __m256 t4_0 = _mm256_cmp_ps(t2_0, l1, _CMP_LT_OQ);
@@ -43,13 +43,13 @@ void optk_lion_f32_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256 t6_0 = _mm256_blendv_ps(t5_0, l3, t3_0);
     const __m256 vp_0 = _mm256_loadu_ps(p + i);
     const __m256 t7_0 = _mm256_fnmadd_ps(k3, t6_0, vp_0);
-    const __m256 t8_0 = _mm256_mul_ps(vg_0, k4);
+    const __m256 t8_0 = _mm256_fmadd_ps(vg_0, k4, _mm256_set1_ps(-0.0f));
     const __m256 t9_0 = _mm256_fmadd_ps(k5, vm_0, t8_0);
     _mm256_storeu_ps(p + i, t7_0);
     _mm256_storeu_ps(m + i, t9_0);
     const __m256 vm_1 = _mm256_loadu_ps(m + i + 8);
     const __m256 vg_1 = _mm256_loadu_ps(g + i + 8);
-    const __m256 t1_1 = _mm256_mul_ps(vg_1, k1);
+    const __m256 t1_1 = _mm256_fmadd_ps(vg_1, k1, _mm256_set1_ps(-0.0f));
     const __m256 t2_1 = _mm256_fmadd_ps(k2, vm_1, t1_1);
     const __m256 t3_1 = _mm256_cmp_ps(t2_1, l1, _CMP_GT_OQ);
     const __m256 t4_1 = _mm256_cmp_ps(t2_1, l1, _CMP_LT_OQ);
@@ -57,13 +57,13 @@ void optk_lion_f32_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256 t6_1 = _mm256_blendv_ps(t5_1, l3, t3_1);
     const __m256 vp_1 = _mm256_loadu_ps(p + i + 8);
     const __m256 t7_1 = _mm256_fnmadd_ps(k3, t6_1, vp_1);
-    const __m256 t8_1 = _mm256_mul_ps(vg_1, k4);
+    const __m256 t8_1 = _mm256_fmadd_ps(vg_1, k4, _mm256_set1_ps(-0.0f));
     const __m256 t9_1 = _mm256_fmadd_ps(k5, vm_1, t8_1);
     _mm256_storeu_ps(p + i + 8, t7_1);
     _mm256_storeu_ps(m + i + 8, t9_1);
     const __m256 vm_2 = _mm256_loadu_ps(m + i + 16);
     const __m256 vg_2 = _mm256_loadu_ps(g + i + 16);
-    const __m256 t1_2 = _mm256_mul_ps(vg_2, k1);
+    const __m256 t1_2 = _mm256_fmadd_ps(vg_2, k1, _mm256_set1_ps(-0.0f));
     const __m256 t2_2 = _mm256_fmadd_ps(k2, vm_2, t1_2);
     const __m256 t3_2 = _mm256_cmp_ps(t2_2, l1, _CMP_GT_OQ);
     const __m256 t4_2 = _mm256_cmp_ps(t2_2, l1, _CMP_LT_OQ);
@@ -71,13 +71,13 @@ void optk_lion_f32_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256 t6_2 = _mm256_blendv_ps(t5_2, l3, t3_2);
     const __m256 vp_2 = _mm256_loadu_ps(p + i + 16);
     const __m256 t7_2 = _mm256_fnmadd_ps(k3, t6_2, vp_2);
-    const __m256 t8_2 = _mm256_mul_ps(vg_2, k4);
+    const __m256 t8_2 = _mm256_fmadd_ps(vg_2, k4, _mm256_set1_ps(-0.0f));
     const __m256 t9_2 = _mm256_fmadd_ps(k5, vm_2, t8_2);
     _mm256_storeu_ps(p + i + 16, t7_2);
     _mm256_storeu_ps(m + i + 16, t9_2);
     const __m256 vm_3 = _mm256_loadu_ps(m + i + 24);
     const __m256 vg_3 = _mm256_loadu_ps(g + i + 24);
-    const __m256 t1_3 = _mm256_mul_ps(vg_3, k1);
+    const __m256 t1_3 = _mm256_fmadd_ps(vg_3, k1, _mm256_set1_ps(-0.0f));
     const __m256 t2_3 = _mm256_fmadd_ps(k2, vm_3, t1_3);
     const __m256 t3_3 = _mm256_cmp_ps(t2_3, l1, _CMP_GT_OQ);
     const __m256 t4_3 = _mm256_cmp_ps(t2_3, l1, _CMP_LT_OQ);
@@ -85,7 +85,7 @@ void optk_lion_f32_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256 t6_3 = _mm256_blendv_ps(t5_3, l3, t3_3);
     const __m256 vp_3 = _mm256_loadu_ps(p + i + 24);
     const __m256 t7_3 = _mm256_fnmadd_ps(k3, t6_3, vp_3);
-    const __m256 t8_3 = _mm256_mul_ps(vg_3, k4);
+    const __m256 t8_3 = _mm256_fmadd_ps(vg_3, k4, _mm256_set1_ps(-0.0f));
     const __m256 t9_3 = _mm256_fmadd_ps(k5, vm_3, t8_3);
     _mm256_storeu_ps(p + i + 24, t7_3);
     _mm256_storeu_ps(m + i + 24, t9_3);
@@ -93,7 +93,7 @@ void optk_lion_f32_avx2_u4(size_t n, void *param, const void *grad, void *const 
   for (; i + 8 <= n; i += 8) {
     const __m256 vm_0 = _mm256_loadu_ps(m + i);
     const __m256 vg_0 = _mm256_loadu_ps(g + i);
-    const __m256 t1_0 = _mm256_mul_ps(vg_0, k1);
+    const __m256 t1_0 = _mm256_fmadd_ps(vg_0, k1, _mm256_set1_ps(-0.0f));
     const __m256 t2_0 = _mm256_fmadd_ps(k2, vm_0, t1_0);
     const __m256 t3_0 = _mm256_cmp_ps(t2_0, l1, _CMP_GT_OQ);
     const __m256 t4_0 = _mm256_cmp_ps(t2_0, l1, _CMP_LT_OQ);
@@ -101,7 +101,7 @@ void optk_lion_f32_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256 t6_0 = _mm256_blendv_ps(t5_0, l3, t3_0);
     const __m256 vp_0 = _mm256_loadu_ps(p + i);
     const __m256 t7_0 = _mm256_fnmadd_ps(k3, t6_0, vp_0);
-    const __m256 t8_0 = _mm256_mul_ps(vg_0, k4);
+    const __m256 t8_0 = _mm256_fmadd_ps(vg_0, k4, _mm256_set1_ps(-0.0f));
     const __m256 t9_0 = _mm256_fmadd_ps(k5, vm_0, t8_0);
     _mm256_storeu_ps(p + i, t7_0);
     _mm256_storeu_ps(m + i, t9_0);

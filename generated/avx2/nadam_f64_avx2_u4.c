@@ -51,7 +51,7 @@ void optk_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d t9_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t10_0 = _mm256_fmadd_pd(t9_0, k7, vv_0);
     const __m256d t11_0 = _mm256_div_pd(t10_0, k8);
-    const __m256d t12_0 = _mm256_sqrt_pd(t11_0);
+    const __m256d t12_0 = optk_avx2_sqrt_pd(t11_0);
     const __m256d t13_0 = _mm256_add_pd(k9, t12_0);
     const __m256d t14_0 = _mm256_div_pd(t8_0, t13_0);
     const __m256d t15_0 = _mm256_sub_pd(vp_0, t14_0);
@@ -73,7 +73,7 @@ void optk_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d t9_1 = _mm256_fmsub_pd(vg_1, vg_1, vv_1);
     const __m256d t10_1 = _mm256_fmadd_pd(t9_1, k7, vv_1);
     const __m256d t11_1 = _mm256_div_pd(t10_1, k8);
-    const __m256d t12_1 = _mm256_sqrt_pd(t11_1);
+    const __m256d t12_1 = optk_avx2_sqrt_pd(t11_1);
     const __m256d t13_1 = _mm256_add_pd(k9, t12_1);
     const __m256d t14_1 = _mm256_div_pd(t8_1, t13_1);
     const __m256d t15_1 = _mm256_sub_pd(vp_1, t14_1);
@@ -95,7 +95,7 @@ void optk_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d t9_2 = _mm256_fmsub_pd(vg_2, vg_2, vv_2);
     const __m256d t10_2 = _mm256_fmadd_pd(t9_2, k7, vv_2);
     const __m256d t11_2 = _mm256_div_pd(t10_2, k8);
-    const __m256d t12_2 = _mm256_sqrt_pd(t11_2);
+    const __m256d t12_2 = optk_avx2_sqrt_pd(t11_2);
     const __m256d t13_2 = _mm256_add_pd(k9, t12_2);
     const __m256d t14_2 = _mm256_div_pd(t8_2, t13_2);
     const __m256d t15_2 = _mm256_sub_pd(vp_2, t14_2);
@@ -117,7 +117,7 @@ void optk_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d t9_3 = _mm256_fmsub_pd(vg_3, vg_3, vv_3);
     const __m256d t10_3 = _mm256_fmadd_pd(t9_3, k7, vv_3);
     const __m256d t11_3 = _mm256_div_pd(t10_3, k8);
-    const __m256d t12_3 = _mm256_sqrt_pd(t11_3);
+    const __m256d t12_3 = optk_avx2_sqrt_pd(t11_3);
     const __m256d t13_3 = _mm256_add_pd(k9, t12_3);
     const __m256d t14_3 = _mm256_div_pd(t8_3, t13_3);
     const __m256d t15_3 = _mm256_sub_pd(vp_3, t14_3);
@@ -141,7 +141,7 @@ void optk_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const __m256d t9_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t10_0 = _mm256_fmadd_pd(t9_0, k7, vv_0);
     const __m256d t11_0 = _mm256_div_pd(t10_0, k8);
-    const __m256d t12_0 = _mm256_sqrt_pd(t11_0);
+    const __m256d t12_0 = optk_avx2_sqrt_pd(t11_0);
     const __m256d t13_0 = _mm256_add_pd(k9, t12_0);
     const __m256d t14_0 = _mm256_div_pd(t8_0, t13_0);
     const __m256d t15_0 = _mm256_sub_pd(vp_0, t14_0);
@@ -165,7 +165,7 @@ void optk_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     const double st9 = fma(svg, svg, -svv);
     const double st10 = fma(st9, sk7, svv);
     const double st11 = st10 / sk8;
-    const double st12 = sqrt(st11);
+    const double st12 = optk_sqrt_g(st11);
     const double st13 = sk9 + st12;
     const double st14 = st8 / st13;
     const double st15 = svp - st14;

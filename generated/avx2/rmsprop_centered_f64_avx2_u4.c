@@ -37,7 +37,7 @@ void optk_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *grad, 
     const __m256d t5_0 = _mm256_fmadd_pd(k3, vv_0, t4_0);
     const __m256d t6_0 = _mm256_fnmadd_pd(t3_0, t3_0, t5_0);
     const __m256d t7_0 = _mm256_add_pd(k4, t6_0);
-    const __m256d t8_0 = _mm256_sqrt_pd(t7_0);
+    const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
     const __m256d t9_0 = _mm256_div_pd(t1_0, t8_0);
     const __m256d t10_0 = _mm256_sub_pd(vp_0, t9_0);
     _mm256_storeu_pd(p + i, t10_0);
@@ -54,7 +54,7 @@ void optk_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *grad, 
     const __m256d t5_1 = _mm256_fmadd_pd(k3, vv_1, t4_1);
     const __m256d t6_1 = _mm256_fnmadd_pd(t3_1, t3_1, t5_1);
     const __m256d t7_1 = _mm256_add_pd(k4, t6_1);
-    const __m256d t8_1 = _mm256_sqrt_pd(t7_1);
+    const __m256d t8_1 = optk_avx2_sqrt_pd(t7_1);
     const __m256d t9_1 = _mm256_div_pd(t1_1, t8_1);
     const __m256d t10_1 = _mm256_sub_pd(vp_1, t9_1);
     _mm256_storeu_pd(p + i + 4, t10_1);
@@ -71,7 +71,7 @@ void optk_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *grad, 
     const __m256d t5_2 = _mm256_fmadd_pd(k3, vv_2, t4_2);
     const __m256d t6_2 = _mm256_fnmadd_pd(t3_2, t3_2, t5_2);
     const __m256d t7_2 = _mm256_add_pd(k4, t6_2);
-    const __m256d t8_2 = _mm256_sqrt_pd(t7_2);
+    const __m256d t8_2 = optk_avx2_sqrt_pd(t7_2);
     const __m256d t9_2 = _mm256_div_pd(t1_2, t8_2);
     const __m256d t10_2 = _mm256_sub_pd(vp_2, t9_2);
     _mm256_storeu_pd(p + i + 8, t10_2);
@@ -88,7 +88,7 @@ void optk_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *grad, 
     const __m256d t5_3 = _mm256_fmadd_pd(k3, vv_3, t4_3);
     const __m256d t6_3 = _mm256_fnmadd_pd(t3_3, t3_3, t5_3);
     const __m256d t7_3 = _mm256_add_pd(k4, t6_3);
-    const __m256d t8_3 = _mm256_sqrt_pd(t7_3);
+    const __m256d t8_3 = optk_avx2_sqrt_pd(t7_3);
     const __m256d t9_3 = _mm256_div_pd(t1_3, t8_3);
     const __m256d t10_3 = _mm256_sub_pd(vp_3, t9_3);
     _mm256_storeu_pd(p + i + 12, t10_3);
@@ -107,7 +107,7 @@ void optk_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *grad, 
     const __m256d t5_0 = _mm256_fmadd_pd(k3, vv_0, t4_0);
     const __m256d t6_0 = _mm256_fnmadd_pd(t3_0, t3_0, t5_0);
     const __m256d t7_0 = _mm256_add_pd(k4, t6_0);
-    const __m256d t8_0 = _mm256_sqrt_pd(t7_0);
+    const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
     const __m256d t9_0 = _mm256_div_pd(t1_0, t8_0);
     const __m256d t10_0 = _mm256_sub_pd(vp_0, t9_0);
     _mm256_storeu_pd(p + i, t10_0);
@@ -126,7 +126,7 @@ void optk_rmsprop_centered_f64_avx2_u4(size_t n, void *param, const void *grad, 
     const double st5 = fma(sk3, svv, st4);
     const double st6 = fma(-st3, st3, st5);
     const double st7 = sk4 + st6;
-    const double st8 = sqrt(st7);
+    const double st8 = optk_sqrt_g(st7);
     const double st9 = st1 / st8;
     const double st10 = svp - st9;
     p[i] = st10;

@@ -24,7 +24,7 @@ void optk_sgd_momentum_f16_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256 vp_0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i)));
     const __m256 vg_0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + i)));
     const __m256 vv_0 = _mm256_loadu_ps(v + i);
-    const __m256 t1_0 = _mm256_mul_ps(k1, vv_0);
+    const __m256 t1_0 = _mm256_fmadd_ps(k1, vv_0, _mm256_set1_ps(-0.0f));
     const __m256 t2_0 = _mm256_fnmadd_ps(k2, vg_0, t1_0);
     const __m256 t3_0 = _mm256_add_ps(vp_0, t2_0);
     _mm_storeu_si128((__m128i *)(p + i), _mm256_cvtps_ph(t3_0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -32,7 +32,7 @@ void optk_sgd_momentum_f16_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256 vp_1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i + 8)));
     const __m256 vg_1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + i + 8)));
     const __m256 vv_1 = _mm256_loadu_ps(v + i + 8);
-    const __m256 t1_1 = _mm256_mul_ps(k1, vv_1);
+    const __m256 t1_1 = _mm256_fmadd_ps(k1, vv_1, _mm256_set1_ps(-0.0f));
     const __m256 t2_1 = _mm256_fnmadd_ps(k2, vg_1, t1_1);
     const __m256 t3_1 = _mm256_add_ps(vp_1, t2_1);
     _mm_storeu_si128((__m128i *)(p + i + 8), _mm256_cvtps_ph(t3_1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -40,7 +40,7 @@ void optk_sgd_momentum_f16_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256 vp_2 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i + 16)));
     const __m256 vg_2 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + i + 16)));
     const __m256 vv_2 = _mm256_loadu_ps(v + i + 16);
-    const __m256 t1_2 = _mm256_mul_ps(k1, vv_2);
+    const __m256 t1_2 = _mm256_fmadd_ps(k1, vv_2, _mm256_set1_ps(-0.0f));
     const __m256 t2_2 = _mm256_fnmadd_ps(k2, vg_2, t1_2);
     const __m256 t3_2 = _mm256_add_ps(vp_2, t2_2);
     _mm_storeu_si128((__m128i *)(p + i + 16), _mm256_cvtps_ph(t3_2, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -48,7 +48,7 @@ void optk_sgd_momentum_f16_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256 vp_3 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i + 24)));
     const __m256 vg_3 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + i + 24)));
     const __m256 vv_3 = _mm256_loadu_ps(v + i + 24);
-    const __m256 t1_3 = _mm256_mul_ps(k1, vv_3);
+    const __m256 t1_3 = _mm256_fmadd_ps(k1, vv_3, _mm256_set1_ps(-0.0f));
     const __m256 t2_3 = _mm256_fnmadd_ps(k2, vg_3, t1_3);
     const __m256 t3_3 = _mm256_add_ps(vp_3, t2_3);
     _mm_storeu_si128((__m128i *)(p + i + 24), _mm256_cvtps_ph(t3_3, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -58,7 +58,7 @@ void optk_sgd_momentum_f16_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256 vp_0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i)));
     const __m256 vg_0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + i)));
     const __m256 vv_0 = _mm256_loadu_ps(v + i);
-    const __m256 t1_0 = _mm256_mul_ps(k1, vv_0);
+    const __m256 t1_0 = _mm256_fmadd_ps(k1, vv_0, _mm256_set1_ps(-0.0f));
     const __m256 t2_0 = _mm256_fnmadd_ps(k2, vg_0, t1_0);
     const __m256 t3_0 = _mm256_add_ps(vp_0, t2_0);
     _mm_storeu_si128((__m128i *)(p + i), _mm256_cvtps_ph(t3_0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));

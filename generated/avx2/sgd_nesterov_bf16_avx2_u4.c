@@ -23,7 +23,7 @@ void optk_sgd_nesterov_bf16_avx2_u4(size_t n, void *param, const void *grad, voi
   for (; i + 32 <= n; i += 32) {
     const __m256 vv_0 = _mm256_loadu_ps(v + i);
     const __m256 vg_0 = optk_avx2_load_bf16(g + i);
-    const __m256 t1_0 = _mm256_mul_ps(k1, vg_0);
+    const __m256 t1_0 = _mm256_fmadd_ps(k1, vg_0, _mm256_set1_ps(-0.0f));
     const __m256 t2_0 = _mm256_fmsub_ps(k2, vv_0, t1_0);
     const __m256 vp_0 = optk_avx2_load_bf16(p + i);
     const __m256 t3_0 = _mm256_fmadd_ps(k2, t2_0, vp_0);
@@ -32,7 +32,7 @@ void optk_sgd_nesterov_bf16_avx2_u4(size_t n, void *param, const void *grad, voi
     _mm256_storeu_ps(v + i, t2_0);
     const __m256 vv_1 = _mm256_loadu_ps(v + i + 8);
     const __m256 vg_1 = optk_avx2_load_bf16(g + i + 8);
-    const __m256 t1_1 = _mm256_mul_ps(k1, vg_1);
+    const __m256 t1_1 = _mm256_fmadd_ps(k1, vg_1, _mm256_set1_ps(-0.0f));
     const __m256 t2_1 = _mm256_fmsub_ps(k2, vv_1, t1_1);
     const __m256 vp_1 = optk_avx2_load_bf16(p + i + 8);
     const __m256 t3_1 = _mm256_fmadd_ps(k2, t2_1, vp_1);
@@ -41,7 +41,7 @@ void optk_sgd_nesterov_bf16_avx2_u4(size_t n, void *param, const void *grad, voi
     _mm256_storeu_ps(v + i + 8, t2_1);
     const __m256 vv_2 = _mm256_loadu_ps(v + i + 16);
     const __m256 vg_2 = optk_avx2_load_bf16(g + i + 16);
-    const __m256 t1_2 = _mm256_mul_ps(k1, vg_2);
+    const __m256 t1_2 = _mm256_fmadd_ps(k1, vg_2, _mm256_set1_ps(-0.0f));
     const __m256 t2_2 = _mm256_fmsub_ps(k2, vv_2, t1_2);
     const __m256 vp_2 = optk_avx2_load_bf16(p + i + 16);
     const __m256 t3_2 = _mm256_fmadd_ps(k2, t2_2, vp_2);
@@ -50,7 +50,7 @@ void optk_sgd_nesterov_bf16_avx2_u4(size_t n, void *param, const void *grad, voi
     _mm256_storeu_ps(v + i + 16, t2_2);
     const __m256 vv_3 = _mm256_loadu_ps(v + i + 24);
     const __m256 vg_3 = optk_avx2_load_bf16(g + i + 24);
-    const __m256 t1_3 = _mm256_mul_ps(k1, vg_3);
+    const __m256 t1_3 = _mm256_fmadd_ps(k1, vg_3, _mm256_set1_ps(-0.0f));
     const __m256 t2_3 = _mm256_fmsub_ps(k2, vv_3, t1_3);
     const __m256 vp_3 = optk_avx2_load_bf16(p + i + 24);
     const __m256 t3_3 = _mm256_fmadd_ps(k2, t2_3, vp_3);
@@ -61,7 +61,7 @@ void optk_sgd_nesterov_bf16_avx2_u4(size_t n, void *param, const void *grad, voi
   for (; i + 8 <= n; i += 8) {
     const __m256 vv_0 = _mm256_loadu_ps(v + i);
     const __m256 vg_0 = optk_avx2_load_bf16(g + i);
-    const __m256 t1_0 = _mm256_mul_ps(k1, vg_0);
+    const __m256 t1_0 = _mm256_fmadd_ps(k1, vg_0, _mm256_set1_ps(-0.0f));
     const __m256 t2_0 = _mm256_fmsub_ps(k2, vv_0, t1_0);
     const __m256 vp_0 = optk_avx2_load_bf16(p + i);
     const __m256 t3_0 = _mm256_fmadd_ps(k2, t2_0, vp_0);

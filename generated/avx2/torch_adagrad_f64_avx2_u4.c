@@ -39,7 +39,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t6_0 = _mm256_blendv_pd(t4_0, t5_0, t1_0);
     const __m256d vsum_0 = _mm256_loadu_pd(sum + i);
     const __m256d t7_0 = _mm256_fmadd_pd(t6_0, t6_0, vsum_0);
-    const __m256d t8_0 = _mm256_sqrt_pd(t7_0);
+    const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
     const __m256d t9_0 = _mm256_add_pd(k4, t8_0);
     const __m256d t10_0 = _mm256_div_pd(t6_0, t9_0);
     const __m256d t11_0 = _mm256_fnmadd_pd(k5, t10_0, vp_0);
@@ -55,7 +55,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t6_1 = _mm256_blendv_pd(t4_1, t5_1, t1_1);
     const __m256d vsum_1 = _mm256_loadu_pd(sum + i + 4);
     const __m256d t7_1 = _mm256_fmadd_pd(t6_1, t6_1, vsum_1);
-    const __m256d t8_1 = _mm256_sqrt_pd(t7_1);
+    const __m256d t8_1 = optk_avx2_sqrt_pd(t7_1);
     const __m256d t9_1 = _mm256_add_pd(k4, t8_1);
     const __m256d t10_1 = _mm256_div_pd(t6_1, t9_1);
     const __m256d t11_1 = _mm256_fnmadd_pd(k5, t10_1, vp_1);
@@ -71,7 +71,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t6_2 = _mm256_blendv_pd(t4_2, t5_2, t1_2);
     const __m256d vsum_2 = _mm256_loadu_pd(sum + i + 8);
     const __m256d t7_2 = _mm256_fmadd_pd(t6_2, t6_2, vsum_2);
-    const __m256d t8_2 = _mm256_sqrt_pd(t7_2);
+    const __m256d t8_2 = optk_avx2_sqrt_pd(t7_2);
     const __m256d t9_2 = _mm256_add_pd(k4, t8_2);
     const __m256d t10_2 = _mm256_div_pd(t6_2, t9_2);
     const __m256d t11_2 = _mm256_fnmadd_pd(k5, t10_2, vp_2);
@@ -87,7 +87,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t6_3 = _mm256_blendv_pd(t4_3, t5_3, t1_3);
     const __m256d vsum_3 = _mm256_loadu_pd(sum + i + 12);
     const __m256d t7_3 = _mm256_fmadd_pd(t6_3, t6_3, vsum_3);
-    const __m256d t8_3 = _mm256_sqrt_pd(t7_3);
+    const __m256d t8_3 = optk_avx2_sqrt_pd(t7_3);
     const __m256d t9_3 = _mm256_add_pd(k4, t8_3);
     const __m256d t10_3 = _mm256_div_pd(t6_3, t9_3);
     const __m256d t11_3 = _mm256_fnmadd_pd(k5, t10_3, vp_3);
@@ -105,7 +105,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const __m256d t6_0 = _mm256_blendv_pd(t4_0, t5_0, t1_0);
     const __m256d vsum_0 = _mm256_loadu_pd(sum + i);
     const __m256d t7_0 = _mm256_fmadd_pd(t6_0, t6_0, vsum_0);
-    const __m256d t8_0 = _mm256_sqrt_pd(t7_0);
+    const __m256d t8_0 = optk_avx2_sqrt_pd(t7_0);
     const __m256d t9_0 = _mm256_add_pd(k4, t8_0);
     const __m256d t10_0 = _mm256_div_pd(t6_0, t9_0);
     const __m256d t11_0 = _mm256_fnmadd_pd(k5, t10_0, vp_0);
@@ -123,7 +123,7 @@ void optk_torch_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, voi
     const double st6 = st1 ? st5 : st4;
     const double svsum = sum[i];
     const double st7 = fma(st6, st6, svsum);
-    const double st8 = sqrt(st7);
+    const double st8 = optk_sqrt_g(st7);
     const double st9 = sk4 + st8;
     const double st10 = st6 / st9;
     const double st11 = fma(-sk5, st10, svp);

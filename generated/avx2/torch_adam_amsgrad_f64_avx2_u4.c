@@ -58,7 +58,7 @@ void optk_torch_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t10_0 = _mm256_mul_pd(k7, vexp_avg_sq_0);
     const __m256d t11_0 = _mm256_fmadd_pd(t6_0, t9_0, t10_0);
     const __m256d t12_0 = _mm256_max_pd(vmax_exp_avg_sq_0, t11_0);
-    const __m256d t13_0 = _mm256_sqrt_pd(t12_0);
+    const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
     const __m256d t14_0 = _mm256_div_pd(t13_0, k8);
     const __m256d t15_0 = _mm256_add_pd(k9, t14_0);
     const __m256d t16_0 = _mm256_div_pd(t8_0, t15_0);
@@ -84,7 +84,7 @@ void optk_torch_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t10_1 = _mm256_mul_pd(k7, vexp_avg_sq_1);
     const __m256d t11_1 = _mm256_fmadd_pd(t6_1, t9_1, t10_1);
     const __m256d t12_1 = _mm256_max_pd(vmax_exp_avg_sq_1, t11_1);
-    const __m256d t13_1 = _mm256_sqrt_pd(t12_1);
+    const __m256d t13_1 = optk_avx2_sqrt_pd(t12_1);
     const __m256d t14_1 = _mm256_div_pd(t13_1, k8);
     const __m256d t15_1 = _mm256_add_pd(k9, t14_1);
     const __m256d t16_1 = _mm256_div_pd(t8_1, t15_1);
@@ -110,7 +110,7 @@ void optk_torch_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t10_2 = _mm256_mul_pd(k7, vexp_avg_sq_2);
     const __m256d t11_2 = _mm256_fmadd_pd(t6_2, t9_2, t10_2);
     const __m256d t12_2 = _mm256_max_pd(vmax_exp_avg_sq_2, t11_2);
-    const __m256d t13_2 = _mm256_sqrt_pd(t12_2);
+    const __m256d t13_2 = optk_avx2_sqrt_pd(t12_2);
     const __m256d t14_2 = _mm256_div_pd(t13_2, k8);
     const __m256d t15_2 = _mm256_add_pd(k9, t14_2);
     const __m256d t16_2 = _mm256_div_pd(t8_2, t15_2);
@@ -136,7 +136,7 @@ void optk_torch_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t10_3 = _mm256_mul_pd(k7, vexp_avg_sq_3);
     const __m256d t11_3 = _mm256_fmadd_pd(t6_3, t9_3, t10_3);
     const __m256d t12_3 = _mm256_max_pd(vmax_exp_avg_sq_3, t11_3);
-    const __m256d t13_3 = _mm256_sqrt_pd(t12_3);
+    const __m256d t13_3 = optk_avx2_sqrt_pd(t12_3);
     const __m256d t14_3 = _mm256_div_pd(t13_3, k8);
     const __m256d t15_3 = _mm256_add_pd(k9, t14_3);
     const __m256d t16_3 = _mm256_div_pd(t8_3, t15_3);
@@ -164,7 +164,7 @@ void optk_torch_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t10_0 = _mm256_mul_pd(k7, vexp_avg_sq_0);
     const __m256d t11_0 = _mm256_fmadd_pd(t6_0, t9_0, t10_0);
     const __m256d t12_0 = _mm256_max_pd(vmax_exp_avg_sq_0, t11_0);
-    const __m256d t13_0 = _mm256_sqrt_pd(t12_0);
+    const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
     const __m256d t14_0 = _mm256_div_pd(t13_0, k8);
     const __m256d t15_0 = _mm256_add_pd(k9, t14_0);
     const __m256d t16_0 = _mm256_div_pd(t8_0, t15_0);
@@ -192,7 +192,7 @@ void optk_torch_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad
     const double st10 = sk7 * svexp_avg_sq;
     const double st11 = fma(st6, st9, st10);
     const double st12 = svmax_exp_avg_sq > st11 ? svmax_exp_avg_sq : st11;
-    const double st13 = sqrt(st12);
+    const double st13 = optk_sqrt_g(st12);
     const double st14 = st13 / sk8;
     const double st15 = sk9 + st14;
     const double st16 = st8 / st15;

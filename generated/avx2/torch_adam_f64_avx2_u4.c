@@ -55,7 +55,7 @@ void optk_torch_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
     const __m256d t10_0 = _mm256_mul_pd(k7, vexp_avg_sq_0);
     const __m256d t11_0 = _mm256_fmadd_pd(t6_0, t9_0, t10_0);
-    const __m256d t12_0 = _mm256_sqrt_pd(t11_0);
+    const __m256d t12_0 = optk_avx2_sqrt_pd(t11_0);
     const __m256d t13_0 = _mm256_div_pd(t12_0, k8);
     const __m256d t14_0 = _mm256_add_pd(k9, t13_0);
     const __m256d t15_0 = _mm256_div_pd(t8_0, t14_0);
@@ -78,7 +78,7 @@ void optk_torch_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *
     const __m256d vexp_avg_sq_1 = _mm256_loadu_pd(exp_avg_sq + i + 4);
     const __m256d t10_1 = _mm256_mul_pd(k7, vexp_avg_sq_1);
     const __m256d t11_1 = _mm256_fmadd_pd(t6_1, t9_1, t10_1);
-    const __m256d t12_1 = _mm256_sqrt_pd(t11_1);
+    const __m256d t12_1 = optk_avx2_sqrt_pd(t11_1);
     const __m256d t13_1 = _mm256_div_pd(t12_1, k8);
     const __m256d t14_1 = _mm256_add_pd(k9, t13_1);
     const __m256d t15_1 = _mm256_div_pd(t8_1, t14_1);
@@ -101,7 +101,7 @@ void optk_torch_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *
     const __m256d vexp_avg_sq_2 = _mm256_loadu_pd(exp_avg_sq + i + 8);
     const __m256d t10_2 = _mm256_mul_pd(k7, vexp_avg_sq_2);
     const __m256d t11_2 = _mm256_fmadd_pd(t6_2, t9_2, t10_2);
-    const __m256d t12_2 = _mm256_sqrt_pd(t11_2);
+    const __m256d t12_2 = optk_avx2_sqrt_pd(t11_2);
     const __m256d t13_2 = _mm256_div_pd(t12_2, k8);
     const __m256d t14_2 = _mm256_add_pd(k9, t13_2);
     const __m256d t15_2 = _mm256_div_pd(t8_2, t14_2);
@@ -124,7 +124,7 @@ void optk_torch_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *
     const __m256d vexp_avg_sq_3 = _mm256_loadu_pd(exp_avg_sq + i + 12);
     const __m256d t10_3 = _mm256_mul_pd(k7, vexp_avg_sq_3);
     const __m256d t11_3 = _mm256_fmadd_pd(t6_3, t9_3, t10_3);
-    const __m256d t12_3 = _mm256_sqrt_pd(t11_3);
+    const __m256d t12_3 = optk_avx2_sqrt_pd(t11_3);
     const __m256d t13_3 = _mm256_div_pd(t12_3, k8);
     const __m256d t14_3 = _mm256_add_pd(k9, t13_3);
     const __m256d t15_3 = _mm256_div_pd(t8_3, t14_3);
@@ -149,7 +149,7 @@ void optk_torch_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
     const __m256d t10_0 = _mm256_mul_pd(k7, vexp_avg_sq_0);
     const __m256d t11_0 = _mm256_fmadd_pd(t6_0, t9_0, t10_0);
-    const __m256d t12_0 = _mm256_sqrt_pd(t11_0);
+    const __m256d t12_0 = optk_avx2_sqrt_pd(t11_0);
     const __m256d t13_0 = _mm256_div_pd(t12_0, k8);
     const __m256d t14_0 = _mm256_add_pd(k9, t13_0);
     const __m256d t15_0 = _mm256_div_pd(t8_0, t14_0);
@@ -174,7 +174,7 @@ void optk_torch_adam_f64_avx2_u4(size_t n, void *param, const void *grad, void *
     const double svexp_avg_sq = exp_avg_sq[i];
     const double st10 = sk7 * svexp_avg_sq;
     const double st11 = fma(st6, st9, st10);
-    const double st12 = sqrt(st11);
+    const double st12 = optk_sqrt_g(st11);
     const double st13 = st12 / sk8;
     const double st14 = sk9 + st13;
     const double st15 = st8 / st14;

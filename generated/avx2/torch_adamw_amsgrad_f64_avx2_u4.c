@@ -52,7 +52,7 @@ void optk_torch_adamw_amsgrad_f64_avx2_u4(size_t n, void *param, const void *gra
     const __m256d t7_0 = _mm256_mul_pd(k5, vexp_avg_sq_0);
     const __m256d t8_0 = _mm256_fmadd_pd(t3_0, t6_0, t7_0);
     const __m256d t9_0 = _mm256_max_pd(vmax_exp_avg_sq_0, t8_0);
-    const __m256d t10_0 = _mm256_sqrt_pd(t9_0);
+    const __m256d t10_0 = optk_avx2_sqrt_pd(t9_0);
     const __m256d t11_0 = _mm256_div_pd(t10_0, k6);
     const __m256d t12_0 = _mm256_add_pd(k7, t11_0);
     const __m256d t13_0 = _mm256_div_pd(t5_0, t12_0);
@@ -76,7 +76,7 @@ void optk_torch_adamw_amsgrad_f64_avx2_u4(size_t n, void *param, const void *gra
     const __m256d t7_1 = _mm256_mul_pd(k5, vexp_avg_sq_1);
     const __m256d t8_1 = _mm256_fmadd_pd(t3_1, t6_1, t7_1);
     const __m256d t9_1 = _mm256_max_pd(vmax_exp_avg_sq_1, t8_1);
-    const __m256d t10_1 = _mm256_sqrt_pd(t9_1);
+    const __m256d t10_1 = optk_avx2_sqrt_pd(t9_1);
     const __m256d t11_1 = _mm256_div_pd(t10_1, k6);
     const __m256d t12_1 = _mm256_add_pd(k7, t11_1);
     const __m256d t13_1 = _mm256_div_pd(t5_1, t12_1);
@@ -100,7 +100,7 @@ void optk_torch_adamw_amsgrad_f64_avx2_u4(size_t n, void *param, const void *gra
     const __m256d t7_2 = _mm256_mul_pd(k5, vexp_avg_sq_2);
     const __m256d t8_2 = _mm256_fmadd_pd(t3_2, t6_2, t7_2);
     const __m256d t9_2 = _mm256_max_pd(vmax_exp_avg_sq_2, t8_2);
-    const __m256d t10_2 = _mm256_sqrt_pd(t9_2);
+    const __m256d t10_2 = optk_avx2_sqrt_pd(t9_2);
     const __m256d t11_2 = _mm256_div_pd(t10_2, k6);
     const __m256d t12_2 = _mm256_add_pd(k7, t11_2);
     const __m256d t13_2 = _mm256_div_pd(t5_2, t12_2);
@@ -124,7 +124,7 @@ void optk_torch_adamw_amsgrad_f64_avx2_u4(size_t n, void *param, const void *gra
     const __m256d t7_3 = _mm256_mul_pd(k5, vexp_avg_sq_3);
     const __m256d t8_3 = _mm256_fmadd_pd(t3_3, t6_3, t7_3);
     const __m256d t9_3 = _mm256_max_pd(vmax_exp_avg_sq_3, t8_3);
-    const __m256d t10_3 = _mm256_sqrt_pd(t9_3);
+    const __m256d t10_3 = optk_avx2_sqrt_pd(t9_3);
     const __m256d t11_3 = _mm256_div_pd(t10_3, k6);
     const __m256d t12_3 = _mm256_add_pd(k7, t11_3);
     const __m256d t13_3 = _mm256_div_pd(t5_3, t12_3);
@@ -150,7 +150,7 @@ void optk_torch_adamw_amsgrad_f64_avx2_u4(size_t n, void *param, const void *gra
     const __m256d t7_0 = _mm256_mul_pd(k5, vexp_avg_sq_0);
     const __m256d t8_0 = _mm256_fmadd_pd(t3_0, t6_0, t7_0);
     const __m256d t9_0 = _mm256_max_pd(vmax_exp_avg_sq_0, t8_0);
-    const __m256d t10_0 = _mm256_sqrt_pd(t9_0);
+    const __m256d t10_0 = optk_avx2_sqrt_pd(t9_0);
     const __m256d t11_0 = _mm256_div_pd(t10_0, k6);
     const __m256d t12_0 = _mm256_add_pd(k7, t11_0);
     const __m256d t13_0 = _mm256_div_pd(t5_0, t12_0);
@@ -176,7 +176,7 @@ void optk_torch_adamw_amsgrad_f64_avx2_u4(size_t n, void *param, const void *gra
     const double st7 = sk5 * svexp_avg_sq;
     const double st8 = fma(st3, st6, st7);
     const double st9 = svmax_exp_avg_sq > st8 ? svmax_exp_avg_sq : st8;
-    const double st10 = sqrt(st9);
+    const double st10 = optk_sqrt_g(st9);
     const double st11 = st10 / sk6;
     const double st12 = sk7 + st11;
     const double st13 = st5 / st12;

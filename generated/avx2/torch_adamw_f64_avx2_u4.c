@@ -49,7 +49,7 @@ void optk_torch_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
     const __m256d t7_0 = _mm256_mul_pd(k5, vexp_avg_sq_0);
     const __m256d t8_0 = _mm256_fmadd_pd(t3_0, t6_0, t7_0);
-    const __m256d t9_0 = _mm256_sqrt_pd(t8_0);
+    const __m256d t9_0 = optk_avx2_sqrt_pd(t8_0);
     const __m256d t10_0 = _mm256_div_pd(t9_0, k6);
     const __m256d t11_0 = _mm256_add_pd(k7, t10_0);
     const __m256d t12_0 = _mm256_div_pd(t5_0, t11_0);
@@ -70,7 +70,7 @@ void optk_torch_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_1 = _mm256_loadu_pd(exp_avg_sq + i + 4);
     const __m256d t7_1 = _mm256_mul_pd(k5, vexp_avg_sq_1);
     const __m256d t8_1 = _mm256_fmadd_pd(t3_1, t6_1, t7_1);
-    const __m256d t9_1 = _mm256_sqrt_pd(t8_1);
+    const __m256d t9_1 = optk_avx2_sqrt_pd(t8_1);
     const __m256d t10_1 = _mm256_div_pd(t9_1, k6);
     const __m256d t11_1 = _mm256_add_pd(k7, t10_1);
     const __m256d t12_1 = _mm256_div_pd(t5_1, t11_1);
@@ -91,7 +91,7 @@ void optk_torch_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_2 = _mm256_loadu_pd(exp_avg_sq + i + 8);
     const __m256d t7_2 = _mm256_mul_pd(k5, vexp_avg_sq_2);
     const __m256d t8_2 = _mm256_fmadd_pd(t3_2, t6_2, t7_2);
-    const __m256d t9_2 = _mm256_sqrt_pd(t8_2);
+    const __m256d t9_2 = optk_avx2_sqrt_pd(t8_2);
     const __m256d t10_2 = _mm256_div_pd(t9_2, k6);
     const __m256d t11_2 = _mm256_add_pd(k7, t10_2);
     const __m256d t12_2 = _mm256_div_pd(t5_2, t11_2);
@@ -112,7 +112,7 @@ void optk_torch_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_3 = _mm256_loadu_pd(exp_avg_sq + i + 12);
     const __m256d t7_3 = _mm256_mul_pd(k5, vexp_avg_sq_3);
     const __m256d t8_3 = _mm256_fmadd_pd(t3_3, t6_3, t7_3);
-    const __m256d t9_3 = _mm256_sqrt_pd(t8_3);
+    const __m256d t9_3 = optk_avx2_sqrt_pd(t8_3);
     const __m256d t10_3 = _mm256_div_pd(t9_3, k6);
     const __m256d t11_3 = _mm256_add_pd(k7, t10_3);
     const __m256d t12_3 = _mm256_div_pd(t5_3, t11_3);
@@ -135,7 +135,7 @@ void optk_torch_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
     const __m256d t7_0 = _mm256_mul_pd(k5, vexp_avg_sq_0);
     const __m256d t8_0 = _mm256_fmadd_pd(t3_0, t6_0, t7_0);
-    const __m256d t9_0 = _mm256_sqrt_pd(t8_0);
+    const __m256d t9_0 = optk_avx2_sqrt_pd(t8_0);
     const __m256d t10_0 = _mm256_div_pd(t9_0, k6);
     const __m256d t11_0 = _mm256_add_pd(k7, t10_0);
     const __m256d t12_0 = _mm256_div_pd(t5_0, t11_0);
@@ -158,7 +158,7 @@ void optk_torch_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const double svexp_avg_sq = exp_avg_sq[i];
     const double st7 = sk5 * svexp_avg_sq;
     const double st8 = fma(st3, st6, st7);
-    const double st9 = sqrt(st8);
+    const double st9 = optk_sqrt_g(st8);
     const double st10 = st9 / sk6;
     const double st11 = sk7 + st10;
     const double st12 = st5 / st11;

@@ -62,7 +62,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
     const __m256d t11_0 = _mm256_mul_pd(k10, vexp_avg_sq_0);
     const __m256d t12_0 = _mm256_fmadd_pd(t5_0, t10_0, t11_0);
-    const __m256d t13_0 = _mm256_sqrt_pd(t12_0);
+    const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
     const __m256d t14_0 = _mm256_add_pd(k11, t13_0);
     const __m256d t15_0 = _mm256_div_pd(k12, t14_0);
     const __m256d t16_0 = _mm256_mul_pd(t9_0, t15_0);
@@ -88,7 +88,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_1 = _mm256_loadu_pd(exp_avg_sq + i + 4);
     const __m256d t11_1 = _mm256_mul_pd(k10, vexp_avg_sq_1);
     const __m256d t12_1 = _mm256_fmadd_pd(t5_1, t10_1, t11_1);
-    const __m256d t13_1 = _mm256_sqrt_pd(t12_1);
+    const __m256d t13_1 = optk_avx2_sqrt_pd(t12_1);
     const __m256d t14_1 = _mm256_add_pd(k11, t13_1);
     const __m256d t15_1 = _mm256_div_pd(k12, t14_1);
     const __m256d t16_1 = _mm256_mul_pd(t9_1, t15_1);
@@ -114,7 +114,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_2 = _mm256_loadu_pd(exp_avg_sq + i + 8);
     const __m256d t11_2 = _mm256_mul_pd(k10, vexp_avg_sq_2);
     const __m256d t12_2 = _mm256_fmadd_pd(t5_2, t10_2, t11_2);
-    const __m256d t13_2 = _mm256_sqrt_pd(t12_2);
+    const __m256d t13_2 = optk_avx2_sqrt_pd(t12_2);
     const __m256d t14_2 = _mm256_add_pd(k11, t13_2);
     const __m256d t15_2 = _mm256_div_pd(k12, t14_2);
     const __m256d t16_2 = _mm256_mul_pd(t9_2, t15_2);
@@ -140,7 +140,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_3 = _mm256_loadu_pd(exp_avg_sq + i + 12);
     const __m256d t11_3 = _mm256_mul_pd(k10, vexp_avg_sq_3);
     const __m256d t12_3 = _mm256_fmadd_pd(t5_3, t10_3, t11_3);
-    const __m256d t13_3 = _mm256_sqrt_pd(t12_3);
+    const __m256d t13_3 = optk_avx2_sqrt_pd(t12_3);
     const __m256d t14_3 = _mm256_add_pd(k11, t13_3);
     const __m256d t15_3 = _mm256_div_pd(k12, t14_3);
     const __m256d t16_3 = _mm256_mul_pd(t9_3, t15_3);
@@ -168,7 +168,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
     const __m256d t11_0 = _mm256_mul_pd(k10, vexp_avg_sq_0);
     const __m256d t12_0 = _mm256_fmadd_pd(t5_0, t10_0, t11_0);
-    const __m256d t13_0 = _mm256_sqrt_pd(t12_0);
+    const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
     const __m256d t14_0 = _mm256_add_pd(k11, t13_0);
     const __m256d t15_0 = _mm256_div_pd(k12, t14_0);
     const __m256d t16_0 = _mm256_mul_pd(t9_0, t15_0);
@@ -196,7 +196,7 @@ void optk_torch_radam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const double svexp_avg_sq = exp_avg_sq[i];
     const double st11 = sk10 * svexp_avg_sq;
     const double st12 = fma(st5, st10, st11);
-    const double st13 = sqrt(st12);
+    const double st13 = optk_sqrt_g(st12);
     const double st14 = sk11 + st13;
     const double st15 = sk12 / st14;
     const double st16 = st9 * st15;

@@ -49,7 +49,7 @@ void optk_torch_rmsprop_momentum_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d vsquare_avg_0 = _mm256_loadu_pd(square_avg + i);
     const __m256d t8_0 = _mm256_mul_pd(k5, vsquare_avg_0);
     const __m256d t9_0 = _mm256_fmadd_pd(t6_0, t7_0, t8_0);
-    const __m256d t10_0 = _mm256_sqrt_pd(t9_0);
+    const __m256d t10_0 = optk_avx2_sqrt_pd(t9_0);
     const __m256d t11_0 = _mm256_add_pd(k6, t10_0);
     const __m256d t12_0 = _mm256_div_pd(t6_0, t11_0);
     const __m256d t13_0 = _mm256_fmadd_pd(k7, vmomentum_buffer_0, t12_0);
@@ -70,7 +70,7 @@ void optk_torch_rmsprop_momentum_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d vsquare_avg_1 = _mm256_loadu_pd(square_avg + i + 4);
     const __m256d t8_1 = _mm256_mul_pd(k5, vsquare_avg_1);
     const __m256d t9_1 = _mm256_fmadd_pd(t6_1, t7_1, t8_1);
-    const __m256d t10_1 = _mm256_sqrt_pd(t9_1);
+    const __m256d t10_1 = optk_avx2_sqrt_pd(t9_1);
     const __m256d t11_1 = _mm256_add_pd(k6, t10_1);
     const __m256d t12_1 = _mm256_div_pd(t6_1, t11_1);
     const __m256d t13_1 = _mm256_fmadd_pd(k7, vmomentum_buffer_1, t12_1);
@@ -91,7 +91,7 @@ void optk_torch_rmsprop_momentum_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d vsquare_avg_2 = _mm256_loadu_pd(square_avg + i + 8);
     const __m256d t8_2 = _mm256_mul_pd(k5, vsquare_avg_2);
     const __m256d t9_2 = _mm256_fmadd_pd(t6_2, t7_2, t8_2);
-    const __m256d t10_2 = _mm256_sqrt_pd(t9_2);
+    const __m256d t10_2 = optk_avx2_sqrt_pd(t9_2);
     const __m256d t11_2 = _mm256_add_pd(k6, t10_2);
     const __m256d t12_2 = _mm256_div_pd(t6_2, t11_2);
     const __m256d t13_2 = _mm256_fmadd_pd(k7, vmomentum_buffer_2, t12_2);
@@ -112,7 +112,7 @@ void optk_torch_rmsprop_momentum_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d vsquare_avg_3 = _mm256_loadu_pd(square_avg + i + 12);
     const __m256d t8_3 = _mm256_mul_pd(k5, vsquare_avg_3);
     const __m256d t9_3 = _mm256_fmadd_pd(t6_3, t7_3, t8_3);
-    const __m256d t10_3 = _mm256_sqrt_pd(t9_3);
+    const __m256d t10_3 = optk_avx2_sqrt_pd(t9_3);
     const __m256d t11_3 = _mm256_add_pd(k6, t10_3);
     const __m256d t12_3 = _mm256_div_pd(t6_3, t11_3);
     const __m256d t13_3 = _mm256_fmadd_pd(k7, vmomentum_buffer_3, t12_3);
@@ -135,7 +135,7 @@ void optk_torch_rmsprop_momentum_f64_avx2_u4(size_t n, void *param, const void *
     const __m256d vsquare_avg_0 = _mm256_loadu_pd(square_avg + i);
     const __m256d t8_0 = _mm256_mul_pd(k5, vsquare_avg_0);
     const __m256d t9_0 = _mm256_fmadd_pd(t6_0, t7_0, t8_0);
-    const __m256d t10_0 = _mm256_sqrt_pd(t9_0);
+    const __m256d t10_0 = optk_avx2_sqrt_pd(t9_0);
     const __m256d t11_0 = _mm256_add_pd(k6, t10_0);
     const __m256d t12_0 = _mm256_div_pd(t6_0, t11_0);
     const __m256d t13_0 = _mm256_fmadd_pd(k7, vmomentum_buffer_0, t12_0);
@@ -158,7 +158,7 @@ void optk_torch_rmsprop_momentum_f64_avx2_u4(size_t n, void *param, const void *
     const double svsquare_avg = square_avg[i];
     const double st8 = sk5 * svsquare_avg;
     const double st9 = fma(st6, st7, st8);
-    const double st10 = sqrt(st9);
+    const double st10 = optk_sqrt_g(st9);
     const double st11 = sk6 + st10;
     const double st12 = st6 / st11;
     const double st13 = fma(sk7, svmomentum_buffer, st12);

@@ -46,7 +46,7 @@ void optk_torch_sgd_momentum_f32_avx2_u4(size_t n, void *param, const void *grad
     const __m256 t7_0 = _mm256_fmadd_ps(k5, vp_0, t6_0);
     const __m256 t8_0 = _mm256_blendv_ps(t6_0, t7_0, t3_0);
     const __m256 vmomentum_buffer_0 = _mm256_loadu_ps(momentum_buffer + i);
-    const __m256 t9_0 = _mm256_mul_ps(k6, vmomentum_buffer_0);
+    const __m256 t9_0 = _mm256_fmadd_ps(k6, vmomentum_buffer_0, _mm256_set1_ps(-0.0f));
     const __m256 t10_0 = _mm256_fmadd_ps(t8_0, k7, t9_0);
     const __m256 t11_0 = _mm256_blendv_ps(t10_0, t8_0, t2_0);
     const __m256 t12_0 = _mm256_fmadd_ps(k6, t11_0, t8_0);
@@ -65,7 +65,7 @@ void optk_torch_sgd_momentum_f32_avx2_u4(size_t n, void *param, const void *grad
     const __m256 t7_1 = _mm256_fmadd_ps(k5, vp_1, t6_1);
     const __m256 t8_1 = _mm256_blendv_ps(t6_1, t7_1, t3_1);
     const __m256 vmomentum_buffer_1 = _mm256_loadu_ps(momentum_buffer + i + 8);
-    const __m256 t9_1 = _mm256_mul_ps(k6, vmomentum_buffer_1);
+    const __m256 t9_1 = _mm256_fmadd_ps(k6, vmomentum_buffer_1, _mm256_set1_ps(-0.0f));
     const __m256 t10_1 = _mm256_fmadd_ps(t8_1, k7, t9_1);
     const __m256 t11_1 = _mm256_blendv_ps(t10_1, t8_1, t2_1);
     const __m256 t12_1 = _mm256_fmadd_ps(k6, t11_1, t8_1);
@@ -84,7 +84,7 @@ void optk_torch_sgd_momentum_f32_avx2_u4(size_t n, void *param, const void *grad
     const __m256 t7_2 = _mm256_fmadd_ps(k5, vp_2, t6_2);
     const __m256 t8_2 = _mm256_blendv_ps(t6_2, t7_2, t3_2);
     const __m256 vmomentum_buffer_2 = _mm256_loadu_ps(momentum_buffer + i + 16);
-    const __m256 t9_2 = _mm256_mul_ps(k6, vmomentum_buffer_2);
+    const __m256 t9_2 = _mm256_fmadd_ps(k6, vmomentum_buffer_2, _mm256_set1_ps(-0.0f));
     const __m256 t10_2 = _mm256_fmadd_ps(t8_2, k7, t9_2);
     const __m256 t11_2 = _mm256_blendv_ps(t10_2, t8_2, t2_2);
     const __m256 t12_2 = _mm256_fmadd_ps(k6, t11_2, t8_2);
@@ -103,7 +103,7 @@ void optk_torch_sgd_momentum_f32_avx2_u4(size_t n, void *param, const void *grad
     const __m256 t7_3 = _mm256_fmadd_ps(k5, vp_3, t6_3);
     const __m256 t8_3 = _mm256_blendv_ps(t6_3, t7_3, t3_3);
     const __m256 vmomentum_buffer_3 = _mm256_loadu_ps(momentum_buffer + i + 24);
-    const __m256 t9_3 = _mm256_mul_ps(k6, vmomentum_buffer_3);
+    const __m256 t9_3 = _mm256_fmadd_ps(k6, vmomentum_buffer_3, _mm256_set1_ps(-0.0f));
     const __m256 t10_3 = _mm256_fmadd_ps(t8_3, k7, t9_3);
     const __m256 t11_3 = _mm256_blendv_ps(t10_3, t8_3, t2_3);
     const __m256 t12_3 = _mm256_fmadd_ps(k6, t11_3, t8_3);
@@ -124,7 +124,7 @@ void optk_torch_sgd_momentum_f32_avx2_u4(size_t n, void *param, const void *grad
     const __m256 t7_0 = _mm256_fmadd_ps(k5, vp_0, t6_0);
     const __m256 t8_0 = _mm256_blendv_ps(t6_0, t7_0, t3_0);
     const __m256 vmomentum_buffer_0 = _mm256_loadu_ps(momentum_buffer + i);
-    const __m256 t9_0 = _mm256_mul_ps(k6, vmomentum_buffer_0);
+    const __m256 t9_0 = _mm256_fmadd_ps(k6, vmomentum_buffer_0, _mm256_set1_ps(-0.0f));
     const __m256 t10_0 = _mm256_fmadd_ps(t8_0, k7, t9_0);
     const __m256 t11_0 = _mm256_blendv_ps(t10_0, t8_0, t2_0);
     const __m256 t12_0 = _mm256_fmadd_ps(k6, t11_0, t8_0);

@@ -25,7 +25,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     const __m512d vacc_0 = _mm512_loadu_pd(acc + i);
     const __m512d t2_0 = _mm512_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m512d t3_0 = _mm512_add_pd(k2, t2_0);
-    const __m512d t4_0 = _mm512_sqrt_pd(t3_0);
+    const __m512d t4_0 = optk_avx512_sqrt_pd(t3_0);
     const __m512d t5_0 = _mm512_div_pd(t1_0, t4_0);
     const __m512d t6_0 = _mm512_sub_pd(vp_0, t5_0);
     _mm512_storeu_pd(p + i, t6_0);
@@ -36,7 +36,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     const __m512d vacc_1 = _mm512_loadu_pd(acc + i + 8);
     const __m512d t2_1 = _mm512_fmadd_pd(vg_1, vg_1, vacc_1);
     const __m512d t3_1 = _mm512_add_pd(k2, t2_1);
-    const __m512d t4_1 = _mm512_sqrt_pd(t3_1);
+    const __m512d t4_1 = optk_avx512_sqrt_pd(t3_1);
     const __m512d t5_1 = _mm512_div_pd(t1_1, t4_1);
     const __m512d t6_1 = _mm512_sub_pd(vp_1, t5_1);
     _mm512_storeu_pd(p + i + 8, t6_1);
@@ -47,7 +47,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     const __m512d vacc_2 = _mm512_loadu_pd(acc + i + 16);
     const __m512d t2_2 = _mm512_fmadd_pd(vg_2, vg_2, vacc_2);
     const __m512d t3_2 = _mm512_add_pd(k2, t2_2);
-    const __m512d t4_2 = _mm512_sqrt_pd(t3_2);
+    const __m512d t4_2 = optk_avx512_sqrt_pd(t3_2);
     const __m512d t5_2 = _mm512_div_pd(t1_2, t4_2);
     const __m512d t6_2 = _mm512_sub_pd(vp_2, t5_2);
     _mm512_storeu_pd(p + i + 16, t6_2);
@@ -58,7 +58,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     const __m512d vacc_3 = _mm512_loadu_pd(acc + i + 24);
     const __m512d t2_3 = _mm512_fmadd_pd(vg_3, vg_3, vacc_3);
     const __m512d t3_3 = _mm512_add_pd(k2, t2_3);
-    const __m512d t4_3 = _mm512_sqrt_pd(t3_3);
+    const __m512d t4_3 = optk_avx512_sqrt_pd(t3_3);
     const __m512d t5_3 = _mm512_div_pd(t1_3, t4_3);
     const __m512d t6_3 = _mm512_sub_pd(vp_3, t5_3);
     _mm512_storeu_pd(p + i + 24, t6_3);
@@ -71,7 +71,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     const __m512d vacc_0 = _mm512_loadu_pd(acc + i);
     const __m512d t2_0 = _mm512_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m512d t3_0 = _mm512_add_pd(k2, t2_0);
-    const __m512d t4_0 = _mm512_sqrt_pd(t3_0);
+    const __m512d t4_0 = optk_avx512_sqrt_pd(t3_0);
     const __m512d t5_0 = _mm512_div_pd(t1_0, t4_0);
     const __m512d t6_0 = _mm512_sub_pd(vp_0, t5_0);
     _mm512_storeu_pd(p + i, t6_0);
@@ -85,7 +85,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     const __m512d vacc_0 = _mm512_maskz_loadu_pd(m0, acc + i);
     const __m512d t2_0 = _mm512_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m512d t3_0 = _mm512_add_pd(k2, t2_0);
-    const __m512d t4_0 = _mm512_sqrt_pd(t3_0);
+    const __m512d t4_0 = optk_avx512_sqrt_pd(t3_0);
     const __m512d t5_0 = _mm512_div_pd(t1_0, t4_0);
     const __m512d t6_0 = _mm512_sub_pd(vp_0, t5_0);
     _mm512_mask_storeu_pd(p + i, m0, t6_0);

@@ -31,7 +31,7 @@ void optk_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d t4_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t5_0 = _mm512_fmadd_pd(t4_0, k3, vv_0);
-    const __m512d t6_0 = _mm512_sqrt_pd(t5_0);
+    const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
     const __m512d t8_0 = _mm512_div_pd(t3_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);
@@ -47,7 +47,7 @@ void optk_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d vv_1 = _mm512_loadu_pd(v + i + 8);
     const __m512d t4_1 = _mm512_fmsub_pd(vg_1, vg_1, vv_1);
     const __m512d t5_1 = _mm512_fmadd_pd(t4_1, k3, vv_1);
-    const __m512d t6_1 = _mm512_sqrt_pd(t5_1);
+    const __m512d t6_1 = optk_avx512_sqrt_pd(t5_1);
     const __m512d t7_1 = _mm512_add_pd(k4, t6_1);
     const __m512d t8_1 = _mm512_div_pd(t3_1, t7_1);
     const __m512d t9_1 = _mm512_sub_pd(vp_1, t8_1);
@@ -63,7 +63,7 @@ void optk_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d vv_2 = _mm512_loadu_pd(v + i + 16);
     const __m512d t4_2 = _mm512_fmsub_pd(vg_2, vg_2, vv_2);
     const __m512d t5_2 = _mm512_fmadd_pd(t4_2, k3, vv_2);
-    const __m512d t6_2 = _mm512_sqrt_pd(t5_2);
+    const __m512d t6_2 = optk_avx512_sqrt_pd(t5_2);
     const __m512d t7_2 = _mm512_add_pd(k4, t6_2);
     const __m512d t8_2 = _mm512_div_pd(t3_2, t7_2);
     const __m512d t9_2 = _mm512_sub_pd(vp_2, t8_2);
@@ -79,7 +79,7 @@ void optk_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d vv_3 = _mm512_loadu_pd(v + i + 24);
     const __m512d t4_3 = _mm512_fmsub_pd(vg_3, vg_3, vv_3);
     const __m512d t5_3 = _mm512_fmadd_pd(t4_3, k3, vv_3);
-    const __m512d t6_3 = _mm512_sqrt_pd(t5_3);
+    const __m512d t6_3 = optk_avx512_sqrt_pd(t5_3);
     const __m512d t7_3 = _mm512_add_pd(k4, t6_3);
     const __m512d t8_3 = _mm512_div_pd(t3_3, t7_3);
     const __m512d t9_3 = _mm512_sub_pd(vp_3, t8_3);
@@ -97,7 +97,7 @@ void optk_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d t4_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t5_0 = _mm512_fmadd_pd(t4_0, k3, vv_0);
-    const __m512d t6_0 = _mm512_sqrt_pd(t5_0);
+    const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
     const __m512d t8_0 = _mm512_div_pd(t3_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);
@@ -116,7 +116,7 @@ void optk_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d vv_0 = _mm512_maskz_loadu_pd(m0, v + i);
     const __m512d t4_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t5_0 = _mm512_fmadd_pd(t4_0, k3, vv_0);
-    const __m512d t6_0 = _mm512_sqrt_pd(t5_0);
+    const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
     const __m512d t8_0 = _mm512_div_pd(t3_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);

@@ -35,7 +35,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d t6_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k6, t8_0);
     const __m512d t10_0 = _mm512_div_pd(t5_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(t2_0, t10_0);
@@ -53,7 +53,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d vv_1 = _mm512_loadu_pd(v + i + 8);
     const __m512d t6_1 = _mm512_fmsub_pd(vg_1, vg_1, vv_1);
     const __m512d t7_1 = _mm512_fmadd_pd(t6_1, k5, vv_1);
-    const __m512d t8_1 = _mm512_sqrt_pd(t7_1);
+    const __m512d t8_1 = optk_avx512_sqrt_pd(t7_1);
     const __m512d t9_1 = _mm512_add_pd(k6, t8_1);
     const __m512d t10_1 = _mm512_div_pd(t5_1, t9_1);
     const __m512d t11_1 = _mm512_sub_pd(t2_1, t10_1);
@@ -71,7 +71,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d vv_2 = _mm512_loadu_pd(v + i + 16);
     const __m512d t6_2 = _mm512_fmsub_pd(vg_2, vg_2, vv_2);
     const __m512d t7_2 = _mm512_fmadd_pd(t6_2, k5, vv_2);
-    const __m512d t8_2 = _mm512_sqrt_pd(t7_2);
+    const __m512d t8_2 = optk_avx512_sqrt_pd(t7_2);
     const __m512d t9_2 = _mm512_add_pd(k6, t8_2);
     const __m512d t10_2 = _mm512_div_pd(t5_2, t9_2);
     const __m512d t11_2 = _mm512_sub_pd(t2_2, t10_2);
@@ -89,7 +89,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d vv_3 = _mm512_loadu_pd(v + i + 24);
     const __m512d t6_3 = _mm512_fmsub_pd(vg_3, vg_3, vv_3);
     const __m512d t7_3 = _mm512_fmadd_pd(t6_3, k5, vv_3);
-    const __m512d t8_3 = _mm512_sqrt_pd(t7_3);
+    const __m512d t8_3 = optk_avx512_sqrt_pd(t7_3);
     const __m512d t9_3 = _mm512_add_pd(k6, t8_3);
     const __m512d t10_3 = _mm512_div_pd(t5_3, t9_3);
     const __m512d t11_3 = _mm512_sub_pd(t2_3, t10_3);
@@ -109,7 +109,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d t6_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k6, t8_0);
     const __m512d t10_0 = _mm512_div_pd(t5_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(t2_0, t10_0);
@@ -130,7 +130,7 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     const __m512d vv_0 = _mm512_maskz_loadu_pd(m0, v + i);
     const __m512d t6_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k6, t8_0);
     const __m512d t10_0 = _mm512_div_pd(t5_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(t2_0, t10_0);

@@ -27,7 +27,7 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
   for (; i + 64 <= n; i += 64) {
     const __m512 vm_0 = _mm512_loadu_ps(m + i);
     const __m512 vg_0 = _mm512_loadu_ps(g + i);
-    const __m512 t1_0 = _mm512_mul_ps(vg_0, k1);
+    const __m512 t1_0 = _mm512_fmadd_ps(vg_0, k1, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fmadd_ps(k2, vm_0, t1_0);
     const __mmask16 t3_0 = _mm512_cmp_ps_mask(t2_0, l1, _CMP_GT_OQ);
     const __mmask16 t4_0 = _mm512_cmp_ps_mask(t2_0, l1, _CMP_LT_OQ);
@@ -35,13 +35,13 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512 t6_0 = _mm512_mask_blend_ps(t3_0, t5_0, l3);
     const __m512 vp_0 = _mm512_loadu_ps(p + i);
     const __m512 t7_0 = _mm512_fnmadd_ps(k3, t6_0, vp_0);
-    const __m512 t8_0 = _mm512_mul_ps(vg_0, k4);
+    const __m512 t8_0 = _mm512_fmadd_ps(vg_0, k4, _mm512_set1_ps(-0.0f));
     const __m512 t9_0 = _mm512_fmadd_ps(k5, vm_0, t8_0);
     _mm512_storeu_ps(p + i, t7_0);
     _mm512_storeu_ps(m + i, t9_0);
     const __m512 vm_1 = _mm512_loadu_ps(m + i + 16);
     const __m512 vg_1 = _mm512_loadu_ps(g + i + 16);
-    const __m512 t1_1 = _mm512_mul_ps(vg_1, k1);
+    const __m512 t1_1 = _mm512_fmadd_ps(vg_1, k1, _mm512_set1_ps(-0.0f));
     const __m512 t2_1 = _mm512_fmadd_ps(k2, vm_1, t1_1);
     const __mmask16 t3_1 = _mm512_cmp_ps_mask(t2_1, l1, _CMP_GT_OQ);
     const __mmask16 t4_1 = _mm512_cmp_ps_mask(t2_1, l1, _CMP_LT_OQ);
@@ -49,13 +49,13 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512 t6_1 = _mm512_mask_blend_ps(t3_1, t5_1, l3);
     const __m512 vp_1 = _mm512_loadu_ps(p + i + 16);
     const __m512 t7_1 = _mm512_fnmadd_ps(k3, t6_1, vp_1);
-    const __m512 t8_1 = _mm512_mul_ps(vg_1, k4);
+    const __m512 t8_1 = _mm512_fmadd_ps(vg_1, k4, _mm512_set1_ps(-0.0f));
     const __m512 t9_1 = _mm512_fmadd_ps(k5, vm_1, t8_1);
     _mm512_storeu_ps(p + i + 16, t7_1);
     _mm512_storeu_ps(m + i + 16, t9_1);
     const __m512 vm_2 = _mm512_loadu_ps(m + i + 32);
     const __m512 vg_2 = _mm512_loadu_ps(g + i + 32);
-    const __m512 t1_2 = _mm512_mul_ps(vg_2, k1);
+    const __m512 t1_2 = _mm512_fmadd_ps(vg_2, k1, _mm512_set1_ps(-0.0f));
     const __m512 t2_2 = _mm512_fmadd_ps(k2, vm_2, t1_2);
     const __mmask16 t3_2 = _mm512_cmp_ps_mask(t2_2, l1, _CMP_GT_OQ);
     const __mmask16 t4_2 = _mm512_cmp_ps_mask(t2_2, l1, _CMP_LT_OQ);
@@ -63,13 +63,13 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512 t6_2 = _mm512_mask_blend_ps(t3_2, t5_2, l3);
     const __m512 vp_2 = _mm512_loadu_ps(p + i + 32);
     const __m512 t7_2 = _mm512_fnmadd_ps(k3, t6_2, vp_2);
-    const __m512 t8_2 = _mm512_mul_ps(vg_2, k4);
+    const __m512 t8_2 = _mm512_fmadd_ps(vg_2, k4, _mm512_set1_ps(-0.0f));
     const __m512 t9_2 = _mm512_fmadd_ps(k5, vm_2, t8_2);
     _mm512_storeu_ps(p + i + 32, t7_2);
     _mm512_storeu_ps(m + i + 32, t9_2);
     const __m512 vm_3 = _mm512_loadu_ps(m + i + 48);
     const __m512 vg_3 = _mm512_loadu_ps(g + i + 48);
-    const __m512 t1_3 = _mm512_mul_ps(vg_3, k1);
+    const __m512 t1_3 = _mm512_fmadd_ps(vg_3, k1, _mm512_set1_ps(-0.0f));
     const __m512 t2_3 = _mm512_fmadd_ps(k2, vm_3, t1_3);
     const __mmask16 t3_3 = _mm512_cmp_ps_mask(t2_3, l1, _CMP_GT_OQ);
     const __mmask16 t4_3 = _mm512_cmp_ps_mask(t2_3, l1, _CMP_LT_OQ);
@@ -77,7 +77,7 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512 t6_3 = _mm512_mask_blend_ps(t3_3, t5_3, l3);
     const __m512 vp_3 = _mm512_loadu_ps(p + i + 48);
     const __m512 t7_3 = _mm512_fnmadd_ps(k3, t6_3, vp_3);
-    const __m512 t8_3 = _mm512_mul_ps(vg_3, k4);
+    const __m512 t8_3 = _mm512_fmadd_ps(vg_3, k4, _mm512_set1_ps(-0.0f));
     const __m512 t9_3 = _mm512_fmadd_ps(k5, vm_3, t8_3);
     _mm512_storeu_ps(p + i + 48, t7_3);
     _mm512_storeu_ps(m + i + 48, t9_3);
@@ -85,7 +85,7 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
   for (; i + 16 <= n; i += 16) {
     const __m512 vm_0 = _mm512_loadu_ps(m + i);
     const __m512 vg_0 = _mm512_loadu_ps(g + i);
-    const __m512 t1_0 = _mm512_mul_ps(vg_0, k1);
+    const __m512 t1_0 = _mm512_fmadd_ps(vg_0, k1, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fmadd_ps(k2, vm_0, t1_0);
     const __mmask16 t3_0 = _mm512_cmp_ps_mask(t2_0, l1, _CMP_GT_OQ);
     const __mmask16 t4_0 = _mm512_cmp_ps_mask(t2_0, l1, _CMP_LT_OQ);
@@ -93,7 +93,7 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512 t6_0 = _mm512_mask_blend_ps(t3_0, t5_0, l3);
     const __m512 vp_0 = _mm512_loadu_ps(p + i);
     const __m512 t7_0 = _mm512_fnmadd_ps(k3, t6_0, vp_0);
-    const __m512 t8_0 = _mm512_mul_ps(vg_0, k4);
+    const __m512 t8_0 = _mm512_fmadd_ps(vg_0, k4, _mm512_set1_ps(-0.0f));
     const __m512 t9_0 = _mm512_fmadd_ps(k5, vm_0, t8_0);
     _mm512_storeu_ps(p + i, t7_0);
     _mm512_storeu_ps(m + i, t9_0);
@@ -102,7 +102,7 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __mmask16 m0 = (__mmask16)((1u << (n - i)) - 1u);
     const __m512 vm_0 = _mm512_maskz_loadu_ps(m0, m + i);
     const __m512 vg_0 = _mm512_maskz_loadu_ps(m0, g + i);
-    const __m512 t1_0 = _mm512_mul_ps(vg_0, k1);
+    const __m512 t1_0 = _mm512_fmadd_ps(vg_0, k1, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fmadd_ps(k2, vm_0, t1_0);
     const __mmask16 t3_0 = _mm512_cmp_ps_mask(t2_0, l1, _CMP_GT_OQ);
     const __mmask16 t4_0 = _mm512_cmp_ps_mask(t2_0, l1, _CMP_LT_OQ);
@@ -110,7 +110,7 @@ void optk_lion_f32_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512 t6_0 = _mm512_mask_blend_ps(t3_0, t5_0, l3);
     const __m512 vp_0 = _mm512_maskz_loadu_ps(m0, p + i);
     const __m512 t7_0 = _mm512_fnmadd_ps(k3, t6_0, vp_0);
-    const __m512 t8_0 = _mm512_mul_ps(vg_0, k4);
+    const __m512 t8_0 = _mm512_fmadd_ps(vg_0, k4, _mm512_set1_ps(-0.0f));
     const __m512 t9_0 = _mm512_fmadd_ps(k5, vm_0, t8_0);
     _mm512_mask_storeu_ps(p + i, m0, t7_0);
     _mm512_mask_storeu_ps(m + i, m0, t9_0);

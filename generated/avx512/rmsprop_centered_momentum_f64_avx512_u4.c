@@ -36,7 +36,7 @@ void optk_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, const v
     const __m512d t5_0 = _mm512_fmadd_pd(k3, vv_0, t4_0);
     const __m512d t6_0 = _mm512_fnmadd_pd(t3_0, t3_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_div_pd(t1_0, t8_0);
     const __m512d t10_0 = _mm512_fmadd_pd(k5, vmom_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(vp_0, t10_0);
@@ -56,7 +56,7 @@ void optk_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, const v
     const __m512d t5_1 = _mm512_fmadd_pd(k3, vv_1, t4_1);
     const __m512d t6_1 = _mm512_fnmadd_pd(t3_1, t3_1, t5_1);
     const __m512d t7_1 = _mm512_add_pd(k4, t6_1);
-    const __m512d t8_1 = _mm512_sqrt_pd(t7_1);
+    const __m512d t8_1 = optk_avx512_sqrt_pd(t7_1);
     const __m512d t9_1 = _mm512_div_pd(t1_1, t8_1);
     const __m512d t10_1 = _mm512_fmadd_pd(k5, vmom_1, t9_1);
     const __m512d t11_1 = _mm512_sub_pd(vp_1, t10_1);
@@ -76,7 +76,7 @@ void optk_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, const v
     const __m512d t5_2 = _mm512_fmadd_pd(k3, vv_2, t4_2);
     const __m512d t6_2 = _mm512_fnmadd_pd(t3_2, t3_2, t5_2);
     const __m512d t7_2 = _mm512_add_pd(k4, t6_2);
-    const __m512d t8_2 = _mm512_sqrt_pd(t7_2);
+    const __m512d t8_2 = optk_avx512_sqrt_pd(t7_2);
     const __m512d t9_2 = _mm512_div_pd(t1_2, t8_2);
     const __m512d t10_2 = _mm512_fmadd_pd(k5, vmom_2, t9_2);
     const __m512d t11_2 = _mm512_sub_pd(vp_2, t10_2);
@@ -96,7 +96,7 @@ void optk_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, const v
     const __m512d t5_3 = _mm512_fmadd_pd(k3, vv_3, t4_3);
     const __m512d t6_3 = _mm512_fnmadd_pd(t3_3, t3_3, t5_3);
     const __m512d t7_3 = _mm512_add_pd(k4, t6_3);
-    const __m512d t8_3 = _mm512_sqrt_pd(t7_3);
+    const __m512d t8_3 = optk_avx512_sqrt_pd(t7_3);
     const __m512d t9_3 = _mm512_div_pd(t1_3, t8_3);
     const __m512d t10_3 = _mm512_fmadd_pd(k5, vmom_3, t9_3);
     const __m512d t11_3 = _mm512_sub_pd(vp_3, t10_3);
@@ -118,7 +118,7 @@ void optk_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, const v
     const __m512d t5_0 = _mm512_fmadd_pd(k3, vv_0, t4_0);
     const __m512d t6_0 = _mm512_fnmadd_pd(t3_0, t3_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_div_pd(t1_0, t8_0);
     const __m512d t10_0 = _mm512_fmadd_pd(k5, vmom_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(vp_0, t10_0);
@@ -141,7 +141,7 @@ void optk_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, const v
     const __m512d t5_0 = _mm512_fmadd_pd(k3, vv_0, t4_0);
     const __m512d t6_0 = _mm512_fnmadd_pd(t3_0, t3_0, t5_0);
     const __m512d t7_0 = _mm512_add_pd(k4, t6_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_div_pd(t1_0, t8_0);
     const __m512d t10_0 = _mm512_fmadd_pd(k5, vmom_0, t9_0);
     const __m512d t11_0 = _mm512_sub_pd(vp_0, t10_0);

@@ -32,7 +32,7 @@ void optk_rmsprop_momentum_f64_avx512_u4(size_t n, void *param, const void *grad
     const __m512d t3_0 = _mm512_mul_pd(vg_0, t2_0);
     const __m512d t4_0 = _mm512_fmadd_pd(k3, vv_0, t3_0);
     const __m512d t5_0 = _mm512_add_pd(k4, t4_0);
-    const __m512d t6_0 = _mm512_sqrt_pd(t5_0);
+    const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);
     const __m512d t7_0 = _mm512_div_pd(t1_0, t6_0);
     const __m512d t8_0 = _mm512_fmadd_pd(k5, vmom_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);
@@ -48,7 +48,7 @@ void optk_rmsprop_momentum_f64_avx512_u4(size_t n, void *param, const void *grad
     const __m512d t3_1 = _mm512_mul_pd(vg_1, t2_1);
     const __m512d t4_1 = _mm512_fmadd_pd(k3, vv_1, t3_1);
     const __m512d t5_1 = _mm512_add_pd(k4, t4_1);
-    const __m512d t6_1 = _mm512_sqrt_pd(t5_1);
+    const __m512d t6_1 = optk_avx512_sqrt_pd(t5_1);
     const __m512d t7_1 = _mm512_div_pd(t1_1, t6_1);
     const __m512d t8_1 = _mm512_fmadd_pd(k5, vmom_1, t7_1);
     const __m512d t9_1 = _mm512_sub_pd(vp_1, t8_1);
@@ -64,7 +64,7 @@ void optk_rmsprop_momentum_f64_avx512_u4(size_t n, void *param, const void *grad
     const __m512d t3_2 = _mm512_mul_pd(vg_2, t2_2);
     const __m512d t4_2 = _mm512_fmadd_pd(k3, vv_2, t3_2);
     const __m512d t5_2 = _mm512_add_pd(k4, t4_2);
-    const __m512d t6_2 = _mm512_sqrt_pd(t5_2);
+    const __m512d t6_2 = optk_avx512_sqrt_pd(t5_2);
     const __m512d t7_2 = _mm512_div_pd(t1_2, t6_2);
     const __m512d t8_2 = _mm512_fmadd_pd(k5, vmom_2, t7_2);
     const __m512d t9_2 = _mm512_sub_pd(vp_2, t8_2);
@@ -80,7 +80,7 @@ void optk_rmsprop_momentum_f64_avx512_u4(size_t n, void *param, const void *grad
     const __m512d t3_3 = _mm512_mul_pd(vg_3, t2_3);
     const __m512d t4_3 = _mm512_fmadd_pd(k3, vv_3, t3_3);
     const __m512d t5_3 = _mm512_add_pd(k4, t4_3);
-    const __m512d t6_3 = _mm512_sqrt_pd(t5_3);
+    const __m512d t6_3 = optk_avx512_sqrt_pd(t5_3);
     const __m512d t7_3 = _mm512_div_pd(t1_3, t6_3);
     const __m512d t8_3 = _mm512_fmadd_pd(k5, vmom_3, t7_3);
     const __m512d t9_3 = _mm512_sub_pd(vp_3, t8_3);
@@ -98,7 +98,7 @@ void optk_rmsprop_momentum_f64_avx512_u4(size_t n, void *param, const void *grad
     const __m512d t3_0 = _mm512_mul_pd(vg_0, t2_0);
     const __m512d t4_0 = _mm512_fmadd_pd(k3, vv_0, t3_0);
     const __m512d t5_0 = _mm512_add_pd(k4, t4_0);
-    const __m512d t6_0 = _mm512_sqrt_pd(t5_0);
+    const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);
     const __m512d t7_0 = _mm512_div_pd(t1_0, t6_0);
     const __m512d t8_0 = _mm512_fmadd_pd(k5, vmom_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);
@@ -117,7 +117,7 @@ void optk_rmsprop_momentum_f64_avx512_u4(size_t n, void *param, const void *grad
     const __m512d t3_0 = _mm512_mul_pd(vg_0, t2_0);
     const __m512d t4_0 = _mm512_fmadd_pd(k3, vv_0, t3_0);
     const __m512d t5_0 = _mm512_add_pd(k4, t4_0);
-    const __m512d t6_0 = _mm512_sqrt_pd(t5_0);
+    const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);
     const __m512d t7_0 = _mm512_div_pd(t1_0, t6_0);
     const __m512d t8_0 = _mm512_fmadd_pd(k5, vmom_0, t7_0);
     const __m512d t9_0 = _mm512_sub_pd(vp_0, t8_0);

@@ -22,7 +22,7 @@ void optk_sgd_momentum_f16_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512 vp_0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i)));
     const __m512 vg_0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + i)));
     const __m512 vv_0 = _mm512_loadu_ps(v + i);
-    const __m512 t1_0 = _mm512_mul_ps(k1, vv_0);
+    const __m512 t1_0 = _mm512_fmadd_ps(k1, vv_0, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fnmadd_ps(k2, vg_0, t1_0);
     const __m512 t3_0 = _mm512_add_ps(vp_0, t2_0);
     _mm256_storeu_si256((__m256i *)(p + i), _mm512_cvtps_ph(t3_0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -30,7 +30,7 @@ void optk_sgd_momentum_f16_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512 vp_1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i + 16)));
     const __m512 vg_1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + i + 16)));
     const __m512 vv_1 = _mm512_loadu_ps(v + i + 16);
-    const __m512 t1_1 = _mm512_mul_ps(k1, vv_1);
+    const __m512 t1_1 = _mm512_fmadd_ps(k1, vv_1, _mm512_set1_ps(-0.0f));
     const __m512 t2_1 = _mm512_fnmadd_ps(k2, vg_1, t1_1);
     const __m512 t3_1 = _mm512_add_ps(vp_1, t2_1);
     _mm256_storeu_si256((__m256i *)(p + i + 16), _mm512_cvtps_ph(t3_1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -38,7 +38,7 @@ void optk_sgd_momentum_f16_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512 vp_2 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i + 32)));
     const __m512 vg_2 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + i + 32)));
     const __m512 vv_2 = _mm512_loadu_ps(v + i + 32);
-    const __m512 t1_2 = _mm512_mul_ps(k1, vv_2);
+    const __m512 t1_2 = _mm512_fmadd_ps(k1, vv_2, _mm512_set1_ps(-0.0f));
     const __m512 t2_2 = _mm512_fnmadd_ps(k2, vg_2, t1_2);
     const __m512 t3_2 = _mm512_add_ps(vp_2, t2_2);
     _mm256_storeu_si256((__m256i *)(p + i + 32), _mm512_cvtps_ph(t3_2, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -46,7 +46,7 @@ void optk_sgd_momentum_f16_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512 vp_3 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i + 48)));
     const __m512 vg_3 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + i + 48)));
     const __m512 vv_3 = _mm512_loadu_ps(v + i + 48);
-    const __m512 t1_3 = _mm512_mul_ps(k1, vv_3);
+    const __m512 t1_3 = _mm512_fmadd_ps(k1, vv_3, _mm512_set1_ps(-0.0f));
     const __m512 t2_3 = _mm512_fnmadd_ps(k2, vg_3, t1_3);
     const __m512 t3_3 = _mm512_add_ps(vp_3, t2_3);
     _mm256_storeu_si256((__m256i *)(p + i + 48), _mm512_cvtps_ph(t3_3, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -56,7 +56,7 @@ void optk_sgd_momentum_f16_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512 vp_0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + i)));
     const __m512 vg_0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + i)));
     const __m512 vv_0 = _mm512_loadu_ps(v + i);
-    const __m512 t1_0 = _mm512_mul_ps(k1, vv_0);
+    const __m512 t1_0 = _mm512_fmadd_ps(k1, vv_0, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fnmadd_ps(k2, vg_0, t1_0);
     const __m512 t3_0 = _mm512_add_ps(vp_0, t2_0);
     _mm256_storeu_si256((__m256i *)(p + i), _mm512_cvtps_ph(t3_0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
@@ -67,7 +67,7 @@ void optk_sgd_momentum_f16_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512 vp_0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m0, p + i));
     const __m512 vg_0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m0, g + i));
     const __m512 vv_0 = _mm512_maskz_loadu_ps(m0, v + i);
-    const __m512 t1_0 = _mm512_mul_ps(k1, vv_0);
+    const __m512 t1_0 = _mm512_fmadd_ps(k1, vv_0, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fnmadd_ps(k2, vg_0, t1_0);
     const __m512 t3_0 = _mm512_add_ps(vp_0, t2_0);
     _mm256_mask_storeu_epi16(p + i, m0, _mm512_cvtps_ph(t3_0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));

@@ -21,7 +21,7 @@ void optk_sgd_nesterov_f32_avx512_u4(size_t n, void *param, const void *grad, vo
   for (; i + 64 <= n; i += 64) {
     const __m512 vv_0 = _mm512_loadu_ps(v + i);
     const __m512 vg_0 = _mm512_loadu_ps(g + i);
-    const __m512 t1_0 = _mm512_mul_ps(k1, vg_0);
+    const __m512 t1_0 = _mm512_fmadd_ps(k1, vg_0, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fmsub_ps(k2, vv_0, t1_0);
     const __m512 vp_0 = _mm512_loadu_ps(p + i);
     const __m512 t3_0 = _mm512_fmadd_ps(k2, t2_0, vp_0);
@@ -30,7 +30,7 @@ void optk_sgd_nesterov_f32_avx512_u4(size_t n, void *param, const void *grad, vo
     _mm512_storeu_ps(v + i, t2_0);
     const __m512 vv_1 = _mm512_loadu_ps(v + i + 16);
     const __m512 vg_1 = _mm512_loadu_ps(g + i + 16);
-    const __m512 t1_1 = _mm512_mul_ps(k1, vg_1);
+    const __m512 t1_1 = _mm512_fmadd_ps(k1, vg_1, _mm512_set1_ps(-0.0f));
     const __m512 t2_1 = _mm512_fmsub_ps(k2, vv_1, t1_1);
     const __m512 vp_1 = _mm512_loadu_ps(p + i + 16);
     const __m512 t3_1 = _mm512_fmadd_ps(k2, t2_1, vp_1);
@@ -39,7 +39,7 @@ void optk_sgd_nesterov_f32_avx512_u4(size_t n, void *param, const void *grad, vo
     _mm512_storeu_ps(v + i + 16, t2_1);
     const __m512 vv_2 = _mm512_loadu_ps(v + i + 32);
     const __m512 vg_2 = _mm512_loadu_ps(g + i + 32);
-    const __m512 t1_2 = _mm512_mul_ps(k1, vg_2);
+    const __m512 t1_2 = _mm512_fmadd_ps(k1, vg_2, _mm512_set1_ps(-0.0f));
     const __m512 t2_2 = _mm512_fmsub_ps(k2, vv_2, t1_2);
     const __m512 vp_2 = _mm512_loadu_ps(p + i + 32);
     const __m512 t3_2 = _mm512_fmadd_ps(k2, t2_2, vp_2);
@@ -48,7 +48,7 @@ void optk_sgd_nesterov_f32_avx512_u4(size_t n, void *param, const void *grad, vo
     _mm512_storeu_ps(v + i + 32, t2_2);
     const __m512 vv_3 = _mm512_loadu_ps(v + i + 48);
     const __m512 vg_3 = _mm512_loadu_ps(g + i + 48);
-    const __m512 t1_3 = _mm512_mul_ps(k1, vg_3);
+    const __m512 t1_3 = _mm512_fmadd_ps(k1, vg_3, _mm512_set1_ps(-0.0f));
     const __m512 t2_3 = _mm512_fmsub_ps(k2, vv_3, t1_3);
     const __m512 vp_3 = _mm512_loadu_ps(p + i + 48);
     const __m512 t3_3 = _mm512_fmadd_ps(k2, t2_3, vp_3);
@@ -59,7 +59,7 @@ void optk_sgd_nesterov_f32_avx512_u4(size_t n, void *param, const void *grad, vo
   for (; i + 16 <= n; i += 16) {
     const __m512 vv_0 = _mm512_loadu_ps(v + i);
     const __m512 vg_0 = _mm512_loadu_ps(g + i);
-    const __m512 t1_0 = _mm512_mul_ps(k1, vg_0);
+    const __m512 t1_0 = _mm512_fmadd_ps(k1, vg_0, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fmsub_ps(k2, vv_0, t1_0);
     const __m512 vp_0 = _mm512_loadu_ps(p + i);
     const __m512 t3_0 = _mm512_fmadd_ps(k2, t2_0, vp_0);
@@ -71,7 +71,7 @@ void optk_sgd_nesterov_f32_avx512_u4(size_t n, void *param, const void *grad, vo
     const __mmask16 m0 = (__mmask16)((1u << (n - i)) - 1u);
     const __m512 vv_0 = _mm512_maskz_loadu_ps(m0, v + i);
     const __m512 vg_0 = _mm512_maskz_loadu_ps(m0, g + i);
-    const __m512 t1_0 = _mm512_mul_ps(k1, vg_0);
+    const __m512 t1_0 = _mm512_fmadd_ps(k1, vg_0, _mm512_set1_ps(-0.0f));
     const __m512 t2_0 = _mm512_fmsub_ps(k2, vv_0, t1_0);
     const __m512 vp_0 = _mm512_maskz_loadu_ps(m0, p + i);
     const __m512 t3_0 = _mm512_fmadd_ps(k2, t2_0, vp_0);

@@ -33,7 +33,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t6_0 = _mm512_mask_blend_pd(t1_0, t4_0, t5_0);
     const __m512d vsum_0 = _mm512_loadu_pd(sum + i);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, t6_0, vsum_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k4, t8_0);
     const __m512d t10_0 = _mm512_div_pd(t6_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(k5, t10_0, vp_0);
@@ -49,7 +49,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t6_1 = _mm512_mask_blend_pd(t1_1, t4_1, t5_1);
     const __m512d vsum_1 = _mm512_loadu_pd(sum + i + 8);
     const __m512d t7_1 = _mm512_fmadd_pd(t6_1, t6_1, vsum_1);
-    const __m512d t8_1 = _mm512_sqrt_pd(t7_1);
+    const __m512d t8_1 = optk_avx512_sqrt_pd(t7_1);
     const __m512d t9_1 = _mm512_add_pd(k4, t8_1);
     const __m512d t10_1 = _mm512_div_pd(t6_1, t9_1);
     const __m512d t11_1 = _mm512_fnmadd_pd(k5, t10_1, vp_1);
@@ -65,7 +65,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t6_2 = _mm512_mask_blend_pd(t1_2, t4_2, t5_2);
     const __m512d vsum_2 = _mm512_loadu_pd(sum + i + 16);
     const __m512d t7_2 = _mm512_fmadd_pd(t6_2, t6_2, vsum_2);
-    const __m512d t8_2 = _mm512_sqrt_pd(t7_2);
+    const __m512d t8_2 = optk_avx512_sqrt_pd(t7_2);
     const __m512d t9_2 = _mm512_add_pd(k4, t8_2);
     const __m512d t10_2 = _mm512_div_pd(t6_2, t9_2);
     const __m512d t11_2 = _mm512_fnmadd_pd(k5, t10_2, vp_2);
@@ -81,7 +81,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t6_3 = _mm512_mask_blend_pd(t1_3, t4_3, t5_3);
     const __m512d vsum_3 = _mm512_loadu_pd(sum + i + 24);
     const __m512d t7_3 = _mm512_fmadd_pd(t6_3, t6_3, vsum_3);
-    const __m512d t8_3 = _mm512_sqrt_pd(t7_3);
+    const __m512d t8_3 = optk_avx512_sqrt_pd(t7_3);
     const __m512d t9_3 = _mm512_add_pd(k4, t8_3);
     const __m512d t10_3 = _mm512_div_pd(t6_3, t9_3);
     const __m512d t11_3 = _mm512_fnmadd_pd(k5, t10_3, vp_3);
@@ -99,7 +99,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t6_0 = _mm512_mask_blend_pd(t1_0, t4_0, t5_0);
     const __m512d vsum_0 = _mm512_loadu_pd(sum + i);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, t6_0, vsum_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k4, t8_0);
     const __m512d t10_0 = _mm512_div_pd(t6_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(k5, t10_0, vp_0);
@@ -118,7 +118,7 @@ void optk_torch_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d t6_0 = _mm512_mask_blend_pd(t1_0, t4_0, t5_0);
     const __m512d vsum_0 = _mm512_maskz_loadu_pd(m0, sum + i);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, t6_0, vsum_0);
-    const __m512d t8_0 = _mm512_sqrt_pd(t7_0);
+    const __m512d t8_0 = optk_avx512_sqrt_pd(t7_0);
     const __m512d t9_0 = _mm512_add_pd(k4, t8_0);
     const __m512d t10_0 = _mm512_div_pd(t6_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(k5, t10_0, vp_0);

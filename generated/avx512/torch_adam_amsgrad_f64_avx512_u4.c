@@ -47,7 +47,7 @@ void optk_torch_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t10_0 = _mm512_mul_pd(k7, vexp_avg_sq_0);
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
     const __m512d t12_0 = _mm512_max_pd(vmax_exp_avg_sq_0, t11_0);
-    const __m512d t13_0 = _mm512_sqrt_pd(t12_0);
+    const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_div_pd(t13_0, k8);
     const __m512d t15_0 = _mm512_add_pd(k9, t14_0);
     const __m512d t16_0 = _mm512_div_pd(t8_0, t15_0);
@@ -73,7 +73,7 @@ void optk_torch_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t10_1 = _mm512_mul_pd(k7, vexp_avg_sq_1);
     const __m512d t11_1 = _mm512_fmadd_pd(t6_1, t9_1, t10_1);
     const __m512d t12_1 = _mm512_max_pd(vmax_exp_avg_sq_1, t11_1);
-    const __m512d t13_1 = _mm512_sqrt_pd(t12_1);
+    const __m512d t13_1 = optk_avx512_sqrt_pd(t12_1);
     const __m512d t14_1 = _mm512_div_pd(t13_1, k8);
     const __m512d t15_1 = _mm512_add_pd(k9, t14_1);
     const __m512d t16_1 = _mm512_div_pd(t8_1, t15_1);
@@ -99,7 +99,7 @@ void optk_torch_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t10_2 = _mm512_mul_pd(k7, vexp_avg_sq_2);
     const __m512d t11_2 = _mm512_fmadd_pd(t6_2, t9_2, t10_2);
     const __m512d t12_2 = _mm512_max_pd(vmax_exp_avg_sq_2, t11_2);
-    const __m512d t13_2 = _mm512_sqrt_pd(t12_2);
+    const __m512d t13_2 = optk_avx512_sqrt_pd(t12_2);
     const __m512d t14_2 = _mm512_div_pd(t13_2, k8);
     const __m512d t15_2 = _mm512_add_pd(k9, t14_2);
     const __m512d t16_2 = _mm512_div_pd(t8_2, t15_2);
@@ -125,7 +125,7 @@ void optk_torch_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t10_3 = _mm512_mul_pd(k7, vexp_avg_sq_3);
     const __m512d t11_3 = _mm512_fmadd_pd(t6_3, t9_3, t10_3);
     const __m512d t12_3 = _mm512_max_pd(vmax_exp_avg_sq_3, t11_3);
-    const __m512d t13_3 = _mm512_sqrt_pd(t12_3);
+    const __m512d t13_3 = optk_avx512_sqrt_pd(t12_3);
     const __m512d t14_3 = _mm512_div_pd(t13_3, k8);
     const __m512d t15_3 = _mm512_add_pd(k9, t14_3);
     const __m512d t16_3 = _mm512_div_pd(t8_3, t15_3);
@@ -153,7 +153,7 @@ void optk_torch_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t10_0 = _mm512_mul_pd(k7, vexp_avg_sq_0);
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
     const __m512d t12_0 = _mm512_max_pd(vmax_exp_avg_sq_0, t11_0);
-    const __m512d t13_0 = _mm512_sqrt_pd(t12_0);
+    const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_div_pd(t13_0, k8);
     const __m512d t15_0 = _mm512_add_pd(k9, t14_0);
     const __m512d t16_0 = _mm512_div_pd(t8_0, t15_0);
@@ -182,7 +182,7 @@ void optk_torch_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t10_0 = _mm512_mul_pd(k7, vexp_avg_sq_0);
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
     const __m512d t12_0 = _mm512_max_pd(vmax_exp_avg_sq_0, t11_0);
-    const __m512d t13_0 = _mm512_sqrt_pd(t12_0);
+    const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_div_pd(t13_0, k8);
     const __m512d t15_0 = _mm512_add_pd(k9, t14_0);
     const __m512d t16_0 = _mm512_div_pd(t8_0, t15_0);

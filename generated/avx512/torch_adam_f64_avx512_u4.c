@@ -44,7 +44,7 @@ void optk_torch_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
     const __m512d t10_0 = _mm512_mul_pd(k7, vexp_avg_sq_0);
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
-    const __m512d t12_0 = _mm512_sqrt_pd(t11_0);
+    const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_div_pd(t12_0, k8);
     const __m512d t14_0 = _mm512_add_pd(k9, t13_0);
     const __m512d t15_0 = _mm512_div_pd(t8_0, t14_0);
@@ -67,7 +67,7 @@ void optk_torch_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void
     const __m512d vexp_avg_sq_1 = _mm512_loadu_pd(exp_avg_sq + i + 8);
     const __m512d t10_1 = _mm512_mul_pd(k7, vexp_avg_sq_1);
     const __m512d t11_1 = _mm512_fmadd_pd(t6_1, t9_1, t10_1);
-    const __m512d t12_1 = _mm512_sqrt_pd(t11_1);
+    const __m512d t12_1 = optk_avx512_sqrt_pd(t11_1);
     const __m512d t13_1 = _mm512_div_pd(t12_1, k8);
     const __m512d t14_1 = _mm512_add_pd(k9, t13_1);
     const __m512d t15_1 = _mm512_div_pd(t8_1, t14_1);
@@ -90,7 +90,7 @@ void optk_torch_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void
     const __m512d vexp_avg_sq_2 = _mm512_loadu_pd(exp_avg_sq + i + 16);
     const __m512d t10_2 = _mm512_mul_pd(k7, vexp_avg_sq_2);
     const __m512d t11_2 = _mm512_fmadd_pd(t6_2, t9_2, t10_2);
-    const __m512d t12_2 = _mm512_sqrt_pd(t11_2);
+    const __m512d t12_2 = optk_avx512_sqrt_pd(t11_2);
     const __m512d t13_2 = _mm512_div_pd(t12_2, k8);
     const __m512d t14_2 = _mm512_add_pd(k9, t13_2);
     const __m512d t15_2 = _mm512_div_pd(t8_2, t14_2);
@@ -113,7 +113,7 @@ void optk_torch_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void
     const __m512d vexp_avg_sq_3 = _mm512_loadu_pd(exp_avg_sq + i + 24);
     const __m512d t10_3 = _mm512_mul_pd(k7, vexp_avg_sq_3);
     const __m512d t11_3 = _mm512_fmadd_pd(t6_3, t9_3, t10_3);
-    const __m512d t12_3 = _mm512_sqrt_pd(t11_3);
+    const __m512d t12_3 = optk_avx512_sqrt_pd(t11_3);
     const __m512d t13_3 = _mm512_div_pd(t12_3, k8);
     const __m512d t14_3 = _mm512_add_pd(k9, t13_3);
     const __m512d t15_3 = _mm512_div_pd(t8_3, t14_3);
@@ -138,7 +138,7 @@ void optk_torch_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
     const __m512d t10_0 = _mm512_mul_pd(k7, vexp_avg_sq_0);
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
-    const __m512d t12_0 = _mm512_sqrt_pd(t11_0);
+    const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_div_pd(t12_0, k8);
     const __m512d t14_0 = _mm512_add_pd(k9, t13_0);
     const __m512d t15_0 = _mm512_div_pd(t8_0, t14_0);
@@ -164,7 +164,7 @@ void optk_torch_adam_f64_avx512_u4(size_t n, void *param, const void *grad, void
     const __m512d vexp_avg_sq_0 = _mm512_maskz_loadu_pd(m0, exp_avg_sq + i);
     const __m512d t10_0 = _mm512_mul_pd(k7, vexp_avg_sq_0);
     const __m512d t11_0 = _mm512_fmadd_pd(t6_0, t9_0, t10_0);
-    const __m512d t12_0 = _mm512_sqrt_pd(t11_0);
+    const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_div_pd(t12_0, k8);
     const __m512d t14_0 = _mm512_add_pd(k9, t13_0);
     const __m512d t15_0 = _mm512_div_pd(t8_0, t14_0);

@@ -42,7 +42,7 @@ void optk_torch_adamw_amsgrad_f64_avx512_u4(size_t n, void *param, const void *g
     const __m512d t7_0 = _mm512_mul_pd(k5, vexp_avg_sq_0);
     const __m512d t8_0 = _mm512_fmadd_pd(t3_0, t6_0, t7_0);
     const __m512d t9_0 = _mm512_max_pd(vmax_exp_avg_sq_0, t8_0);
-    const __m512d t10_0 = _mm512_sqrt_pd(t9_0);
+    const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_div_pd(t10_0, k6);
     const __m512d t12_0 = _mm512_add_pd(k7, t11_0);
     const __m512d t13_0 = _mm512_div_pd(t5_0, t12_0);
@@ -66,7 +66,7 @@ void optk_torch_adamw_amsgrad_f64_avx512_u4(size_t n, void *param, const void *g
     const __m512d t7_1 = _mm512_mul_pd(k5, vexp_avg_sq_1);
     const __m512d t8_1 = _mm512_fmadd_pd(t3_1, t6_1, t7_1);
     const __m512d t9_1 = _mm512_max_pd(vmax_exp_avg_sq_1, t8_1);
-    const __m512d t10_1 = _mm512_sqrt_pd(t9_1);
+    const __m512d t10_1 = optk_avx512_sqrt_pd(t9_1);
     const __m512d t11_1 = _mm512_div_pd(t10_1, k6);
     const __m512d t12_1 = _mm512_add_pd(k7, t11_1);
     const __m512d t13_1 = _mm512_div_pd(t5_1, t12_1);
@@ -90,7 +90,7 @@ void optk_torch_adamw_amsgrad_f64_avx512_u4(size_t n, void *param, const void *g
     const __m512d t7_2 = _mm512_mul_pd(k5, vexp_avg_sq_2);
     const __m512d t8_2 = _mm512_fmadd_pd(t3_2, t6_2, t7_2);
     const __m512d t9_2 = _mm512_max_pd(vmax_exp_avg_sq_2, t8_2);
-    const __m512d t10_2 = _mm512_sqrt_pd(t9_2);
+    const __m512d t10_2 = optk_avx512_sqrt_pd(t9_2);
     const __m512d t11_2 = _mm512_div_pd(t10_2, k6);
     const __m512d t12_2 = _mm512_add_pd(k7, t11_2);
     const __m512d t13_2 = _mm512_div_pd(t5_2, t12_2);
@@ -114,7 +114,7 @@ void optk_torch_adamw_amsgrad_f64_avx512_u4(size_t n, void *param, const void *g
     const __m512d t7_3 = _mm512_mul_pd(k5, vexp_avg_sq_3);
     const __m512d t8_3 = _mm512_fmadd_pd(t3_3, t6_3, t7_3);
     const __m512d t9_3 = _mm512_max_pd(vmax_exp_avg_sq_3, t8_3);
-    const __m512d t10_3 = _mm512_sqrt_pd(t9_3);
+    const __m512d t10_3 = optk_avx512_sqrt_pd(t9_3);
     const __m512d t11_3 = _mm512_div_pd(t10_3, k6);
     const __m512d t12_3 = _mm512_add_pd(k7, t11_3);
     const __m512d t13_3 = _mm512_div_pd(t5_3, t12_3);
@@ -140,7 +140,7 @@ void optk_torch_adamw_amsgrad_f64_avx512_u4(size_t n, void *param, const void *g
     const __m512d t7_0 = _mm512_mul_pd(k5, vexp_avg_sq_0);
     const __m512d t8_0 = _mm512_fmadd_pd(t3_0, t6_0, t7_0);
     const __m512d t9_0 = _mm512_max_pd(vmax_exp_avg_sq_0, t8_0);
-    const __m512d t10_0 = _mm512_sqrt_pd(t9_0);
+    const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_div_pd(t10_0, k6);
     const __m512d t12_0 = _mm512_add_pd(k7, t11_0);
     const __m512d t13_0 = _mm512_div_pd(t5_0, t12_0);
@@ -167,7 +167,7 @@ void optk_torch_adamw_amsgrad_f64_avx512_u4(size_t n, void *param, const void *g
     const __m512d t7_0 = _mm512_mul_pd(k5, vexp_avg_sq_0);
     const __m512d t8_0 = _mm512_fmadd_pd(t3_0, t6_0, t7_0);
     const __m512d t9_0 = _mm512_max_pd(vmax_exp_avg_sq_0, t8_0);
-    const __m512d t10_0 = _mm512_sqrt_pd(t9_0);
+    const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_div_pd(t10_0, k6);
     const __m512d t12_0 = _mm512_add_pd(k7, t11_0);
     const __m512d t13_0 = _mm512_div_pd(t5_0, t12_0);

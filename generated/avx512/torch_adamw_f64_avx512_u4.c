@@ -39,7 +39,7 @@ void optk_torch_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
     const __m512d t7_0 = _mm512_mul_pd(k5, vexp_avg_sq_0);
     const __m512d t8_0 = _mm512_fmadd_pd(t3_0, t6_0, t7_0);
-    const __m512d t9_0 = _mm512_sqrt_pd(t8_0);
+    const __m512d t9_0 = optk_avx512_sqrt_pd(t8_0);
     const __m512d t10_0 = _mm512_div_pd(t9_0, k6);
     const __m512d t11_0 = _mm512_add_pd(k7, t10_0);
     const __m512d t12_0 = _mm512_div_pd(t5_0, t11_0);
@@ -60,7 +60,7 @@ void optk_torch_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_1 = _mm512_loadu_pd(exp_avg_sq + i + 8);
     const __m512d t7_1 = _mm512_mul_pd(k5, vexp_avg_sq_1);
     const __m512d t8_1 = _mm512_fmadd_pd(t3_1, t6_1, t7_1);
-    const __m512d t9_1 = _mm512_sqrt_pd(t8_1);
+    const __m512d t9_1 = optk_avx512_sqrt_pd(t8_1);
     const __m512d t10_1 = _mm512_div_pd(t9_1, k6);
     const __m512d t11_1 = _mm512_add_pd(k7, t10_1);
     const __m512d t12_1 = _mm512_div_pd(t5_1, t11_1);
@@ -81,7 +81,7 @@ void optk_torch_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_2 = _mm512_loadu_pd(exp_avg_sq + i + 16);
     const __m512d t7_2 = _mm512_mul_pd(k5, vexp_avg_sq_2);
     const __m512d t8_2 = _mm512_fmadd_pd(t3_2, t6_2, t7_2);
-    const __m512d t9_2 = _mm512_sqrt_pd(t8_2);
+    const __m512d t9_2 = optk_avx512_sqrt_pd(t8_2);
     const __m512d t10_2 = _mm512_div_pd(t9_2, k6);
     const __m512d t11_2 = _mm512_add_pd(k7, t10_2);
     const __m512d t12_2 = _mm512_div_pd(t5_2, t11_2);
@@ -102,7 +102,7 @@ void optk_torch_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_3 = _mm512_loadu_pd(exp_avg_sq + i + 24);
     const __m512d t7_3 = _mm512_mul_pd(k5, vexp_avg_sq_3);
     const __m512d t8_3 = _mm512_fmadd_pd(t3_3, t6_3, t7_3);
-    const __m512d t9_3 = _mm512_sqrt_pd(t8_3);
+    const __m512d t9_3 = optk_avx512_sqrt_pd(t8_3);
     const __m512d t10_3 = _mm512_div_pd(t9_3, k6);
     const __m512d t11_3 = _mm512_add_pd(k7, t10_3);
     const __m512d t12_3 = _mm512_div_pd(t5_3, t11_3);
@@ -125,7 +125,7 @@ void optk_torch_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
     const __m512d t7_0 = _mm512_mul_pd(k5, vexp_avg_sq_0);
     const __m512d t8_0 = _mm512_fmadd_pd(t3_0, t6_0, t7_0);
-    const __m512d t9_0 = _mm512_sqrt_pd(t8_0);
+    const __m512d t9_0 = optk_avx512_sqrt_pd(t8_0);
     const __m512d t10_0 = _mm512_div_pd(t9_0, k6);
     const __m512d t11_0 = _mm512_add_pd(k7, t10_0);
     const __m512d t12_0 = _mm512_div_pd(t5_0, t11_0);
@@ -149,7 +149,7 @@ void optk_torch_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_0 = _mm512_maskz_loadu_pd(m0, exp_avg_sq + i);
     const __m512d t7_0 = _mm512_mul_pd(k5, vexp_avg_sq_0);
     const __m512d t8_0 = _mm512_fmadd_pd(t3_0, t6_0, t7_0);
-    const __m512d t9_0 = _mm512_sqrt_pd(t8_0);
+    const __m512d t9_0 = optk_avx512_sqrt_pd(t8_0);
     const __m512d t10_0 = _mm512_div_pd(t9_0, k6);
     const __m512d t11_0 = _mm512_add_pd(k7, t10_0);
     const __m512d t12_0 = _mm512_div_pd(t5_0, t11_0);

@@ -48,7 +48,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
     const __m512d t11_0 = _mm512_mul_pd(k10, vexp_avg_sq_0);
     const __m512d t12_0 = _mm512_fmadd_pd(t5_0, t10_0, t11_0);
-    const __m512d t13_0 = _mm512_sqrt_pd(t12_0);
+    const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_add_pd(k11, t13_0);
     const __m512d t15_0 = _mm512_div_pd(k12, t14_0);
     const __m512d t16_0 = _mm512_mul_pd(t9_0, t15_0);
@@ -74,7 +74,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_1 = _mm512_loadu_pd(exp_avg_sq + i + 8);
     const __m512d t11_1 = _mm512_mul_pd(k10, vexp_avg_sq_1);
     const __m512d t12_1 = _mm512_fmadd_pd(t5_1, t10_1, t11_1);
-    const __m512d t13_1 = _mm512_sqrt_pd(t12_1);
+    const __m512d t13_1 = optk_avx512_sqrt_pd(t12_1);
     const __m512d t14_1 = _mm512_add_pd(k11, t13_1);
     const __m512d t15_1 = _mm512_div_pd(k12, t14_1);
     const __m512d t16_1 = _mm512_mul_pd(t9_1, t15_1);
@@ -100,7 +100,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_2 = _mm512_loadu_pd(exp_avg_sq + i + 16);
     const __m512d t11_2 = _mm512_mul_pd(k10, vexp_avg_sq_2);
     const __m512d t12_2 = _mm512_fmadd_pd(t5_2, t10_2, t11_2);
-    const __m512d t13_2 = _mm512_sqrt_pd(t12_2);
+    const __m512d t13_2 = optk_avx512_sqrt_pd(t12_2);
     const __m512d t14_2 = _mm512_add_pd(k11, t13_2);
     const __m512d t15_2 = _mm512_div_pd(k12, t14_2);
     const __m512d t16_2 = _mm512_mul_pd(t9_2, t15_2);
@@ -126,7 +126,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_3 = _mm512_loadu_pd(exp_avg_sq + i + 24);
     const __m512d t11_3 = _mm512_mul_pd(k10, vexp_avg_sq_3);
     const __m512d t12_3 = _mm512_fmadd_pd(t5_3, t10_3, t11_3);
-    const __m512d t13_3 = _mm512_sqrt_pd(t12_3);
+    const __m512d t13_3 = optk_avx512_sqrt_pd(t12_3);
     const __m512d t14_3 = _mm512_add_pd(k11, t13_3);
     const __m512d t15_3 = _mm512_div_pd(k12, t14_3);
     const __m512d t16_3 = _mm512_mul_pd(t9_3, t15_3);
@@ -154,7 +154,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
     const __m512d t11_0 = _mm512_mul_pd(k10, vexp_avg_sq_0);
     const __m512d t12_0 = _mm512_fmadd_pd(t5_0, t10_0, t11_0);
-    const __m512d t13_0 = _mm512_sqrt_pd(t12_0);
+    const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_add_pd(k11, t13_0);
     const __m512d t15_0 = _mm512_div_pd(k12, t14_0);
     const __m512d t16_0 = _mm512_mul_pd(t9_0, t15_0);
@@ -183,7 +183,7 @@ void optk_torch_radam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d vexp_avg_sq_0 = _mm512_maskz_loadu_pd(m0, exp_avg_sq + i);
     const __m512d t11_0 = _mm512_mul_pd(k10, vexp_avg_sq_0);
     const __m512d t12_0 = _mm512_fmadd_pd(t5_0, t10_0, t11_0);
-    const __m512d t13_0 = _mm512_sqrt_pd(t12_0);
+    const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = _mm512_add_pd(k11, t13_0);
     const __m512d t15_0 = _mm512_div_pd(k12, t14_0);
     const __m512d t16_0 = _mm512_mul_pd(t9_0, t15_0);

@@ -44,7 +44,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t9_0 = _mm512_mul_pd(k5, vsquare_avg_0);
     const __m512d t10_0 = _mm512_fmadd_pd(t6_0, t7_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(t8_0, t8_0, t10_0);
-    const __m512d t12_0 = _mm512_sqrt_pd(t11_0);
+    const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_add_pd(k6, t12_0);
     const __m512d t14_0 = _mm512_div_pd(t6_0, t13_0);
     const __m512d t15_0 = _mm512_fmadd_pd(k7, vmomentum_buffer_0, t14_0);
@@ -69,7 +69,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t9_1 = _mm512_mul_pd(k5, vsquare_avg_1);
     const __m512d t10_1 = _mm512_fmadd_pd(t6_1, t7_1, t9_1);
     const __m512d t11_1 = _mm512_fnmadd_pd(t8_1, t8_1, t10_1);
-    const __m512d t12_1 = _mm512_sqrt_pd(t11_1);
+    const __m512d t12_1 = optk_avx512_sqrt_pd(t11_1);
     const __m512d t13_1 = _mm512_add_pd(k6, t12_1);
     const __m512d t14_1 = _mm512_div_pd(t6_1, t13_1);
     const __m512d t15_1 = _mm512_fmadd_pd(k7, vmomentum_buffer_1, t14_1);
@@ -94,7 +94,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t9_2 = _mm512_mul_pd(k5, vsquare_avg_2);
     const __m512d t10_2 = _mm512_fmadd_pd(t6_2, t7_2, t9_2);
     const __m512d t11_2 = _mm512_fnmadd_pd(t8_2, t8_2, t10_2);
-    const __m512d t12_2 = _mm512_sqrt_pd(t11_2);
+    const __m512d t12_2 = optk_avx512_sqrt_pd(t11_2);
     const __m512d t13_2 = _mm512_add_pd(k6, t12_2);
     const __m512d t14_2 = _mm512_div_pd(t6_2, t13_2);
     const __m512d t15_2 = _mm512_fmadd_pd(k7, vmomentum_buffer_2, t14_2);
@@ -119,7 +119,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t9_3 = _mm512_mul_pd(k5, vsquare_avg_3);
     const __m512d t10_3 = _mm512_fmadd_pd(t6_3, t7_3, t9_3);
     const __m512d t11_3 = _mm512_fnmadd_pd(t8_3, t8_3, t10_3);
-    const __m512d t12_3 = _mm512_sqrt_pd(t11_3);
+    const __m512d t12_3 = optk_avx512_sqrt_pd(t11_3);
     const __m512d t13_3 = _mm512_add_pd(k6, t12_3);
     const __m512d t14_3 = _mm512_div_pd(t6_3, t13_3);
     const __m512d t15_3 = _mm512_fmadd_pd(k7, vmomentum_buffer_3, t14_3);
@@ -146,7 +146,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t9_0 = _mm512_mul_pd(k5, vsquare_avg_0);
     const __m512d t10_0 = _mm512_fmadd_pd(t6_0, t7_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(t8_0, t8_0, t10_0);
-    const __m512d t12_0 = _mm512_sqrt_pd(t11_0);
+    const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_add_pd(k6, t12_0);
     const __m512d t14_0 = _mm512_div_pd(t6_0, t13_0);
     const __m512d t15_0 = _mm512_fmadd_pd(k7, vmomentum_buffer_0, t14_0);
@@ -174,7 +174,7 @@ void optk_torch_rmsprop_centered_momentum_f64_avx512_u4(size_t n, void *param, c
     const __m512d t9_0 = _mm512_mul_pd(k5, vsquare_avg_0);
     const __m512d t10_0 = _mm512_fmadd_pd(t6_0, t7_0, t9_0);
     const __m512d t11_0 = _mm512_fnmadd_pd(t8_0, t8_0, t10_0);
-    const __m512d t12_0 = _mm512_sqrt_pd(t11_0);
+    const __m512d t12_0 = optk_avx512_sqrt_pd(t11_0);
     const __m512d t13_0 = _mm512_add_pd(k6, t12_0);
     const __m512d t14_0 = _mm512_div_pd(t6_0, t13_0);
     const __m512d t15_0 = _mm512_fmadd_pd(k7, vmomentum_buffer_0, t14_0);

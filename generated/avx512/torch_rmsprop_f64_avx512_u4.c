@@ -37,7 +37,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d vsquare_avg_0 = _mm512_loadu_pd(square_avg + i);
     const __m512d t8_0 = _mm512_mul_pd(k5, vsquare_avg_0);
     const __m512d t9_0 = _mm512_fmadd_pd(t6_0, t7_0, t8_0);
-    const __m512d t10_0 = _mm512_sqrt_pd(t9_0);
+    const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_add_pd(k6, t10_0);
     const __m512d t12_0 = _mm512_div_pd(t6_0, t11_0);
     const __m512d t13_0 = _mm512_fnmadd_pd(k7, t12_0, vp_0);
@@ -55,7 +55,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d vsquare_avg_1 = _mm512_loadu_pd(square_avg + i + 8);
     const __m512d t8_1 = _mm512_mul_pd(k5, vsquare_avg_1);
     const __m512d t9_1 = _mm512_fmadd_pd(t6_1, t7_1, t8_1);
-    const __m512d t10_1 = _mm512_sqrt_pd(t9_1);
+    const __m512d t10_1 = optk_avx512_sqrt_pd(t9_1);
     const __m512d t11_1 = _mm512_add_pd(k6, t10_1);
     const __m512d t12_1 = _mm512_div_pd(t6_1, t11_1);
     const __m512d t13_1 = _mm512_fnmadd_pd(k7, t12_1, vp_1);
@@ -73,7 +73,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d vsquare_avg_2 = _mm512_loadu_pd(square_avg + i + 16);
     const __m512d t8_2 = _mm512_mul_pd(k5, vsquare_avg_2);
     const __m512d t9_2 = _mm512_fmadd_pd(t6_2, t7_2, t8_2);
-    const __m512d t10_2 = _mm512_sqrt_pd(t9_2);
+    const __m512d t10_2 = optk_avx512_sqrt_pd(t9_2);
     const __m512d t11_2 = _mm512_add_pd(k6, t10_2);
     const __m512d t12_2 = _mm512_div_pd(t6_2, t11_2);
     const __m512d t13_2 = _mm512_fnmadd_pd(k7, t12_2, vp_2);
@@ -91,7 +91,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d vsquare_avg_3 = _mm512_loadu_pd(square_avg + i + 24);
     const __m512d t8_3 = _mm512_mul_pd(k5, vsquare_avg_3);
     const __m512d t9_3 = _mm512_fmadd_pd(t6_3, t7_3, t8_3);
-    const __m512d t10_3 = _mm512_sqrt_pd(t9_3);
+    const __m512d t10_3 = optk_avx512_sqrt_pd(t9_3);
     const __m512d t11_3 = _mm512_add_pd(k6, t10_3);
     const __m512d t12_3 = _mm512_div_pd(t6_3, t11_3);
     const __m512d t13_3 = _mm512_fnmadd_pd(k7, t12_3, vp_3);
@@ -111,7 +111,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d vsquare_avg_0 = _mm512_loadu_pd(square_avg + i);
     const __m512d t8_0 = _mm512_mul_pd(k5, vsquare_avg_0);
     const __m512d t9_0 = _mm512_fmadd_pd(t6_0, t7_0, t8_0);
-    const __m512d t10_0 = _mm512_sqrt_pd(t9_0);
+    const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_add_pd(k6, t10_0);
     const __m512d t12_0 = _mm512_div_pd(t6_0, t11_0);
     const __m512d t13_0 = _mm512_fnmadd_pd(k7, t12_0, vp_0);
@@ -132,7 +132,7 @@ void optk_torch_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, v
     const __m512d vsquare_avg_0 = _mm512_maskz_loadu_pd(m0, square_avg + i);
     const __m512d t8_0 = _mm512_mul_pd(k5, vsquare_avg_0);
     const __m512d t9_0 = _mm512_fmadd_pd(t6_0, t7_0, t8_0);
-    const __m512d t10_0 = _mm512_sqrt_pd(t9_0);
+    const __m512d t10_0 = optk_avx512_sqrt_pd(t9_0);
     const __m512d t11_0 = _mm512_add_pd(k6, t10_0);
     const __m512d t12_0 = _mm512_div_pd(t6_0, t11_0);
     const __m512d t13_0 = _mm512_fnmadd_pd(k7, t12_0, vp_0);

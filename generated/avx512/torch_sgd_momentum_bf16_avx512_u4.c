@@ -37,7 +37,7 @@ void optk_torch_sgd_momentum_bf16_avx512_u4(size_t n, void *param, const void *g
     const __m512 t7_0 = _mm512_fmadd_ps(k5, vp_0, t6_0);
     const __m512 t8_0 = _mm512_mask_blend_ps(t3_0, t6_0, t7_0);
     const __m512 vmomentum_buffer_0 = _mm512_loadu_ps(momentum_buffer + i);
-    const __m512 t9_0 = _mm512_mul_ps(k6, vmomentum_buffer_0);
+    const __m512 t9_0 = _mm512_fmadd_ps(k6, vmomentum_buffer_0, _mm512_set1_ps(-0.0f));
     const __m512 t10_0 = _mm512_fmadd_ps(t8_0, k7, t9_0);
     const __m512 t11_0 = _mm512_mask_blend_ps(t2_0, t10_0, t8_0);
     const __m512 t12_0 = _mm512_fmadd_ps(k6, t11_0, t8_0);
@@ -56,7 +56,7 @@ void optk_torch_sgd_momentum_bf16_avx512_u4(size_t n, void *param, const void *g
     const __m512 t7_1 = _mm512_fmadd_ps(k5, vp_1, t6_1);
     const __m512 t8_1 = _mm512_mask_blend_ps(t3_1, t6_1, t7_1);
     const __m512 vmomentum_buffer_1 = _mm512_loadu_ps(momentum_buffer + i + 16);
-    const __m512 t9_1 = _mm512_mul_ps(k6, vmomentum_buffer_1);
+    const __m512 t9_1 = _mm512_fmadd_ps(k6, vmomentum_buffer_1, _mm512_set1_ps(-0.0f));
     const __m512 t10_1 = _mm512_fmadd_ps(t8_1, k7, t9_1);
     const __m512 t11_1 = _mm512_mask_blend_ps(t2_1, t10_1, t8_1);
     const __m512 t12_1 = _mm512_fmadd_ps(k6, t11_1, t8_1);
@@ -75,7 +75,7 @@ void optk_torch_sgd_momentum_bf16_avx512_u4(size_t n, void *param, const void *g
     const __m512 t7_2 = _mm512_fmadd_ps(k5, vp_2, t6_2);
     const __m512 t8_2 = _mm512_mask_blend_ps(t3_2, t6_2, t7_2);
     const __m512 vmomentum_buffer_2 = _mm512_loadu_ps(momentum_buffer + i + 32);
-    const __m512 t9_2 = _mm512_mul_ps(k6, vmomentum_buffer_2);
+    const __m512 t9_2 = _mm512_fmadd_ps(k6, vmomentum_buffer_2, _mm512_set1_ps(-0.0f));
     const __m512 t10_2 = _mm512_fmadd_ps(t8_2, k7, t9_2);
     const __m512 t11_2 = _mm512_mask_blend_ps(t2_2, t10_2, t8_2);
     const __m512 t12_2 = _mm512_fmadd_ps(k6, t11_2, t8_2);
@@ -94,7 +94,7 @@ void optk_torch_sgd_momentum_bf16_avx512_u4(size_t n, void *param, const void *g
     const __m512 t7_3 = _mm512_fmadd_ps(k5, vp_3, t6_3);
     const __m512 t8_3 = _mm512_mask_blend_ps(t3_3, t6_3, t7_3);
     const __m512 vmomentum_buffer_3 = _mm512_loadu_ps(momentum_buffer + i + 48);
-    const __m512 t9_3 = _mm512_mul_ps(k6, vmomentum_buffer_3);
+    const __m512 t9_3 = _mm512_fmadd_ps(k6, vmomentum_buffer_3, _mm512_set1_ps(-0.0f));
     const __m512 t10_3 = _mm512_fmadd_ps(t8_3, k7, t9_3);
     const __m512 t11_3 = _mm512_mask_blend_ps(t2_3, t10_3, t8_3);
     const __m512 t12_3 = _mm512_fmadd_ps(k6, t11_3, t8_3);
@@ -115,7 +115,7 @@ void optk_torch_sgd_momentum_bf16_avx512_u4(size_t n, void *param, const void *g
     const __m512 t7_0 = _mm512_fmadd_ps(k5, vp_0, t6_0);
     const __m512 t8_0 = _mm512_mask_blend_ps(t3_0, t6_0, t7_0);
     const __m512 vmomentum_buffer_0 = _mm512_loadu_ps(momentum_buffer + i);
-    const __m512 t9_0 = _mm512_mul_ps(k6, vmomentum_buffer_0);
+    const __m512 t9_0 = _mm512_fmadd_ps(k6, vmomentum_buffer_0, _mm512_set1_ps(-0.0f));
     const __m512 t10_0 = _mm512_fmadd_ps(t8_0, k7, t9_0);
     const __m512 t11_0 = _mm512_mask_blend_ps(t2_0, t10_0, t8_0);
     const __m512 t12_0 = _mm512_fmadd_ps(k6, t11_0, t8_0);
@@ -137,7 +137,7 @@ void optk_torch_sgd_momentum_bf16_avx512_u4(size_t n, void *param, const void *g
     const __m512 t7_0 = _mm512_fmadd_ps(k5, vp_0, t6_0);
     const __m512 t8_0 = _mm512_mask_blend_ps(t3_0, t6_0, t7_0);
     const __m512 vmomentum_buffer_0 = _mm512_maskz_loadu_ps(m0, momentum_buffer + i);
-    const __m512 t9_0 = _mm512_mul_ps(k6, vmomentum_buffer_0);
+    const __m512 t9_0 = _mm512_fmadd_ps(k6, vmomentum_buffer_0, _mm512_set1_ps(-0.0f));
     const __m512 t10_0 = _mm512_fmadd_ps(t8_0, k7, t9_0);
     const __m512 t11_0 = _mm512_mask_blend_ps(t2_0, t10_0, t8_0);
     const __m512 t12_0 = _mm512_fmadd_ps(k6, t11_0, t8_0);

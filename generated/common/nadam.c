@@ -49,31 +49,35 @@ static void nadam_prep(const double *hp, int64_t t, double *c)
     optk_prod1 = optk_prod1_cache.v;
     optk_prod1_s = optk_prod1_cache.t + 1;
   }
-  for (; optk_prod1_s <= t; optk_prod1_s++) {
-    const double s18 = optk__pow(0x1.eb851eb851eb8p-1, (double)optk_prod1_s);
-    const double s19 = 0.5 * s18;
-    const double s20 = 1.0 - s19;
-    const double s21 = hp[1] * s20;
-    optk_prod1 = optk_prod1 * s21;
+  if (t > 4294967296)
+    optk_prod1 = NAN;
+  for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
+    const double s20 = optk__pow(0x1.eb851eb851eb8p-1, (double)optk_prod1_s);
+    const double s21 = 0.5 * s20;
+    const double s22 = 1.0 - s21;
+    const double s23 = hp[1] * s22;
+    optk_prod1 = optk_prod1 * s23;
   }
-  optk_prod1_cache.t = t;
-  memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 4);
-  optk_prod1_cache.v = optk_prod1;
-  const double s27 = s4 * optk_prod1;
-  const double s28 = 1.0 - s27;
-  const double s29 = 1.0 - s9;
-  const double s30 = 1.0 - optk_prod1;
-  const double s31 = 1.0 - hp[2];
-  const double s32 = optk__pow(hp[2], (double)t);
-  const double s33 = 1.0 - s32;
+  if (t <= 4294967296) {
+    optk_prod1_cache.t = t;
+    memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 4);
+    optk_prod1_cache.v = optk_prod1;
+  }
+  const double s31 = s4 * optk_prod1;
+  const double s32 = 1.0 - s31;
+  const double s33 = 1.0 - s9;
+  const double s34 = 1.0 - optk_prod1;
+  const double s35 = 1.0 - hp[2];
+  const double s36 = optk__pow(hp[2], (double)t);
+  const double s37 = 1.0 - s36;
   c[0] = s5;
   c[1] = s4;
-  c[2] = s28;
-  c[3] = s29;
-  c[4] = s30;
+  c[2] = s32;
+  c[3] = s33;
+  c[4] = s34;
   c[5] = hp[0];
-  c[6] = s31;
-  c[7] = s33;
+  c[6] = s35;
+  c[7] = s37;
   c[8] = hp[3];
 }
 

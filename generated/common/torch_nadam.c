@@ -58,52 +58,56 @@ static void torch_nadam_prep(const double *hp, int64_t t, double *c)
     optk_prod1 = optk_prod1_cache.v;
     optk_prod1_s = optk_prod1_cache.t + 1;
   }
-  for (; optk_prod1_s <= t; optk_prod1_s++) {
-    const double s20 = hp[5] * (double)optk_prod1_s;
-    const double s21 = optk__pow(0x1.eb851eb851eb8p-1, s20);
-    const double s22 = 0.5 * s21;
-    const double s23 = 1.0 - s22;
-    const double s24 = hp[1] * s23;
-    optk_prod1 = optk_prod1 * s24;
+  if (t > 4294967296)
+    optk_prod1 = NAN;
+  for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
+    const double s22 = hp[5] * (double)optk_prod1_s;
+    const double s23 = optk__pow(0x1.eb851eb851eb8p-1, s22);
+    const double s24 = 0.5 * s23;
+    const double s25 = 1.0 - s24;
+    const double s26 = hp[1] * s25;
+    optk_prod1 = optk_prod1 * s26;
   }
-  optk_prod1_cache.t = t;
-  memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 8);
-  optk_prod1_cache.v = optk_prod1;
-  const double s30 = s5 * optk_prod1;
-  const double s31 = 1.0 - s30;
-  const double s32 = s6 / s31;
-  const double s33 = (-1.0) * s32;
-  const double s34 = 0.0 != hp[6];
-  const double s35 = s34 ? 0.0 : hp[4];
-  const double s36 = 0.0 != s35;
-  const double s37 = s36 ? 1.0 : 0.0;
-  const double s38 = hp[0] * hp[4];
-  const double s39 = 1.0 - s38;
-  const double s40 = s34 ? s39 : 1.0;
-  const double s41 = 0.0 != hp[7];
-  const double s42 = s41 ? 1.0 : 0.0;
-  const double s43 = 1.0 - hp[1];
-  const double s44 = 1.0 - hp[2];
-  const double s45 = optk__pow(hp[2], (double)t);
-  const double s46 = 1.0 - s45;
-  const double s47 = sqrt(s46);
-  const double s48 = 1.0 - s11;
-  const double s49 = hp[0] * s48;
-  const double s50 = 1.0 - optk_prod1;
-  const double s51 = s49 / s50;
-  const double s52 = (-1.0) * s51;
-  c[0] = s37;
-  c[1] = s40;
-  c[2] = s42;
-  c[3] = s35;
+  if (t <= 4294967296) {
+    optk_prod1_cache.t = t;
+    memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 8);
+    optk_prod1_cache.v = optk_prod1;
+  }
+  const double s34 = s5 * optk_prod1;
+  const double s35 = 1.0 - s34;
+  const double s36 = s6 / s35;
+  const double s37 = (-1.0) * s36;
+  const double s38 = 0.0 != hp[6];
+  const double s39 = s38 ? 0.0 : hp[4];
+  const double s40 = 0.0 != s39;
+  const double s41 = s40 ? 1.0 : 0.0;
+  const double s42 = hp[0] * hp[4];
+  const double s43 = 1.0 - s42;
+  const double s44 = s38 ? s43 : 1.0;
+  const double s45 = 0.0 != hp[7];
+  const double s46 = s45 ? 1.0 : 0.0;
+  const double s47 = 1.0 - hp[1];
+  const double s48 = 1.0 - hp[2];
+  const double s49 = optk__pow(hp[2], (double)t);
+  const double s50 = 1.0 - s49;
+  const double s51 = sqrt(s50);
+  const double s52 = 1.0 - s11;
+  const double s53 = hp[0] * s52;
+  const double s54 = 1.0 - optk_prod1;
+  const double s55 = s53 / s54;
+  const double s56 = (-1.0) * s55;
+  c[0] = s41;
+  c[1] = s44;
+  c[2] = s46;
+  c[3] = s39;
   c[4] = hp[1];
-  c[5] = s43;
-  c[6] = s44;
+  c[5] = s47;
+  c[6] = s48;
   c[7] = hp[2];
-  c[8] = s47;
+  c[8] = s51;
   c[9] = hp[3];
-  c[10] = s52;
-  c[11] = s33;
+  c[10] = s56;
+  c[11] = s37;
 }
 
 const optk_kernel optk_k_torch_nadam_f32 = {

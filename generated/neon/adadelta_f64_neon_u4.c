@@ -137,14 +137,14 @@ void optk_adadelta_f64_neon_u4(size_t n, void *param, const void *grad, void *co
     const double svg = g[i];
     const double svaccumulated_delta_var = accumulated_delta_var[i];
     const double st1 = sk1 + svaccumulated_delta_var;
-    const double st2 = sqrt(st1);
+    const double st2 = optk_sqrt_g(st1);
     const double st3 = svg * st2;
     const double svaccumulated_grad = accumulated_grad[i];
     const double st4 = svg * svg;
     const double st5 = sk2 * st4;
     const double st6 = fma(sk3, svaccumulated_grad, st5);
     const double st7 = sk1 + st6;
-    const double st8 = sqrt(st7);
+    const double st8 = optk_sqrt_g(st7);
     const double st9 = st3 / st8;
     const double st10 = -st9;
     const double svp = p[i];

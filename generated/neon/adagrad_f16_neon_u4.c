@@ -85,8 +85,8 @@ void optk_adagrad_f16_neon_u4(size_t n, void *param, const void *grad, void *con
     const float svacc = acc[i];
     const float st2 = fmaf(svg, svg, svacc);
     const float st3 = sk2 + st2;
-    const float st4 = sqrtf(st3);
-    const float st5 = st1 / st4;
+    const float st4 = optk_sqrtf_g(st3);
+    const float st5 = optk_divf_g(st1, st4);
     const float st6 = svp - st5;
     p[i] = optk_f32_to_f16(st6);
     acc[i] = st2;

@@ -85,7 +85,7 @@ void optk_adagrad_f64_neon_u4(size_t n, void *param, const void *grad, void *con
     const double svacc = acc[i];
     const double st2 = fma(svg, svg, svacc);
     const double st3 = sk2 + st2;
-    const double st4 = sqrt(st3);
+    const double st4 = optk_sqrt_g(st3);
     const double st5 = st1 / st4;
     const double st6 = svp - st5;
     p[i] = st6;

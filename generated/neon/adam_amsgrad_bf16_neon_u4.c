@@ -136,9 +136,9 @@ void optk_adam_amsgrad_bf16_neon_u4(size_t n, void *param, const void *grad, voi
     const float st4 = fmaf(svg, svg, -svv);
     const float st5 = fmaf(st4, sk3, svv);
     const float st6 = svvhat > st5 ? svvhat : st5;
-    const float st7 = sqrtf(st6);
+    const float st7 = optk_sqrtf_g(st6);
     const float st8 = sk4 + st7;
-    const float st9 = st3 / st8;
+    const float st9 = optk_divf_g(st3, st8);
     const float st10 = svp - st9;
     p[i] = optk_f32_to_bf16(st10);
     m[i] = st2;

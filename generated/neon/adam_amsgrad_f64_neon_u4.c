@@ -136,7 +136,7 @@ void optk_adam_amsgrad_f64_neon_u4(size_t n, void *param, const void *grad, void
     const double st4 = fma(svg, svg, -svv);
     const double st5 = fma(st4, sk3, svv);
     const double st6 = svvhat > st5 ? svvhat : st5;
-    const double st7 = sqrt(st6);
+    const double st7 = optk_sqrt_g(st6);
     const double st8 = sk4 + st7;
     const double st9 = st3 / st8;
     const double st10 = svp - st9;

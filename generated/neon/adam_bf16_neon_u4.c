@@ -118,9 +118,9 @@ void optk_adam_bf16_neon_u4(size_t n, void *param, const void *grad, void *const
     const float svv = v[i];
     const float st4 = fmaf(svg, svg, -svv);
     const float st5 = fmaf(st4, sk3, svv);
-    const float st6 = sqrtf(st5);
+    const float st6 = optk_sqrtf_g(st5);
     const float st7 = sk4 + st6;
-    const float st8 = st3 / st7;
+    const float st8 = optk_divf_g(st3, st7);
     const float st9 = svp - st8;
     p[i] = optk_f32_to_bf16(st9);
     m[i] = st2;

@@ -118,7 +118,7 @@ void optk_adam_f64_neon_u4(size_t n, void *param, const void *grad, void *const 
     const double svv = v[i];
     const double st4 = fma(svg, svg, -svv);
     const double st5 = fma(st4, sk3, svv);
-    const double st6 = sqrt(st5);
+    const double st6 = optk_sqrt_g(st5);
     const double st7 = sk4 + st6;
     const double st8 = st3 / st7;
     const double st9 = svp - st8;

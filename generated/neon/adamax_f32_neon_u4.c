@@ -120,7 +120,7 @@ void optk_adamax_f32_neon_u4(size_t n, void *param, const void *grad, void *cons
     const float st5 = fabsf(svg);
     const float st6 = st4 > st5 ? st4 : st5;
     const float st7 = sk4 + st6;
-    const float st8 = st3 / st7;
+    const float st8 = optk_divf_g(st3, st7);
     const float st9 = svp - st8;
     p[i] = st9;
     m[i] = st2;

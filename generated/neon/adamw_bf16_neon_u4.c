@@ -134,9 +134,9 @@ void optk_adamw_bf16_neon_u4(size_t n, void *param, const void *grad, void *cons
     const float svv = v[i];
     const float st6 = fmaf(svg, svg, -svv);
     const float st7 = fmaf(st6, sk5, svv);
-    const float st8 = sqrtf(st7);
+    const float st8 = optk_sqrtf_g(st7);
     const float st9 = sk6 + st8;
-    const float st10 = st5 / st9;
+    const float st10 = optk_divf_g(st5, st9);
     const float st11 = st2 - st10;
     p[i] = optk_f32_to_bf16(st11);
     m[i] = st4;

@@ -134,7 +134,7 @@ void optk_adamw_f64_neon_u4(size_t n, void *param, const void *grad, void *const
     const double svv = v[i];
     const double st6 = fma(svg, svg, -svv);
     const double st7 = fma(st6, sk5, svv);
-    const double st8 = sqrt(st7);
+    const double st8 = optk_sqrt_g(st7);
     const double st9 = sk6 + st8;
     const double st10 = st5 / st9;
     const double st11 = st2 - st10;

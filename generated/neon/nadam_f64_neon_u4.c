@@ -164,7 +164,7 @@ void optk_nadam_f64_neon_u4(size_t n, void *param, const void *grad, void *const
     const double st9 = fma(svg, svg, -svv);
     const double st10 = fma(st9, sk7, svv);
     const double st11 = st10 / sk8;
-    const double st12 = sqrt(st11);
+    const double st12 = optk_sqrt_g(st11);
     const double st13 = sk9 + st12;
     const double st14 = st8 / st13;
     const double st15 = svp - st14;

@@ -144,8 +144,8 @@ void optk_rmsprop_centered_momentum_f16_neon_u4(size_t n, void *param, const voi
     const float st5 = fmaf(sk3, svv, st4);
     const float st6 = fmaf(-st3, st3, st5);
     const float st7 = sk4 + st6;
-    const float st8 = sqrtf(st7);
-    const float st9 = st1 / st8;
+    const float st8 = optk_sqrtf_g(st7);
+    const float st9 = optk_divf_g(st1, st8);
     const float st10 = fmaf(sk5, svmom, st9);
     const float st11 = svp - st10;
     p[i] = optk_f32_to_f16(st11);

@@ -144,7 +144,7 @@ void optk_rmsprop_centered_momentum_f64_neon_u4(size_t n, void *param, const voi
     const double st5 = fma(sk3, svv, st4);
     const double st6 = fma(-st3, st3, st5);
     const double st7 = sk4 + st6;
-    const double st8 = sqrt(st7);
+    const double st8 = optk_sqrt_g(st7);
     const double st9 = st1 / st8;
     const double st10 = fma(sk5, svmom, st9);
     const double st11 = svp - st10;

@@ -101,8 +101,8 @@ void optk_rmsprop_f32_neon_u4(size_t n, void *param, const void *grad, void *con
     const float st3 = svg * st2;
     const float st4 = fmaf(sk3, svv, st3);
     const float st5 = sk4 + st4;
-    const float st6 = sqrtf(st5);
-    const float st7 = st1 / st6;
+    const float st6 = optk_sqrtf_g(st5);
+    const float st7 = optk_divf_g(st1, st6);
     const float st8 = svp - st7;
     p[i] = st8;
     v[i] = st4;

@@ -101,7 +101,7 @@ void optk_rmsprop_f64_neon_u4(size_t n, void *param, const void *grad, void *con
     const double st3 = svg * st2;
     const double st4 = fma(sk3, svv, st3);
     const double st5 = sk4 + st4;
-    const double st6 = sqrt(st5);
+    const double st6 = optk_sqrt_g(st5);
     const double st7 = st1 / st6;
     const double st8 = svp - st7;
     p[i] = st8;

@@ -120,8 +120,8 @@ void optk_rmsprop_momentum_bf16_neon_u4(size_t n, void *param, const void *grad,
     const float st3 = svg * st2;
     const float st4 = fmaf(sk3, svv, st3);
     const float st5 = sk4 + st4;
-    const float st6 = sqrtf(st5);
-    const float st7 = st1 / st6;
+    const float st6 = optk_sqrtf_g(st5);
+    const float st7 = optk_divf_g(st1, st6);
     const float st8 = fmaf(sk5, svmom, st7);
     const float st9 = svp - st8;
     p[i] = optk_f32_to_bf16(st9);

@@ -120,7 +120,7 @@ void optk_rmsprop_momentum_f64_neon_u4(size_t n, void *param, const void *grad, 
     const double st3 = svg * st2;
     const double st4 = fma(sk3, svv, st3);
     const double st5 = sk4 + st4;
-    const double st6 = sqrt(st5);
+    const double st6 = optk_sqrt_g(st5);
     const double st7 = st1 / st6;
     const double st8 = fma(sk5, svmom, st7);
     const double st9 = svp - st8;

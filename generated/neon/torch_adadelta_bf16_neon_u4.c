@@ -177,14 +177,14 @@ void optk_torch_adadelta_bf16_neon_u4(size_t n, void *param, const void *grad, v
     const float st6 = st1 ? st5 : st4;
     const float svacc_delta = acc_delta[i];
     const float st7 = sk4 + svacc_delta;
-    const float st8 = sqrtf(st7);
+    const float st8 = optk_sqrtf_g(st7);
     const float st9 = st6 * sk5;
     const float svsquare_avg = square_avg[i];
     const float st10 = sk6 * svsquare_avg;
     const float st11 = fmaf(st6, st9, st10);
     const float st12 = sk4 + st11;
-    const float st13 = sqrtf(st12);
-    const float st14 = st8 / st13;
+    const float st13 = optk_sqrtf_g(st12);
+    const float st14 = optk_divf_g(st8, st13);
     const float st15 = st6 * st14;
     const float st16 = fmaf(-sk7, st15, svp);
     const float st17 = sk5 * st15;

@@ -177,13 +177,13 @@ void optk_torch_adadelta_f64_neon_u4(size_t n, void *param, const void *grad, vo
     const double st6 = st1 ? st5 : st4;
     const double svacc_delta = acc_delta[i];
     const double st7 = sk4 + svacc_delta;
-    const double st8 = sqrt(st7);
+    const double st8 = optk_sqrt_g(st7);
     const double st9 = st6 * sk5;
     const double svsquare_avg = square_avg[i];
     const double st10 = sk6 * svsquare_avg;
     const double st11 = fma(st6, st9, st10);
     const double st12 = sk4 + st11;
-    const double st13 = sqrt(st12);
+    const double st13 = optk_sqrt_g(st12);
     const double st14 = st8 / st13;
     const double st15 = st6 * st14;
     const double st16 = fma(-sk7, st15, svp);

@@ -122,9 +122,9 @@ void optk_torch_adagrad_f32_neon_u4(size_t n, void *param, const void *grad, voi
     const float st6 = st1 ? st5 : st4;
     const float svsum = sum[i];
     const float st7 = fmaf(st6, st6, svsum);
-    const float st8 = sqrtf(st7);
+    const float st8 = optk_sqrtf_g(st7);
     const float st9 = sk4 + st8;
-    const float st10 = st6 / st9;
+    const float st10 = optk_divf_g(st6, st9);
     const float st11 = fmaf(-sk5, st10, svp);
     p[i] = st11;
     sum[i] = st7;

@@ -122,7 +122,7 @@ void optk_torch_adagrad_f64_neon_u4(size_t n, void *param, const void *grad, voi
     const double st6 = st1 ? st5 : st4;
     const double svsum = sum[i];
     const double st7 = fma(st6, st6, svsum);
-    const double st8 = sqrt(st7);
+    const double st8 = optk_sqrt_g(st7);
     const double st9 = sk4 + st8;
     const double st10 = st6 / st9;
     const double st11 = fma(-sk5, st10, svp);

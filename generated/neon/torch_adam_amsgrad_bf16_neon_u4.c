@@ -191,10 +191,10 @@ void optk_torch_adam_amsgrad_bf16_neon_u4(size_t n, void *param, const void *gra
     const float st10 = sk7 * svexp_avg_sq;
     const float st11 = fmaf(st6, st9, st10);
     const float st12 = svmax_exp_avg_sq > st11 ? svmax_exp_avg_sq : st11;
-    const float st13 = sqrtf(st12);
-    const float st14 = st13 / sk8;
+    const float st13 = optk_sqrtf_g(st12);
+    const float st14 = optk_divf_g(st13, sk8);
     const float st15 = sk9 + st14;
-    const float st16 = st8 / st15;
+    const float st16 = optk_divf_g(st8, st15);
     const float st17 = fmaf(-sk10, st16, svp);
     p[i] = optk_f32_to_bf16(st17);
     exp_avg[i] = st8;

@@ -191,7 +191,7 @@ void optk_torch_adam_amsgrad_f64_neon_u4(size_t n, void *param, const void *grad
     const double st10 = sk7 * svexp_avg_sq;
     const double st11 = fma(st6, st9, st10);
     const double st12 = svmax_exp_avg_sq > st11 ? svmax_exp_avg_sq : st11;
-    const double st13 = sqrt(st12);
+    const double st13 = optk_sqrt_g(st12);
     const double st14 = st13 / sk8;
     const double st15 = sk9 + st14;
     const double st16 = st8 / st15;

@@ -173,10 +173,10 @@ void optk_torch_adam_bf16_neon_u4(size_t n, void *param, const void *grad, void 
     const float svexp_avg_sq = exp_avg_sq[i];
     const float st10 = sk7 * svexp_avg_sq;
     const float st11 = fmaf(st6, st9, st10);
-    const float st12 = sqrtf(st11);
-    const float st13 = st12 / sk8;
+    const float st12 = optk_sqrtf_g(st11);
+    const float st13 = optk_divf_g(st12, sk8);
     const float st14 = sk9 + st13;
-    const float st15 = st8 / st14;
+    const float st15 = optk_divf_g(st8, st14);
     const float st16 = fmaf(-sk10, st15, svp);
     p[i] = optk_f32_to_bf16(st16);
     exp_avg[i] = st8;

@@ -173,7 +173,7 @@ void optk_torch_adam_f64_neon_u4(size_t n, void *param, const void *grad, void *
     const double svexp_avg_sq = exp_avg_sq[i];
     const double st10 = sk7 * svexp_avg_sq;
     const double st11 = fma(st6, st9, st10);
-    const double st12 = sqrt(st11);
+    const double st12 = optk_sqrt_g(st11);
     const double st13 = st12 / sk8;
     const double st14 = sk9 + st13;
     const double st15 = st8 / st14;

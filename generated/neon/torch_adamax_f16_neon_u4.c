@@ -160,7 +160,7 @@ void optk_torch_adamax_f16_neon_u4(size_t n, void *param, const void *grad, void
     const float st10 = fabsf(st6);
     const float st11 = sk7 + st10;
     const float st12 = st9 > st11 ? st9 : st11;
-    const float st13 = st8 / st12;
+    const float st13 = optk_divf_g(st8, st12);
     const float st14 = fmaf(-sk8, st13, svp);
     p[i] = optk_f32_to_f16(st14);
     exp_avg[i] = st8;

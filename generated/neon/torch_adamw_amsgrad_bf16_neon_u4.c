@@ -175,10 +175,10 @@ void optk_torch_adamw_amsgrad_bf16_neon_u4(size_t n, void *param, const void *gr
     const float st7 = sk5 * svexp_avg_sq;
     const float st8 = fmaf(st3, st6, st7);
     const float st9 = svmax_exp_avg_sq > st8 ? svmax_exp_avg_sq : st8;
-    const float st10 = sqrtf(st9);
-    const float st11 = st10 / sk6;
+    const float st10 = optk_sqrtf_g(st9);
+    const float st11 = optk_divf_g(st10, sk6);
     const float st12 = sk7 + st11;
-    const float st13 = st5 / st12;
+    const float st13 = optk_divf_g(st5, st12);
     const float svp = optk_bf16_to_f32(p[i]);
     const float st14 = sk8 * svp;
     const float st15 = fmaf(-sk9, st13, st14);

@@ -175,7 +175,7 @@ void optk_torch_adamw_amsgrad_f64_neon_u4(size_t n, void *param, const void *gra
     const double st7 = sk5 * svexp_avg_sq;
     const double st8 = fma(st3, st6, st7);
     const double st9 = svmax_exp_avg_sq > st8 ? svmax_exp_avg_sq : st8;
-    const double st10 = sqrt(st9);
+    const double st10 = optk_sqrt_g(st9);
     const double st11 = st10 / sk6;
     const double st12 = sk7 + st11;
     const double st13 = st5 / st12;

@@ -157,10 +157,10 @@ void optk_torch_adamw_f32_neon_u4(size_t n, void *param, const void *grad, void 
     const float svexp_avg_sq = exp_avg_sq[i];
     const float st7 = sk5 * svexp_avg_sq;
     const float st8 = fmaf(st3, st6, st7);
-    const float st9 = sqrtf(st8);
-    const float st10 = st9 / sk6;
+    const float st9 = optk_sqrtf_g(st8);
+    const float st10 = optk_divf_g(st9, sk6);
     const float st11 = sk7 + st10;
-    const float st12 = st5 / st11;
+    const float st12 = optk_divf_g(st5, st11);
     const float svp = p[i];
     const float st13 = sk8 * svp;
     const float st14 = fmaf(-sk9, st12, st13);

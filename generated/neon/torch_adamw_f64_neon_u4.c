@@ -157,7 +157,7 @@ void optk_torch_adamw_f64_neon_u4(size_t n, void *param, const void *grad, void 
     const double svexp_avg_sq = exp_avg_sq[i];
     const double st7 = sk5 * svexp_avg_sq;
     const double st8 = fma(st3, st6, st7);
-    const double st9 = sqrt(st8);
+    const double st9 = optk_sqrt_g(st8);
     const double st10 = st9 / sk6;
     const double st11 = sk7 + st10;
     const double st12 = st5 / st11;

@@ -193,11 +193,11 @@ void optk_torch_nadam_f32_neon_u4(size_t n, void *param, const void *grad, void 
     const float svexp_avg_sq = exp_avg_sq[i];
     const float st11 = sk8 * svexp_avg_sq;
     const float st12 = fmaf(st7, st10, st11);
-    const float st13 = sqrtf(st12);
-    const float st14 = st13 / sk9;
+    const float st13 = optk_sqrtf_g(st12);
+    const float st14 = optk_divf_g(st13, sk9);
     const float st15 = sk10 + st14;
-    const float st16 = st9 / st15;
-    const float st17 = st7 / st15;
+    const float st16 = optk_divf_g(st9, st15);
+    const float st17 = optk_divf_g(st7, st15);
     const float st18 = fmaf(sk11, st17, st2);
     const float st19 = fmaf(sk12, st16, st18);
     p[i] = st19;

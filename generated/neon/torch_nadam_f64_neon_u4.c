@@ -193,7 +193,7 @@ void optk_torch_nadam_f64_neon_u4(size_t n, void *param, const void *grad, void 
     const double svexp_avg_sq = exp_avg_sq[i];
     const double st11 = sk8 * svexp_avg_sq;
     const double st12 = fma(st7, st10, st11);
-    const double st13 = sqrt(st12);
+    const double st13 = optk_sqrt_g(st12);
     const double st14 = st13 / sk9;
     const double st15 = sk10 + st14;
     const double st16 = st9 / st15;

@@ -195,7 +195,7 @@ void optk_torch_radam_f64_neon_u4(size_t n, void *param, const void *grad, void 
     const double svexp_avg_sq = exp_avg_sq[i];
     const double st11 = sk10 * svexp_avg_sq;
     const double st12 = fma(st5, st10, st11);
-    const double st13 = sqrt(st12);
+    const double st13 = optk_sqrt_g(st12);
     const double st14 = sk11 + st13;
     const double st15 = sk12 / st14;
     const double st16 = st9 * st15;

@@ -162,9 +162,9 @@ void optk_torch_rmsprop_centered_f32_neon_u4(size_t n, void *param, const void *
     const float st9 = sk5 * svsquare_avg;
     const float st10 = fmaf(st6, st7, st9);
     const float st11 = fmaf(-st8, st8, st10);
-    const float st12 = sqrtf(st11);
+    const float st12 = optk_sqrtf_g(st11);
     const float st13 = sk6 + st12;
-    const float st14 = st6 / st13;
+    const float st14 = optk_divf_g(st6, st13);
     const float st15 = fmaf(-sk7, st14, svp);
     p[i] = st15;
     square_avg[i] = st10;

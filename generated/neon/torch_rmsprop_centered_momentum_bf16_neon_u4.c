@@ -181,9 +181,9 @@ void optk_torch_rmsprop_centered_momentum_bf16_neon_u4(size_t n, void *param, co
     const float st9 = sk5 * svsquare_avg;
     const float st10 = fmaf(st6, st7, st9);
     const float st11 = fmaf(-st8, st8, st10);
-    const float st12 = sqrtf(st11);
+    const float st12 = optk_sqrtf_g(st11);
     const float st13 = sk6 + st12;
-    const float st14 = st6 / st13;
+    const float st14 = optk_divf_g(st6, st13);
     const float st15 = fmaf(sk7, svmomentum_buffer, st14);
     const float st16 = fmaf(-sk8, st15, svp);
     p[i] = optk_f32_to_bf16(st16);

@@ -181,7 +181,7 @@ void optk_torch_rmsprop_centered_momentum_f64_neon_u4(size_t n, void *param, con
     const double st9 = sk5 * svsquare_avg;
     const double st10 = fma(st6, st7, st9);
     const double st11 = fma(-st8, st8, st10);
-    const double st12 = sqrt(st11);
+    const double st12 = optk_sqrt_g(st11);
     const double st13 = sk6 + st12;
     const double st14 = st6 / st13;
     const double st15 = fma(sk7, svmomentum_buffer, st14);

@@ -138,9 +138,9 @@ void optk_torch_rmsprop_f16_neon_u4(size_t n, void *param, const void *grad, voi
     const float svsquare_avg = square_avg[i];
     const float st8 = sk5 * svsquare_avg;
     const float st9 = fmaf(st6, st7, st8);
-    const float st10 = sqrtf(st9);
+    const float st10 = optk_sqrtf_g(st9);
     const float st11 = sk6 + st10;
-    const float st12 = st6 / st11;
+    const float st12 = optk_divf_g(st6, st11);
     const float st13 = fmaf(-sk7, st12, svp);
     p[i] = optk_f32_to_f16(st13);
     square_avg[i] = st9;

@@ -157,9 +157,9 @@ void optk_torch_rmsprop_momentum_f16_neon_u4(size_t n, void *param, const void *
     const float svsquare_avg = square_avg[i];
     const float st8 = sk5 * svsquare_avg;
     const float st9 = fmaf(st6, st7, st8);
-    const float st10 = sqrtf(st9);
+    const float st10 = optk_sqrtf_g(st9);
     const float st11 = sk6 + st10;
-    const float st12 = st6 / st11;
+    const float st12 = optk_divf_g(st6, st11);
     const float st13 = fmaf(sk7, svmomentum_buffer, st12);
     const float st14 = fmaf(-sk8, st13, svp);
     p[i] = optk_f32_to_f16(st14);

@@ -24,14 +24,14 @@ void optk_adadelta_f64_scalar_u1(size_t n, void *param, const void *grad, void *
     const double vg = g[i];
     const double vaccumulated_delta_var = accumulated_delta_var[i];
     const double t1 = k1 + vaccumulated_delta_var;
-    const double t2 = sqrt(t1);
+    const double t2 = optk_sqrt_g(t1);
     const double t3 = vg * t2;
     const double vaccumulated_grad = accumulated_grad[i];
     const double t4 = vg * vg;
     const double t5 = k2 * t4;
     const double t6 = fma(k3, vaccumulated_grad, t5);
     const double t7 = k1 + t6;
-    const double t8 = sqrt(t7);
+    const double t8 = optk_sqrt_g(t7);
     const double t9 = t3 / t8;
     const double t10 = -t9;
     const double vp = p[i];

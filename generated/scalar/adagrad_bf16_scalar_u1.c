@@ -24,8 +24,8 @@ void optk_adagrad_bf16_scalar_u1(size_t n, void *param, const void *grad, void *
     const float vacc = acc[i];
     const float t2 = fmaf(vg, vg, vacc);
     const float t3 = k2 + t2;
-    const float t4 = sqrtf(t3);
-    const float t5 = t1 / t4;
+    const float t4 = optk_sqrtf_g(t3);
+    const float t5 = optk_divf_g(t1, t4);
     const float t6 = vp - t5;
     p[i] = optk_f32_to_bf16(t6);
     acc[i] = t2;

@@ -24,7 +24,7 @@ void optk_adagrad_f64_scalar_u1(size_t n, void *param, const void *grad, void *c
     const double vacc = acc[i];
     const double t2 = fma(vg, vg, vacc);
     const double t3 = k2 + t2;
-    const double t4 = sqrt(t3);
+    const double t4 = optk_sqrt_g(t3);
     const double t5 = t1 / t4;
     const double t6 = vp - t5;
     p[i] = t6;

@@ -33,9 +33,9 @@ void optk_adam_amsgrad_f32_scalar_u1(size_t n, void *param, const void *grad, vo
     const float t4 = fmaf(vg, vg, -vv);
     const float t5 = fmaf(t4, k3, vv);
     const float t6 = vvhat > t5 ? vvhat : t5;
-    const float t7 = sqrtf(t6);
+    const float t7 = optk_sqrtf_g(t6);
     const float t8 = k4 + t7;
-    const float t9 = t3 / t8;
+    const float t9 = optk_divf_g(t3, t8);
     const float t10 = vp - t9;
     p[i] = t10;
     m[i] = t2;

@@ -33,7 +33,7 @@ void optk_adam_amsgrad_f64_scalar_u1(size_t n, void *param, const void *grad, vo
     const double t4 = fma(vg, vg, -vv);
     const double t5 = fma(t4, k3, vv);
     const double t6 = vvhat > t5 ? vvhat : t5;
-    const double t7 = sqrt(t6);
+    const double t7 = optk_sqrt_g(t6);
     const double t8 = k4 + t7;
     const double t9 = t3 / t8;
     const double t10 = vp - t9;

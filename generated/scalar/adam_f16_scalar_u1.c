@@ -30,9 +30,9 @@ void optk_adam_f16_scalar_u1(size_t n, void *param, const void *grad, void *cons
     const float vv = v[i];
     const float t4 = fmaf(vg, vg, -vv);
     const float t5 = fmaf(t4, k3, vv);
-    const float t6 = sqrtf(t5);
+    const float t6 = optk_sqrtf_g(t5);
     const float t7 = k4 + t6;
-    const float t8 = t3 / t7;
+    const float t8 = optk_divf_g(t3, t7);
     const float t9 = vp - t8;
     p[i] = optk_f32_to_f16(t9);
     m[i] = t2;

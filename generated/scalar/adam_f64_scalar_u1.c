@@ -30,7 +30,7 @@ void optk_adam_f64_scalar_u1(size_t n, void *param, const void *grad, void *cons
     const double vv = v[i];
     const double t4 = fma(vg, vg, -vv);
     const double t5 = fma(t4, k3, vv);
-    const double t6 = sqrt(t5);
+    const double t6 = optk_sqrt_g(t5);
     const double t7 = k4 + t6;
     const double t8 = t3 / t7;
     const double t9 = vp - t8;

@@ -32,7 +32,7 @@ void optk_adamax_f16_scalar_u1(size_t n, void *param, const void *grad, void *co
     const float t5 = fabsf(vg);
     const float t6 = t4 > t5 ? t4 : t5;
     const float t7 = k4 + t6;
-    const float t8 = t3 / t7;
+    const float t8 = optk_divf_g(t3, t7);
     const float t9 = vp - t8;
     p[i] = optk_f32_to_f16(t9);
     m[i] = t2;

@@ -34,9 +34,9 @@ void optk_adamw_f16_scalar_u1(size_t n, void *param, const void *grad, void *con
     const float vv = v[i];
     const float t6 = fmaf(vg, vg, -vv);
     const float t7 = fmaf(t6, k5, vv);
-    const float t8 = sqrtf(t7);
+    const float t8 = optk_sqrtf_g(t7);
     const float t9 = k6 + t8;
-    const float t10 = t5 / t9;
+    const float t10 = optk_divf_g(t5, t9);
     const float t11 = t2 - t10;
     p[i] = optk_f32_to_f16(t11);
     m[i] = t4;

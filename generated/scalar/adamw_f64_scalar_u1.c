@@ -34,7 +34,7 @@ void optk_adamw_f64_scalar_u1(size_t n, void *param, const void *grad, void *con
     const double vv = v[i];
     const double t6 = fma(vg, vg, -vv);
     const double t7 = fma(t6, k5, vv);
-    const double t8 = sqrt(t7);
+    const double t8 = optk_sqrt_g(t7);
     const double t9 = k6 + t8;
     const double t10 = t5 / t9;
     const double t11 = t2 - t10;

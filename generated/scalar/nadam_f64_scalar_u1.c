@@ -41,7 +41,7 @@ void optk_nadam_f64_scalar_u1(size_t n, void *param, const void *grad, void *con
     const double t9 = fma(vg, vg, -vv);
     const double t10 = fma(t9, k7, vv);
     const double t11 = t10 / k8;
-    const double t12 = sqrt(t11);
+    const double t12 = optk_sqrt_g(t11);
     const double t13 = k9 + t12;
     const double t14 = t8 / t13;
     const double t15 = vp - t14;

@@ -32,8 +32,8 @@ void optk_rmsprop_centered_f32_scalar_u1(size_t n, void *param, const void *grad
     const float t5 = fmaf(k3, vv, t4);
     const float t6 = fmaf(-t3, t3, t5);
     const float t7 = k4 + t6;
-    const float t8 = sqrtf(t7);
-    const float t9 = t1 / t8;
+    const float t8 = optk_sqrtf_g(t7);
+    const float t9 = optk_divf_g(t1, t8);
     const float t10 = vp - t9;
     p[i] = t10;
     v[i] = t5;

@@ -32,7 +32,7 @@ void optk_rmsprop_centered_f64_scalar_u1(size_t n, void *param, const void *grad
     const double t5 = fma(k3, vv, t4);
     const double t6 = fma(-t3, t3, t5);
     const double t7 = k4 + t6;
-    const double t8 = sqrt(t7);
+    const double t8 = optk_sqrt_g(t7);
     const double t9 = t1 / t8;
     const double t10 = vp - t9;
     p[i] = t10;

@@ -35,8 +35,8 @@ void optk_rmsprop_centered_momentum_f16_scalar_u1(size_t n, void *param, const v
     const float t5 = fmaf(k3, vv, t4);
     const float t6 = fmaf(-t3, t3, t5);
     const float t7 = k4 + t6;
-    const float t8 = sqrtf(t7);
-    const float t9 = t1 / t8;
+    const float t8 = optk_sqrtf_g(t7);
+    const float t9 = optk_divf_g(t1, t8);
     const float t10 = fmaf(k5, vmom, t9);
     const float t11 = vp - t10;
     p[i] = optk_f32_to_f16(t11);

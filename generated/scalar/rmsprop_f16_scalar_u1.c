@@ -28,8 +28,8 @@ void optk_rmsprop_f16_scalar_u1(size_t n, void *param, const void *grad, void *c
     const float t3 = vg * t2;
     const float t4 = fmaf(k3, vv, t3);
     const float t5 = k4 + t4;
-    const float t6 = sqrtf(t5);
-    const float t7 = t1 / t6;
+    const float t6 = optk_sqrtf_g(t5);
+    const float t7 = optk_divf_g(t1, t6);
     const float t8 = vp - t7;
     p[i] = optk_f32_to_f16(t8);
     v[i] = t4;

@@ -28,7 +28,7 @@ void optk_rmsprop_f64_scalar_u1(size_t n, void *param, const void *grad, void *c
     const double t3 = vg * t2;
     const double t4 = fma(k3, vv, t3);
     const double t5 = k4 + t4;
-    const double t6 = sqrt(t5);
+    const double t6 = optk_sqrt_g(t5);
     const double t7 = t1 / t6;
     const double t8 = vp - t7;
     p[i] = t8;

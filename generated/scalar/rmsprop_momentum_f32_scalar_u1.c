@@ -31,8 +31,8 @@ void optk_rmsprop_momentum_f32_scalar_u1(size_t n, void *param, const void *grad
     const float t3 = vg * t2;
     const float t4 = fmaf(k3, vv, t3);
     const float t5 = k4 + t4;
-    const float t6 = sqrtf(t5);
-    const float t7 = t1 / t6;
+    const float t6 = optk_sqrtf_g(t5);
+    const float t7 = optk_divf_g(t1, t6);
     const float t8 = fmaf(k5, vmom, t7);
     const float t9 = vp - t8;
     p[i] = t9;

@@ -35,14 +35,14 @@ void optk_torch_adadelta_f16_scalar_u1(size_t n, void *param, const void *grad, 
     const float t6 = t1 ? t5 : t4;
     const float vacc_delta = acc_delta[i];
     const float t7 = k4 + vacc_delta;
-    const float t8 = sqrtf(t7);
+    const float t8 = optk_sqrtf_g(t7);
     const float t9 = t6 * k5;
     const float vsquare_avg = square_avg[i];
     const float t10 = k6 * vsquare_avg;
     const float t11 = fmaf(t6, t9, t10);
     const float t12 = k4 + t11;
-    const float t13 = sqrtf(t12);
-    const float t14 = t8 / t13;
+    const float t13 = optk_sqrtf_g(t12);
+    const float t14 = optk_divf_g(t8, t13);
     const float t15 = t6 * t14;
     const float t16 = fmaf(-k7, t15, vp);
     const float t17 = k5 * t15;

@@ -35,13 +35,13 @@ void optk_torch_adadelta_f64_scalar_u1(size_t n, void *param, const void *grad, 
     const double t6 = t1 ? t5 : t4;
     const double vacc_delta = acc_delta[i];
     const double t7 = k4 + vacc_delta;
-    const double t8 = sqrt(t7);
+    const double t8 = optk_sqrt_g(t7);
     const double t9 = t6 * k5;
     const double vsquare_avg = square_avg[i];
     const double t10 = k6 * vsquare_avg;
     const double t11 = fma(t6, t9, t10);
     const double t12 = k4 + t11;
-    const double t13 = sqrt(t12);
+    const double t13 = optk_sqrt_g(t12);
     const double t14 = t8 / t13;
     const double t15 = t6 * t14;
     const double t16 = fma(-k7, t15, vp);

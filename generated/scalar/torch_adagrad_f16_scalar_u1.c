@@ -32,9 +32,9 @@ void optk_torch_adagrad_f16_scalar_u1(size_t n, void *param, const void *grad, v
     const float t6 = t1 ? t5 : t4;
     const float vsum = sum[i];
     const float t7 = fmaf(t6, t6, vsum);
-    const float t8 = sqrtf(t7);
+    const float t8 = optk_sqrtf_g(t7);
     const float t9 = k4 + t8;
-    const float t10 = t6 / t9;
+    const float t10 = optk_divf_g(t6, t9);
     const float t11 = fmaf(-k5, t10, vp);
     p[i] = optk_f32_to_f16(t11);
     sum[i] = t7;

@@ -32,7 +32,7 @@ void optk_torch_adagrad_f64_scalar_u1(size_t n, void *param, const void *grad, v
     const double t6 = t1 ? t5 : t4;
     const double vsum = sum[i];
     const double t7 = fma(t6, t6, vsum);
-    const double t8 = sqrt(t7);
+    const double t8 = optk_sqrt_g(t7);
     const double t9 = k4 + t8;
     const double t10 = t6 / t9;
     const double t11 = fma(-k5, t10, vp);

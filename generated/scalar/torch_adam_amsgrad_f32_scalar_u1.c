@@ -46,10 +46,10 @@ void optk_torch_adam_amsgrad_f32_scalar_u1(size_t n, void *param, const void *gr
     const float t10 = k7 * vexp_avg_sq;
     const float t11 = fmaf(t6, t9, t10);
     const float t12 = vmax_exp_avg_sq > t11 ? vmax_exp_avg_sq : t11;
-    const float t13 = sqrtf(t12);
-    const float t14 = t13 / k8;
+    const float t13 = optk_sqrtf_g(t12);
+    const float t14 = optk_divf_g(t13, k8);
     const float t15 = k9 + t14;
-    const float t16 = t8 / t15;
+    const float t16 = optk_divf_g(t8, t15);
     const float t17 = fmaf(-k10, t16, vp);
     p[i] = t17;
     exp_avg[i] = t8;

@@ -46,7 +46,7 @@ void optk_torch_adam_amsgrad_f64_scalar_u1(size_t n, void *param, const void *gr
     const double t10 = k7 * vexp_avg_sq;
     const double t11 = fma(t6, t9, t10);
     const double t12 = vmax_exp_avg_sq > t11 ? vmax_exp_avg_sq : t11;
-    const double t13 = sqrt(t12);
+    const double t13 = optk_sqrt_g(t12);
     const double t14 = t13 / k8;
     const double t15 = k9 + t14;
     const double t16 = t8 / t15;

@@ -43,10 +43,10 @@ void optk_torch_adam_bf16_scalar_u1(size_t n, void *param, const void *grad, voi
     const float vexp_avg_sq = exp_avg_sq[i];
     const float t10 = k7 * vexp_avg_sq;
     const float t11 = fmaf(t6, t9, t10);
-    const float t12 = sqrtf(t11);
-    const float t13 = t12 / k8;
+    const float t12 = optk_sqrtf_g(t11);
+    const float t13 = optk_divf_g(t12, k8);
     const float t14 = k9 + t13;
-    const float t15 = t8 / t14;
+    const float t15 = optk_divf_g(t8, t14);
     const float t16 = fmaf(-k10, t15, vp);
     p[i] = optk_f32_to_bf16(t16);
     exp_avg[i] = t8;

@@ -43,7 +43,7 @@ void optk_torch_adam_f64_scalar_u1(size_t n, void *param, const void *grad, void
     const double vexp_avg_sq = exp_avg_sq[i];
     const double t10 = k7 * vexp_avg_sq;
     const double t11 = fma(t6, t9, t10);
-    const double t12 = sqrt(t11);
+    const double t12 = optk_sqrt_g(t11);
     const double t13 = t12 / k8;
     const double t14 = k9 + t13;
     const double t15 = t8 / t14;

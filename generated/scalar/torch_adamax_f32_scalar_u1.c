@@ -42,7 +42,7 @@ void optk_torch_adamax_f32_scalar_u1(size_t n, void *param, const void *grad, vo
     const float t10 = fabsf(t6);
     const float t11 = k7 + t10;
     const float t12 = t9 > t11 ? t9 : t11;
-    const float t13 = t8 / t12;
+    const float t13 = optk_divf_g(t8, t12);
     const float t14 = fmaf(-k8, t13, vp);
     p[i] = t14;
     exp_avg[i] = t8;

@@ -41,10 +41,10 @@ void optk_torch_adamw_amsgrad_f32_scalar_u1(size_t n, void *param, const void *g
     const float t7 = k5 * vexp_avg_sq;
     const float t8 = fmaf(t3, t6, t7);
     const float t9 = vmax_exp_avg_sq > t8 ? vmax_exp_avg_sq : t8;
-    const float t10 = sqrtf(t9);
-    const float t11 = t10 / k6;
+    const float t10 = optk_sqrtf_g(t9);
+    const float t11 = optk_divf_g(t10, k6);
     const float t12 = k7 + t11;
-    const float t13 = t5 / t12;
+    const float t13 = optk_divf_g(t5, t12);
     const float vp = p[i];
     const float t14 = k8 * vp;
     const float t15 = fmaf(-k9, t13, t14);

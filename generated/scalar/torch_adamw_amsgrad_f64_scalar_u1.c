@@ -41,7 +41,7 @@ void optk_torch_adamw_amsgrad_f64_scalar_u1(size_t n, void *param, const void *g
     const double t7 = k5 * vexp_avg_sq;
     const double t8 = fma(t3, t6, t7);
     const double t9 = vmax_exp_avg_sq > t8 ? vmax_exp_avg_sq : t8;
-    const double t10 = sqrt(t9);
+    const double t10 = optk_sqrt_g(t9);
     const double t11 = t10 / k6;
     const double t12 = k7 + t11;
     const double t13 = t5 / t12;

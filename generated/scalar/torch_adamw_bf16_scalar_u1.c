@@ -38,10 +38,10 @@ void optk_torch_adamw_bf16_scalar_u1(size_t n, void *param, const void *grad, vo
     const float vexp_avg_sq = exp_avg_sq[i];
     const float t7 = k5 * vexp_avg_sq;
     const float t8 = fmaf(t3, t6, t7);
-    const float t9 = sqrtf(t8);
-    const float t10 = t9 / k6;
+    const float t9 = optk_sqrtf_g(t8);
+    const float t10 = optk_divf_g(t9, k6);
     const float t11 = k7 + t10;
-    const float t12 = t5 / t11;
+    const float t12 = optk_divf_g(t5, t11);
     const float vp = optk_bf16_to_f32(p[i]);
     const float t13 = k8 * vp;
     const float t14 = fmaf(-k9, t12, t13);

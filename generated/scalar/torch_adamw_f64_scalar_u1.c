@@ -38,7 +38,7 @@ void optk_torch_adamw_f64_scalar_u1(size_t n, void *param, const void *grad, voi
     const double vexp_avg_sq = exp_avg_sq[i];
     const double t7 = k5 * vexp_avg_sq;
     const double t8 = fma(t3, t6, t7);
-    const double t9 = sqrt(t8);
+    const double t9 = optk_sqrt_g(t8);
     const double t10 = t9 / k6;
     const double t11 = k7 + t10;
     const double t12 = t5 / t11;

@@ -46,11 +46,11 @@ void optk_torch_nadam_f32_scalar_u1(size_t n, void *param, const void *grad, voi
     const float vexp_avg_sq = exp_avg_sq[i];
     const float t11 = k8 * vexp_avg_sq;
     const float t12 = fmaf(t7, t10, t11);
-    const float t13 = sqrtf(t12);
-    const float t14 = t13 / k9;
+    const float t13 = optk_sqrtf_g(t12);
+    const float t14 = optk_divf_g(t13, k9);
     const float t15 = k10 + t14;
-    const float t16 = t9 / t15;
-    const float t17 = t7 / t15;
+    const float t16 = optk_divf_g(t9, t15);
+    const float t17 = optk_divf_g(t7, t15);
     const float t18 = fmaf(k11, t17, t2);
     const float t19 = fmaf(k12, t16, t18);
     p[i] = t19;

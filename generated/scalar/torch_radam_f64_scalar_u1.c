@@ -47,7 +47,7 @@ void optk_torch_radam_f64_scalar_u1(size_t n, void *param, const void *grad, voi
     const double vexp_avg_sq = exp_avg_sq[i];
     const double t11 = k10 * vexp_avg_sq;
     const double t12 = fma(t5, t10, t11);
-    const double t13 = sqrt(t12);
+    const double t13 = optk_sqrt_g(t12);
     const double t14 = k11 + t13;
     const double t15 = k12 / t14;
     const double t16 = t9 * t15;

@@ -40,9 +40,9 @@ void optk_torch_rmsprop_centered_f16_scalar_u1(size_t n, void *param, const void
     const float t9 = k5 * vsquare_avg;
     const float t10 = fmaf(t6, t7, t9);
     const float t11 = fmaf(-t8, t8, t10);
-    const float t12 = sqrtf(t11);
+    const float t12 = optk_sqrtf_g(t11);
     const float t13 = k6 + t12;
-    const float t14 = t6 / t13;
+    const float t14 = optk_divf_g(t6, t13);
     const float t15 = fmaf(-k7, t14, vp);
     p[i] = optk_f32_to_f16(t15);
     square_avg[i] = t10;

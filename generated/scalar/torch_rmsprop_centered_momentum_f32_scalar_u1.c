@@ -43,9 +43,9 @@ void optk_torch_rmsprop_centered_momentum_f32_scalar_u1(size_t n, void *param, c
     const float t9 = k5 * vsquare_avg;
     const float t10 = fmaf(t6, t7, t9);
     const float t11 = fmaf(-t8, t8, t10);
-    const float t12 = sqrtf(t11);
+    const float t12 = optk_sqrtf_g(t11);
     const float t13 = k6 + t12;
-    const float t14 = t6 / t13;
+    const float t14 = optk_divf_g(t6, t13);
     const float t15 = fmaf(k7, vmomentum_buffer, t14);
     const float t16 = fmaf(-k8, t15, vp);
     p[i] = t16;

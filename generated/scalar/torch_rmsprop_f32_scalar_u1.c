@@ -36,9 +36,9 @@ void optk_torch_rmsprop_f32_scalar_u1(size_t n, void *param, const void *grad, v
     const float vsquare_avg = square_avg[i];
     const float t8 = k5 * vsquare_avg;
     const float t9 = fmaf(t6, t7, t8);
-    const float t10 = sqrtf(t9);
+    const float t10 = optk_sqrtf_g(t9);
     const float t11 = k6 + t10;
-    const float t12 = t6 / t11;
+    const float t12 = optk_divf_g(t6, t11);
     const float t13 = fmaf(-k7, t12, vp);
     p[i] = t13;
     square_avg[i] = t9;

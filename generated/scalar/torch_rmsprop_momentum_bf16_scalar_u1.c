@@ -39,9 +39,9 @@ void optk_torch_rmsprop_momentum_bf16_scalar_u1(size_t n, void *param, const voi
     const float vsquare_avg = square_avg[i];
     const float t8 = k5 * vsquare_avg;
     const float t9 = fmaf(t6, t7, t8);
-    const float t10 = sqrtf(t9);
+    const float t10 = optk_sqrtf_g(t9);
     const float t11 = k6 + t10;
-    const float t12 = t6 / t11;
+    const float t12 = optk_divf_g(t6, t11);
     const float t13 = fmaf(k7, vmomentum_buffer, t12);
     const float t14 = fmaf(-k8, t13, vp);
     p[i] = optk_f32_to_bf16(t14);

@@ -39,7 +39,7 @@ void optk_torch_rmsprop_momentum_f64_scalar_u1(size_t n, void *param, const void
     const double vsquare_avg = square_avg[i];
     const double t8 = k5 * vsquare_avg;
     const double t9 = fma(t6, t7, t8);
-    const double t10 = sqrt(t9);
+    const double t10 = optk_sqrt_g(t9);
     const double t11 = k6 + t10;
     const double t12 = t6 / t11;
     const double t13 = fma(k7, vmomentum_buffer, t12);

@@ -15,6 +15,14 @@ local function arith(s, vtype, lanes, negzero)
     eq = f("cmp") .. "($1, $2, _CMP_EQ_OQ)", ne = f("cmp") .. "($1, $2, _CMP_NEQ_UQ)",
     select = f("blendv") .. "($3, $2, $1)",
     pow = "optk_avx2_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_avx2.h)
+    -- Subnormal guards (optgen.guard): the same bits without the slow path.
+    -- A product as an FMA with -0 (a*b + -0 is a*b in every case, signed
+    -- zeros included): Zen's FMA has no penalty on a subnormal result.  f32
+    -- only: on f64 subnormal data the FMA spelling measured slower (adamax
+    -- f64 0.39 -> 0.85 ns/elem; docs/subnormal.md).
+    sqrt_g = "optk_avx2_sqrt_" .. s .. "($1)",
+    div_g = s == "ps" and "optk_avx2_div_ps($1, $2)" or nil,
+    mul_g = s == "ps" and f("fmadd") .. "($1, $2, " .. f("set1") .. "(" .. negzero .. "))" or nil,
   }
 end
 

@@ -18,6 +18,10 @@ local function arith(s, vtype, mtype, lanes, signbit)
     eq = f("cmp") .. "_mask($1, $2, _CMP_EQ_OQ)", ne = f("cmp") .. "_mask($1, $2, _CMP_NEQ_UQ)",
     select = f("mask_blend") .. "($1, $3, $2)",
     pow = "optk_avx512_pow_" .. s .. "($1, $2)", -- lane by lane (templates/prelude_avx512.h)
+    -- Subnormal guards (optgen.guard), as in avx2.lua.
+    sqrt_g = "optk_avx512_sqrt_" .. s .. "($1)",
+    div_g = s == "ps" and "optk_avx512_div_ps($1, $2)" or nil,
+    mul_g = s == "ps" and f("fmadd") .. "($1, $2, " .. f("set1") .. "(-0.0f))" or nil,
     tail_mtype = mtype, tail_mask = "(" .. mtype .. ")((1u << ($1)) - 1u)",
   }
 end

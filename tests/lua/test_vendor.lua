@@ -64,8 +64,8 @@ return {
     fs.write(d .. "/mine.c", "int x;\n")
     local status, out = sh(optgen .. " vendor --out " .. fs.quote(d) .. base)
     h.eq(status, 2, "exit status")
-    h.eq(out, "optgen: vendor: " .. d .. " holds mine.c, which optgen vendor did not write; choose an empty"
-         .. " or new directory\n", "message")
+    h.eq(out, "optgen: vendor: " .. d .. " holds mine.c, which optgen vendor did not write for the prefix my_;"
+         .. " choose an empty or new directory\n", "message")
     h.eq(fs.read(d .. "/my_optk.c"), nil, "nothing written")
     os.execute("rm -rf " .. fs.quote(d))
   end },

@@ -66,7 +66,8 @@ dispatch, every external symbol prefixed with PREFIX and every macro with its up
 They compile with gcc or clang, C99 or later, -O2, no other flags.
   --hp adam.beta1=0.9   bake a hyperparameter in as an exact constant (repeatable)
   --profile FILE        use the variants a tuning profile (optgen tune) chose
-DIR must be new or hold only files an earlier vendor run wrote; nothing is written on error.
+DIR must be new or hold only the files an earlier vendor run wrote with the same PREFIX;
+nothing is written on error.
 Example:
   optgen vendor --optim adam,sgd_momentum --dtype f32,bf16 --isa scalar,avx2,avx512,neon \
                 --prefix mylib_ --out third_party/optk/]=],
@@ -76,8 +77,16 @@ usage: optgen show NAME --isa ISA --dtype TYPE [--unroll N]
 Prints the C of one kernel, e.g. 'optgen show adam --isa avx2 --dtype bf16'.]=],
 }
 
+-- Exits with a one-line message: control characters in what it quotes
+-- (arguments, file names) are shown as \ and their code.
 local function die(fmt, ...)
-  io.stderr:write("optgen: " .. string.format(fmt, ...) .. "\n")
+  local n, args = select("#", ...), { ... }
+  for i = 1, n do
+    if type(args[i]) == "string" then
+      args[i] = args[i]:gsub("%c", function(c) return "\\" .. c:byte() end)
+    end
+  end
+  io.stderr:write("optgen: " .. string.format(fmt, unpack(args, 1, n)) .. "\n")
   os.exit(2)
 end
 
@@ -161,7 +170,8 @@ function commands.generate(root, args)
   end
   local files, errors = generate.files(root, { unroll = unroll, variants = variants })
   if not files then report(errors) end
-  local out = o.out or (root == "." and "generated" or root .. "/generated")
+  if o.out and not fs.clean_dir(o.out) then die("generate: --out needs a directory name") end
+  local out = fs.clean_dir(o.out) or (root == "." and "generated" or root .. "/generated")
   if o.check then
     local stale, missing, extra = generate.compare(files, out)
     for _, p in ipairs(stale) do print("stale: " .. p) end
@@ -176,15 +186,19 @@ function commands.generate(root, args)
     print(string.format("optgen: %s is up to date (%d files)", out, #files))
     return
   end
-  if not fs.mkdir(out) then die("generate: cannot create %s", out) end
-  local changed, kept = generate.write(files, out, "sources.ninja")
+  local ok, changed, kept = pcall(generate.write, files, out, "sources.ninja")
+  if not ok then
+    if type(changed) == "table" and changed.generate then die("generate: %s", changed.generate) end
+    error(changed, 0)
+  end
   for _, p in ipairs(kept) do
     io.stderr:write("optgen: warning: ", out, "/", p, " was not written by optgen; left alone\n")
   end
   if o.depfile then
     local deps = generate.inputs(root)
     if o.profile then deps[#deps + 1] = o.profile end
-    fs.write(o.depfile, out .. "/sources.ninja: " .. table.concat(deps, " \\\n  ") .. "\n")
+    local dok, err = pcall(fs.write, o.depfile, out .. "/sources.ninja: " .. table.concat(deps, " \\\n  ") .. "\n")
+    if not dok then die("generate: %s", tostring(err)) end
   end
   print(string.format("optgen: %d files, %d changed", #files, #changed))
 end
@@ -241,7 +255,7 @@ function commands.vendor(root, args)
   local o = options(args, { optim = "value", dtype = "value", isa = "value", prefix = "value", out = "value",
                             hp = "list", unroll = "value", profile = "value" }, "vendor")
   if not o.out then die("vendor: --out DIR is required (see 'optgen vendor --help')") end
-  o.out = o.out:match("^(.-)/*$")
+  o.out = fs.clean_dir(o.out) or die("vendor: --out needs a directory name")
   o.unroll = parse_unroll(o.unroll, generate.backends(root))
   if o.profile then o.variants = profile_variants(root, o.profile, "vendor") end
   local function check(ok, err)
@@ -251,7 +265,7 @@ function commands.vendor(root, args)
   local ok, files, errors = pcall(vendor.assemble, root, o, args)
   check(ok, files)
   if not files then report(errors) end
-  check(pcall(vendor.write, files, o.out))
+  check(pcall(vendor.write, files, o.out, o.prefix))
   for _, f in ipairs(files) do print(string.format("optgen: wrote %s/%s (%d bytes)", o.out, f[1], #f[2])) end
 end
 
@@ -269,7 +283,10 @@ function commands.tune(root, args)
   end
   local ok, path, lines = pcall(tune.run, root, o)
   if not ok then
-    if type(path) == "table" and path.tune then die("tune: %s; no profile written", path.tune) end
+    if type(path) == "table" and path.tune then -- may quote a compiler's messages, lines and all
+      io.stderr:write("optgen: tune: ", path.tune, "; no profile written\n")
+      os.exit(2)
+    end
     error(path, 0)
   end
   if not path then report(lines) end

@@ -4,6 +4,7 @@
 -- predicated vectors for a vector-length-agnostic backend.  Nothing here
 -- knows which ISA it is spelling.
 local cfmt = require("optgen.cfmt")
+local guard = require("optgen.guard")
 
 local M = {}
 
@@ -52,7 +53,7 @@ local function element(kir, cx, j, out)
       names[n] = cx.prefix .. "t" .. ops .. sfx
       local args = {}
       for i, a in ipairs(n.args) do args[i] = ref(a) end
-      text = cfmt.spell(assert(at[n.op], "backend lacks " .. n.op), args)
+      text = cfmt.spell(assert(guard.spelling(at, n.op), "backend lacks " .. n.op), args)
     end
     out[#out + 1] = string.format("const %s %s = %s;", n.ty == "mask" and at.mtype or at.vtype, names[n], text)
   end

@@ -8,10 +8,17 @@
 -- x's step-dependent part with each s in turn and multiplies in step order.
 -- A thread-local cache keeps the last (t, hyperparameters, product): when
 -- the next call asks for a later t it multiplies only the missing factors,
--- in the same order, so the bits do not depend on the cache.
+-- in the same order, so the bits do not depend on the cache.  Once the
+-- product is zero it stays zero.
 local cfmt = require("optgen.cfmt")
 
 local M = {}
+
+-- The largest t whose prod() is computed: beyond it the product is NaN.  A
+-- product whose factors stay below 1 reaches zero long before (Adam-like
+-- betas: within 10^6 steps), and after zero nothing is left to compute; a
+-- first call at t = 2^32 with factors near 1 costs minutes, not years.
+M.PROD_MAX_STEPS = 4294967296
 
 -- Nodes reachable from roots, in id (dependency) order.
 local function reachable(roots)
@@ -91,7 +98,12 @@ function M.lines(roots, scalar, out_name, nhparams)
       lines[#lines + 1] = string.format("  %s = %s_cache.v;", p, p)
       lines[#lines + 1] = string.format("  %s_s = %s_cache.t + 1;", p, p)
       lines[#lines + 1] = "}"
-      lines[#lines + 1] = string.format("for (; %s_s <= t; %s_s++) {", p, p)
+      -- Zero stays zero (the loop stops there), and a t beyond PROD_MAX_STEPS
+      -- makes the product NaN, which the runtime refuses (a non-finite
+      -- per-call constant) rather than loop for hours.
+      lines[#lines + 1] = string.format("if (t > %d)", M.PROD_MAX_STEPS)
+      lines[#lines + 1] = string.format("  %s = NAN;", p)
+      lines[#lines + 1] = string.format("for (; %s_s <= t && t <= %d && %s != 0; %s_s++) {", p, M.PROD_MAX_STEPS, p, p)
       -- The step-dependent part of x, again, with s for t; the rest is
       -- named already.
       local names, body = setmetatable({}, { __index = ref }), {}
@@ -101,11 +113,14 @@ function M.lines(roots, scalar, out_name, nhparams)
       for _, l in ipairs(body) do lines[#lines + 1] = l end
       lines[#lines + 1] = string.format("  %s = %s * %s;", p, p, names[x])
       lines[#lines + 1] = "}"
-      lines[#lines + 1] = string.format("%s_cache.t = t;", p)
+      -- Only a computed product is kept (so cache.t + 1 cannot overflow).
+      lines[#lines + 1] = string.format("if (t <= %d) {", M.PROD_MAX_STEPS)
+      lines[#lines + 1] = string.format("  %s_cache.t = t;", p)
       if nhparams > 0 then
-        lines[#lines + 1] = string.format("memcpy(%s_cache.hp, hp, sizeof(double) * %d);", p, nhparams)
+        lines[#lines + 1] = string.format("  memcpy(%s_cache.hp, hp, sizeof(double) * %d);", p, nhparams)
       end
-      lines[#lines + 1] = string.format("%s_cache.v = %s;", p, p)
+      lines[#lines + 1] = string.format("  %s_cache.v = %s;", p, p)
+      lines[#lines + 1] = "}"
       ref[n] = p
     else
       local body = {}

@@ -97,6 +97,13 @@ function M.load(path, display)
   if not fh then diag.fail(file, nil, nil, "cannot read spec") end
   local src = fh:read("*a")
   fh:close()
+  -- LuaJIT counts a carriage return as a line break and line_col does not,
+  -- so their diagnostics would name different lines: specs end lines with \n.
+  local cr = src:find("\r", 1, true)
+  if cr then
+    local l, c = line_col(src, cr)
+    diag.fail(file, l, c, "carriage return (spec lines end with \\n alone)")
+  end
   local chunk, err = loadstring(src, "=" .. file)
   if not chunk then
     local line, msg = err:match("^[^:]*:(%d+): (.*)$")
@@ -155,6 +162,9 @@ function M.load(path, display)
   end
   local hp, from = {}, key_offset(src, "hparams")
   for _, h in ipairs(hparams) do
+    if type(h) ~= "table" then
+      diag.at(key_origin(file, src, "hparams"), 1, 1, "each hyperparameter must be a list { name, default, domain }")
+    end
     local o
     o, from = locate(file, src, tostring(h[1]), from)
     declare(o, "hyperparameter", h[1])
@@ -168,6 +178,9 @@ function M.load(path, display)
   local st = {}
   from = key_offset(src, "state")
   for _, a in ipairs(state) do
+    if type(a) ~= "table" then
+      diag.at(key_origin(file, src, "state"), 1, 1, "each state array must be a list { name, initial value }")
+    end
     local o
     o, from = locate(file, src, tostring(a[1]), from)
     declare(o, "state array", a[1])

@@ -154,9 +154,12 @@ M.key = key
 -- { ["name/dtype/isa"] = variant }.  known (optional): { kernels = set of
 -- names, isas = set } to check the keys against.
 function M.load_profile(path, known)
-  local chunk, err = loadfile(path)
+  -- Text only: LuaJIT does not verify bytecode, so the empty environment
+  -- below would not contain a crafted binary chunk.
+  local chunk, err = loadfile(path, "t")
   if not chunk then
     if not fs.read(path) then fail("cannot read profile %s", path) end
+    if tostring(err):find("wrong mode", 1, true) then fail("profile %s is not text (bytecode is refused)", path) end
     fail("profile %s: %s", path, tostring(err))
   end
   setfenv(chunk, {})
@@ -624,9 +627,11 @@ function M.run(root, o)
   local out = o.out or M.default_path(root, cpu, backends)
   local caches = M.caches()
 
-  local tmp = os.tmpname()
-  os.remove(tmp)
-  if not fs.mkdir(tmp .. "/include") then fail("cannot create %s", tmp) end
+  -- mkdtemp: a fresh directory of our own, since it receives the .so loaded below.
+  local tmpdir = os.getenv("TMPDIR")
+  local tmp, terr = fs.mkdtemp(((tmpdir and tmpdir ~= "") and tmpdir or "/tmp") .. "/optgen-tune-")
+  if not tmp then fail("cannot create a temporary directory: %s", terr) end
+  if not fs.mkdir(tmp .. "/include") then os.remove(tmp); fail("cannot create %s/include", tmp) end
   local ok, res = pcall(function()
     -- Headers the candidates include: the preludes and optk_kernels.h.
     local files = emit.all({ kernels = kernels, backends = backends, templates = root .. "/templates" })
@@ -644,14 +649,19 @@ function M.run(root, o)
       -- per ISA and storage type holding its candidates.
       local prep = emit.percall(kir.sched.slots, scalar, "c", #kir.spec.hparams)
       if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
-      local shim = { "#include <math.h>", "#include <stdint.h>",
+      local shim = { "#include <math.h>", "#include <stdint.h>", "#include <string.h>",
+                     "double optk__pow(double x, double y);", "double optk__exp(double x);",
+                     "double optk__log(double x);",
                      "void optk_tune_prep(const double *hp, int64_t t, double *c);",
                      "void optk_tune_prep(const double *hp, int64_t t, double *c)", "{",
                      "  (void)hp; (void)t;" }
       for _, l in ipairs(prep) do shim[#shim + 1] = "  " .. l end
       shim[#shim + 1] = "}"
       fs.write(dir .. "/prep.c", table.concat(shim, "\n") .. "\n")
-      local units, plan = { "prep" }, {}
+      -- The runtime's libm-free arithmetic, which per-call code and
+      -- per-element powers call.
+      fs.write(dir .. "/rt_math.c", '#include "ieee_math.c" /* runtime/, through -I */\n')
+      local units, plan = { "prep", "rt_math" }, {}
       local base = {}
       for _, dtype in ipairs(dtypes) do
         local _, text, s = emit.kernel_file(kir, scalar, nil, dtype, { unroll = 1 }, root .. "/templates")

@@ -1,0 +1,1 @@
+return { "generate", "--profile", "bc.lua", "--out", "g" }

@@ -1,0 +1,1 @@
+return { "show", "adam", "--isa", "avx2", "--dtype", "bf16", "--unroll", "2" }

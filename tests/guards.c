@@ -1,0 +1,166 @@
+/* The subnormal guards (generator/lib/optgen/guard.lua; the helpers of
+ * templates/prelude_*.h) give the plain instruction's bits: every positive
+ * f32 subnormal and millions of random bit patterns through sqrt, random
+ * pairs weighted towards tiny magnitudes through division, and the product
+ * spelled as an FMA with -0 against the product.  NaNs must be NaNs (their
+ * payloads are free, as in the bit-exactness suite).  The AVX-512 checks run
+ * where the CPU has AVX-512; on other architectures only the scalar ones. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "elems.h"
+#include "optk_internal.h" /* optk__pow, which the preludes call */
+#include "optk_scalar.h"
+#if defined(__x86_64__)
+#include "optk_avx2.h"
+#include "optk_avx512.h"
+#endif
+
+static long failures;
+
+static int same32(float a, float b) { return (a != a && b != b) || tu_f32_bits(a) == tu_f32_bits(b); }
+static int same64(double a, double b) { return (a != a && b != b) || tu_f64_bits(a) == tu_f64_bits(b); }
+
+static void fail32(const char *what, float a, float b, float got, float want)
+{
+  if (++failures <= 20)
+    fprintf(stderr, "FAIL %s(%a, %a) = %a, want %a\n", what, (double)a, (double)b, (double)got, (double)want);
+}
+
+static void fail64(const char *what, double a, double got, double want)
+{
+  if (++failures <= 20)
+    fprintf(stderr, "FAIL %s(%a) = %a, want %a\n", what, a, got, want);
+}
+
+/* Random f32 bits, half of them with an exponent field below 32 (subnormal
+ * or close: the guards' edges). */
+static float rand32(tu_rng *r)
+{
+  uint32_t b = (uint32_t)tu_next(r);
+  if (tu_below(r, 2))
+    b = (b & 0x807fffffu) | (tu_below(r, 32) << 23);
+  return tu_bits_f32(b);
+}
+
+static double rand64(tu_rng *r)
+{
+  uint64_t b = tu_next(r);
+  if (tu_below(r, 2))
+    b = (b & 0x800fffffffffffffull) | ((uint64_t)tu_below(r, 64) << 52);
+  return tu_bits_f64(b);
+}
+
+enum { N = 1 << 21 };
+static float xa[N], xb[N];
+static double da[N];
+
+static void fill(tu_rng *r, int all_subnormals)
+{
+  for (uint32_t i = 0; i < N; i++) {
+    xa[i] = all_subnormals ? tu_bits_f32(i * 4u + 1u) : rand32(r); /* every 4th, through 2^23 */
+    xb[i] = rand32(r);
+    da[i] = rand64(r);
+  }
+}
+
+static void check_scalar(void)
+{
+  for (uint32_t i = 0; i < N; i++) {
+    if (!same32(optk_sqrtf_g(xa[i]), sqrtf(xa[i])))
+      fail32("optk_sqrtf_g", xa[i], 0, optk_sqrtf_g(xa[i]), sqrtf(xa[i]));
+    if (!same32(optk_divf_g(xa[i], xb[i]), xa[i] / xb[i]))
+      fail32("optk_divf_g", xa[i], xb[i], optk_divf_g(xa[i], xb[i]), xa[i] / xb[i]);
+    if (!same64(optk_sqrt_g(da[i]), sqrt(da[i])))
+      fail64("optk_sqrt_g", da[i], optk_sqrt_g(da[i]), sqrt(da[i]));
+  }
+}
+
+#if defined(__x86_64__)
+OPTK_AVX2_TARGET static void check_avx2(void)
+{
+  for (uint32_t i = 0; i < N; i += 8) {
+    const __m256 a = _mm256_loadu_ps(xa + i), b = _mm256_loadu_ps(xb + i);
+    float g[8], w[8];
+    _mm256_storeu_ps(g, optk_avx2_sqrt_ps(a));
+    _mm256_storeu_ps(w, _mm256_sqrt_ps(a));
+    for (int j = 0; j < 8; j++)
+      if (!same32(g[j], w[j]))
+        fail32("optk_avx2_sqrt_ps", xa[i + j], 0, g[j], w[j]);
+    _mm256_storeu_ps(g, optk_avx2_div_ps(a, b));
+    _mm256_storeu_ps(w, _mm256_div_ps(a, b));
+    for (int j = 0; j < 8; j++)
+      if (!same32(g[j], w[j]))
+        fail32("optk_avx2_div_ps", xa[i + j], xb[i + j], g[j], w[j]);
+    _mm256_storeu_ps(g, _mm256_fmadd_ps(a, b, _mm256_set1_ps(-0.0f)));
+    _mm256_storeu_ps(w, _mm256_mul_ps(a, b));
+    for (int j = 0; j < 8; j++)
+      if (!same32(g[j], w[j]))
+        fail32("fma(a, b, -0)", xa[i + j], xb[i + j], g[j], w[j]);
+  }
+  for (uint32_t i = 0; i < N; i += 4) {
+    const __m256d a = _mm256_loadu_pd(da + i);
+    double g[4], w[4];
+    _mm256_storeu_pd(g, optk_avx2_sqrt_pd(a));
+    _mm256_storeu_pd(w, _mm256_sqrt_pd(a));
+    for (int j = 0; j < 4; j++)
+      if (!same64(g[j], w[j]))
+        fail64("optk_avx2_sqrt_pd", da[i + j], g[j], w[j]);
+  }
+}
+
+OPTK_AVX512_TARGET static void check_avx512(void)
+{
+  for (uint32_t i = 0; i < N; i += 16) {
+    const __m512 a = _mm512_loadu_ps(xa + i), b = _mm512_loadu_ps(xb + i);
+    float g[16], w[16];
+    _mm512_storeu_ps(g, optk_avx512_sqrt_ps(a));
+    _mm512_storeu_ps(w, _mm512_sqrt_ps(a));
+    for (int j = 0; j < 16; j++)
+      if (!same32(g[j], w[j]))
+        fail32("optk_avx512_sqrt_ps", xa[i + j], 0, g[j], w[j]);
+    _mm512_storeu_ps(g, optk_avx512_div_ps(a, b));
+    _mm512_storeu_ps(w, _mm512_div_ps(a, b));
+    for (int j = 0; j < 16; j++)
+      if (!same32(g[j], w[j]))
+        fail32("optk_avx512_div_ps", xa[i + j], xb[i + j], g[j], w[j]);
+  }
+  for (uint32_t i = 0; i < N; i += 8) {
+    const __m512d a = _mm512_loadu_pd(da + i);
+    double g[8], w[8];
+    _mm512_storeu_pd(g, optk_avx512_sqrt_pd(a));
+    _mm512_storeu_pd(w, _mm512_sqrt_pd(a));
+    for (int j = 0; j < 8; j++)
+      if (!same64(g[j], w[j]))
+        fail64("optk_avx512_sqrt_pd", da[i + j], g[j], w[j]);
+  }
+}
+#endif
+
+int main(void)
+{
+  tu_rng r;
+  tu_seed(&r, 7);
+  const char *ran = "scalar";
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl");
+  ran = avx512 ? "scalar, avx2, avx512" : avx2 ? "scalar, avx2" : "scalar";
+#endif
+  for (int round = 0; round < 4; round++) {
+    fill(&r, round == 0);
+    check_scalar();
+#if defined(__x86_64__)
+    if (avx2)
+      check_avx2();
+    if (avx512)
+      check_avx512();
+#endif
+  }
+  printf("guards (%s): %d values per check, %ld failures\n", ran, 4 * N, failures);
+  return failures != 0;
+}
