@@ -27,7 +27,8 @@ extern "C" {
  * and f16 kernels, and f64 for f64 kernels. */
 typedef enum { OPTK_F32, OPTK_F64, OPTK_BF16, OPTK_F16 } optk_dtype;
 typedef enum { OPTK_ISA_SCALAR, OPTK_ISA_AVX2, OPTK_ISA_AVX512, OPTK_ISA_NEON, OPTK_ISA_SVE } optk_isa;
-enum { OPTK_OK = 0, OPTK_EINVAL = -1, OPTK_ENOTSUP = -2 };
+enum { OPTK_OK = 0, OPTK_EINVAL = -1, OPTK_ENOTSUP = -2,
+       OPTK_ENOMEM = -3 /* a two-phase kernel (lamb) could not allocate its scratch; nothing written */ };
 
 /* bf16 and f16 values travel as their raw 16-bit patterns. */
 typedef uint16_t optk_bf16;

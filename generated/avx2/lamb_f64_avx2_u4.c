@@ -39,7 +39,7 @@ void optk_lamb_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t4_0 = _mm256_fmadd_pd(t3_0, k2, vv_0);
     const __m256d t5_0 = _mm256_div_pd(t2_0, k3);
     const __m256d t6_0 = _mm256_div_pd(t4_0, k4);
-    const __m256d t7_0 = _mm256_sqrt_pd(t6_0);
+    const __m256d t7_0 = optk_avx2_sqrt_pd(t6_0);
     const __m256d t8_0 = _mm256_add_pd(k5, t7_0);
     const __m256d t9_0 = _mm256_div_pd(t5_0, t8_0);
     _mm256_storeu_pd(m + i, t2_0);
@@ -54,7 +54,7 @@ void optk_lamb_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t4_1 = _mm256_fmadd_pd(t3_1, k2, vv_1);
     const __m256d t5_1 = _mm256_div_pd(t2_1, k3);
     const __m256d t6_1 = _mm256_div_pd(t4_1, k4);
-    const __m256d t7_1 = _mm256_sqrt_pd(t6_1);
+    const __m256d t7_1 = optk_avx2_sqrt_pd(t6_1);
     const __m256d t8_1 = _mm256_add_pd(k5, t7_1);
     const __m256d t9_1 = _mm256_div_pd(t5_1, t8_1);
     _mm256_storeu_pd(m + i + 4, t2_1);
@@ -69,7 +69,7 @@ void optk_lamb_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t4_2 = _mm256_fmadd_pd(t3_2, k2, vv_2);
     const __m256d t5_2 = _mm256_div_pd(t2_2, k3);
     const __m256d t6_2 = _mm256_div_pd(t4_2, k4);
-    const __m256d t7_2 = _mm256_sqrt_pd(t6_2);
+    const __m256d t7_2 = optk_avx2_sqrt_pd(t6_2);
     const __m256d t8_2 = _mm256_add_pd(k5, t7_2);
     const __m256d t9_2 = _mm256_div_pd(t5_2, t8_2);
     _mm256_storeu_pd(m + i + 8, t2_2);
@@ -84,7 +84,7 @@ void optk_lamb_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t4_3 = _mm256_fmadd_pd(t3_3, k2, vv_3);
     const __m256d t5_3 = _mm256_div_pd(t2_3, k3);
     const __m256d t6_3 = _mm256_div_pd(t4_3, k4);
-    const __m256d t7_3 = _mm256_sqrt_pd(t6_3);
+    const __m256d t7_3 = optk_avx2_sqrt_pd(t6_3);
     const __m256d t8_3 = _mm256_add_pd(k5, t7_3);
     const __m256d t9_3 = _mm256_div_pd(t5_3, t8_3);
     _mm256_storeu_pd(m + i + 12, t2_3);
@@ -101,7 +101,7 @@ void optk_lamb_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t4_0 = _mm256_fmadd_pd(t3_0, k2, vv_0);
     const __m256d t5_0 = _mm256_div_pd(t2_0, k3);
     const __m256d t6_0 = _mm256_div_pd(t4_0, k4);
-    const __m256d t7_0 = _mm256_sqrt_pd(t6_0);
+    const __m256d t7_0 = optk_avx2_sqrt_pd(t6_0);
     const __m256d t8_0 = _mm256_add_pd(k5, t7_0);
     const __m256d t9_0 = _mm256_div_pd(t5_0, t8_0);
     _mm256_storeu_pd(m + i, t2_0);
@@ -118,7 +118,7 @@ void optk_lamb_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const double st4 = fma(st3, sk2, svv);
     const double st5 = st2 / sk3;
     const double st6 = st4 / sk4;
-    const double st7 = sqrt(st6);
+    const double st7 = optk_sqrt_g(st6);
     const double st8 = sk5 + st7;
     const double st9 = st5 / st8;
     m[i] = st2;

@@ -34,7 +34,7 @@ void optk_lamb_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t4_0 = _mm512_fmadd_pd(t3_0, k2, vv_0);
     const __m512d t5_0 = _mm512_div_pd(t2_0, k3);
     const __m512d t6_0 = _mm512_div_pd(t4_0, k4);
-    const __m512d t7_0 = _mm512_sqrt_pd(t6_0);
+    const __m512d t7_0 = optk_avx512_sqrt_pd(t6_0);
     const __m512d t8_0 = _mm512_add_pd(k5, t7_0);
     const __m512d t9_0 = _mm512_div_pd(t5_0, t8_0);
     _mm512_storeu_pd(m + i, t2_0);
@@ -49,7 +49,7 @@ void optk_lamb_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t4_1 = _mm512_fmadd_pd(t3_1, k2, vv_1);
     const __m512d t5_1 = _mm512_div_pd(t2_1, k3);
     const __m512d t6_1 = _mm512_div_pd(t4_1, k4);
-    const __m512d t7_1 = _mm512_sqrt_pd(t6_1);
+    const __m512d t7_1 = optk_avx512_sqrt_pd(t6_1);
     const __m512d t8_1 = _mm512_add_pd(k5, t7_1);
     const __m512d t9_1 = _mm512_div_pd(t5_1, t8_1);
     _mm512_storeu_pd(m + i + 8, t2_1);
@@ -64,7 +64,7 @@ void optk_lamb_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t4_2 = _mm512_fmadd_pd(t3_2, k2, vv_2);
     const __m512d t5_2 = _mm512_div_pd(t2_2, k3);
     const __m512d t6_2 = _mm512_div_pd(t4_2, k4);
-    const __m512d t7_2 = _mm512_sqrt_pd(t6_2);
+    const __m512d t7_2 = optk_avx512_sqrt_pd(t6_2);
     const __m512d t8_2 = _mm512_add_pd(k5, t7_2);
     const __m512d t9_2 = _mm512_div_pd(t5_2, t8_2);
     _mm512_storeu_pd(m + i + 16, t2_2);
@@ -79,7 +79,7 @@ void optk_lamb_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t4_3 = _mm512_fmadd_pd(t3_3, k2, vv_3);
     const __m512d t5_3 = _mm512_div_pd(t2_3, k3);
     const __m512d t6_3 = _mm512_div_pd(t4_3, k4);
-    const __m512d t7_3 = _mm512_sqrt_pd(t6_3);
+    const __m512d t7_3 = optk_avx512_sqrt_pd(t6_3);
     const __m512d t8_3 = _mm512_add_pd(k5, t7_3);
     const __m512d t9_3 = _mm512_div_pd(t5_3, t8_3);
     _mm512_storeu_pd(m + i + 24, t2_3);
@@ -96,7 +96,7 @@ void optk_lamb_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t4_0 = _mm512_fmadd_pd(t3_0, k2, vv_0);
     const __m512d t5_0 = _mm512_div_pd(t2_0, k3);
     const __m512d t6_0 = _mm512_div_pd(t4_0, k4);
-    const __m512d t7_0 = _mm512_sqrt_pd(t6_0);
+    const __m512d t7_0 = optk_avx512_sqrt_pd(t6_0);
     const __m512d t8_0 = _mm512_add_pd(k5, t7_0);
     const __m512d t9_0 = _mm512_div_pd(t5_0, t8_0);
     _mm512_storeu_pd(m + i, t2_0);
@@ -114,7 +114,7 @@ void optk_lamb_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t4_0 = _mm512_fmadd_pd(t3_0, k2, vv_0);
     const __m512d t5_0 = _mm512_div_pd(t2_0, k3);
     const __m512d t6_0 = _mm512_div_pd(t4_0, k4);
-    const __m512d t7_0 = _mm512_sqrt_pd(t6_0);
+    const __m512d t7_0 = optk_avx512_sqrt_pd(t6_0);
     const __m512d t8_0 = _mm512_add_pd(k5, t7_0);
     const __m512d t9_0 = _mm512_div_pd(t5_0, t8_0);
     _mm512_mask_storeu_pd(m + i, m0, t2_0);

@@ -115,11 +115,11 @@ void optk_lamb_f32_neon_u4(size_t n, void *param, const void *grad, void *const 
     const float svv = v[i];
     const float st3 = fmaf(svg, svg, -svv);
     const float st4 = fmaf(st3, sk2, svv);
-    const float st5 = st2 / sk3;
-    const float st6 = st4 / sk4;
-    const float st7 = sqrtf(st6);
+    const float st5 = optk_divf_g(st2, sk3);
+    const float st6 = optk_divf_g(st4, sk4);
+    const float st7 = optk_sqrtf_g(st6);
     const float st8 = sk5 + st7;
-    const float st9 = st5 / st8;
+    const float st9 = optk_divf_g(st5, st8);
     m[i] = st2;
     v[i] = st4;
     n0[i] = st9;

@@ -117,7 +117,7 @@ void optk_lamb_f64_neon_u4(size_t n, void *param, const void *grad, void *const 
     const double st4 = fma(st3, sk2, svv);
     const double st5 = st2 / sk3;
     const double st6 = st4 / sk4;
-    const double st7 = sqrt(st6);
+    const double st7 = optk_sqrt_g(st6);
     const double st8 = sk5 + st7;
     const double st9 = st5 / st8;
     m[i] = st2;

@@ -31,11 +31,11 @@ void optk_lamb_f32_scalar_u1(size_t n, void *param, const void *grad, void *cons
     const float vv = v[i];
     const float t3 = fmaf(vg, vg, -vv);
     const float t4 = fmaf(t3, k2, vv);
-    const float t5 = t2 / k3;
-    const float t6 = t4 / k4;
-    const float t7 = sqrtf(t6);
+    const float t5 = optk_divf_g(t2, k3);
+    const float t6 = optk_divf_g(t4, k4);
+    const float t7 = optk_sqrtf_g(t6);
     const float t8 = k5 + t7;
-    const float t9 = t5 / t8;
+    const float t9 = optk_divf_g(t5, t8);
     m[i] = t2;
     v[i] = t4;
     n0[i] = t9;

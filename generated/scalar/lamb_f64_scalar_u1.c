@@ -33,7 +33,7 @@ void optk_lamb_f64_scalar_u1(size_t n, void *param, const void *grad, void *cons
     const double t4 = fma(t3, k2, vv);
     const double t5 = t2 / k3;
     const double t6 = t4 / k4;
-    const double t7 = sqrt(t6);
+    const double t7 = optk_sqrt_g(t6);
     const double t8 = k5 + t7;
     const double t9 = t5 / t8;
     m[i] = t2;

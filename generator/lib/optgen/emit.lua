@@ -201,6 +201,8 @@ local function common_file(kir, backends, dtypes, variant, scalar, tdir)
         r[#r + 1] = "#endif"
       end
       r[#r + 1] = "  },"
+    else
+      r[#r + 1] = "  0, 0, NULL, NULL, 0, { NULL }, /* one phase */"
     end
     r[#r + 1] = "};"
     r[#r + 1] = ""

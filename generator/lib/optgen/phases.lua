@@ -9,7 +9,12 @@
 --   phase 2 stores the rest (the parameter), reading the scratch arrays,
 --     with the per-tensor values computed from the norms by prep2.
 -- Phase 2 never recomputes phase 1's values, so it cannot read an array
--- phase 1 overwrote: such a value is carried in scratch too.
+-- phase 1 overwrote: such a value is carried in scratch too.  Nor does it
+-- read the gradient (the group step forms a scaled one block by block in
+-- phase 1 only), and every norm is of p or of a scratch array: the
+-- runtime takes the norms block by block in phase 1, on the values the
+-- kernel used.  The parameter's update must use a norm, so phase 1 never
+-- writes p (the norm of p is of p before the step).
 local diag = require("optgen.diag")
 local ir = require("optgen.ir")
 local limits = require("optgen.limits")
@@ -25,6 +30,10 @@ function M.split(k, roots, names, inits, nnorms)
   end
   if #later == 0 then
     diag.at(k.update_origin, 1, 1, "%s: a norm() that no stored value uses", k.name)
+  end
+  if not roots[1].tensor then
+    diag.at(k.update_origin, 1, 1, "%s: norm() is used, but not by the parameter's update (only p may "
+            .. "depend on a norm; state that does must be stored with p)", k.name)
   end
 
   -- Scratch arrays: per-element nodes of phase 1 that phase 2 or a norm
@@ -52,7 +61,7 @@ function M.split(k, roots, names, inits, nnorms)
       r = b2:hparam(n.name, n.value)
     elseif n.op == "t" then
       r = b2:step()
-    elseif n.op == "load" and not stored_first[n.name] then
+    elseif n.op == "load" and n.name ~= "g" and not stored_first[n.name] then
       r = b2:load(n.name)
     elseif n.pinned then
       r = b2:pinned_ne(cut(n.args[1]))
@@ -76,7 +85,7 @@ function M.split(k, roots, names, inits, nnorms)
     seen[n] = true
     if n.op == "norm" then
       local x = n.args[1]
-      norm_arrays[n.value + 1] = x.op == "load" and not stored_first[x.name] and x.name or materialize(x)
+      norm_arrays[n.value + 1] = x.op == "load" and x.name == "p" and "p" or materialize(x)
     end
     for _, a in ipairs(n.args) do collect(a, seen) end
   end
