@@ -32,8 +32,8 @@ function M.split(k, roots, names, inits, nnorms)
     diag.at(k.update_origin, 1, 1, "%s: a norm() that no stored value uses", k.name)
   end
   if not roots[1].tensor then
-    diag.at(k.update_origin, 1, 1, "%s: norm() is used, but not by the parameter's update (only p may "
-            .. "depend on a norm; state that does must be stored with p)", k.name)
+    diag.at(k.update_origin, 1, 1, "%s: norm() is used, but the parameter's update does not depend on it "
+            .. "(a two-phase kernel's phase 1 must leave p alone)", k.name)
   end
 
   -- Scratch arrays: per-element nodes of phase 1 that phase 2 or a norm
