@@ -6,8 +6,13 @@
  * m += (g - m) * (1 - beta1); v += (g^2 - v) * (1 - beta2);
  * update = (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps);
  * ratio = ||p|| / ||update|| when both norms are positive, else 1; p -= ratio * lr * update.
+ * Operation order from keras-team/keras commit 3422977a5e38fb2f7709aaa9a08e47f0c43d0f60,
+ * keras/src/optimizers/lamb.py, Lamb.update_step (ratio as its ops.where(w_norm > 0,
+ * ops.where(g_norm > 0, w_norm / g_norm, 1), 1)); here ratio * lr is one per-call constant in
+ * double, rounded once, and p - c * update one fused multiply-add.
  * The norms are per tensor, with the runtime's reproducible sum (the same bits on every ISA and
- * thread count), so the kernel runs in two phases (generator/lib/optgen/phases.lua). */
+ * thread count), so the kernel runs in two phases (generator/lib/optgen/phases.lua).  A NaN norm
+ * makes the ratio 1; an infinite one an infinite or NaN ratio. */
 #include <math.h>
 #include <string.h>
 #include "optk_internal.h"
