@@ -226,6 +226,12 @@ static const struct optk_irp_node irp_ftrl_nodes[] = {
 static const int irp_ftrl_init[] = { 0, 1 };
 static const int irp_ftrl_store[] = { 33, 6, 19 };
 
+static const struct optk_irp_node irp_lamb_nodes[] = {
+  { "const", 0, 0, { -1, -1, -1 }, 0.0, -1 }, /* 0 */
+};
+static const int irp_lamb_init[] = { 0, 0 };
+static const int irp_lamb_store[] = { -1 };
+
 static const struct optk_irp_node irp_lion_nodes[] = {
   { "const", 0, 0, { -1, -1, -1 }, 0.0, -1 }, /* 0 */
   { "hparam", 0, 0, { -1, -1, -1 }, 0.0, 0 }, /* 1 */
@@ -1120,6 +1126,7 @@ const struct optk_irp optk_irp_all[] = {
   { "adamax", 4, 24, irp_adamax_nodes, 2, irp_adamax_init, 3, irp_adamax_store },
   { "adamw", 5, 32, irp_adamw_nodes, 2, irp_adamw_init, 3, irp_adamw_store },
   { "ftrl", 7, 34, irp_ftrl_nodes, 2, irp_ftrl_init, 3, irp_ftrl_store },
+  { "lamb", 4, 1, irp_lamb_nodes, 2, irp_lamb_init, 0, irp_lamb_store },
   { "lion", 3, 21, irp_lion_nodes, 1, irp_lion_init, 2, irp_lion_store },
   { "nadam", 4, 46, irp_nadam_nodes, 2, irp_nadam_init, 3, irp_nadam_store },
   { "rmsprop", 3, 17, irp_rmsprop_nodes, 1, irp_rmsprop_init, 2, irp_rmsprop_store },
@@ -1145,4 +1152,4 @@ const struct optk_irp optk_irp_all[] = {
   { "torch_sgd", 3, 18, irp_torch_sgd_nodes, 0, irp_torch_sgd_init, 1, irp_torch_sgd_store },
   { "torch_sgd_momentum", 6, 36, irp_torch_sgd_momentum_nodes, 1, irp_torch_sgd_momentum_init, 2, irp_torch_sgd_momentum_store },
 };
-const int optk_irp_count = 31;
+const int optk_irp_count = 32;

@@ -136,6 +136,23 @@ int optk_ftrl_bf16_init(size_t n, float *accumulator, float *linear, const optk_
 int optk_ftrl_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t);
 int optk_ftrl_f16_init(size_t n, float *accumulator, float *linear, const optk_ftrl_hparams *hp);
 
+/* lamb: LAMB (You et al. 2019, arXiv:1904.00962; Keras 3, keras/src/optimizers/lamb.py, update_step): */
+typedef struct optk_lamb_hparams {
+  double lr;
+  double beta1;
+  double beta2;
+  double eps;
+} optk_lamb_hparams;
+#define OPTK_LAMB_HPARAMS_DEFAULT { 0.001, 0.9, 0.999, 1e-07 }
+int optk_lamb_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_lamb_hparams *hp, int64_t t);
+int optk_lamb_f32_init(size_t n, float *m, float *v, const optk_lamb_hparams *hp);
+int optk_lamb_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_lamb_hparams *hp, int64_t t);
+int optk_lamb_f64_init(size_t n, double *m, double *v, const optk_lamb_hparams *hp);
+int optk_lamb_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_lamb_hparams *hp, int64_t t);
+int optk_lamb_bf16_init(size_t n, float *m, float *v, const optk_lamb_hparams *hp);
+int optk_lamb_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_lamb_hparams *hp, int64_t t);
+int optk_lamb_f16_init(size_t n, float *m, float *v, const optk_lamb_hparams *hp);
+
 /* lion: Lion (Chen et al. 2023, arXiv:2302.06675; Keras 3, keras/src/optimizers/lion.py, update_step): */
 typedef struct optk_lion_hparams {
   double lr;

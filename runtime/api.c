@@ -267,9 +267,27 @@ int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, con
     optk__fpenv_leave(fpenv, 0);
     return OPTK_EINVAL;
   }
-  if (!optk_isa_available(isa) || k->impl[isa] == NULL) {
+  if (!optk_isa_available(isa) || k->impl[isa] == NULL || (k->nnorms > 0 && k->impl2[isa] == NULL)) {
     optk__fpenv_leave(fpenv, 0);
     return OPTK_ENOTSUP;
+  }
+  if (k->nnorms > 0 && n > 0) {
+    /* Two phases with per-tensor norms (two_phase.c); the workspace is
+     * allocated before anything is written. */
+    struct optk_tp r;
+    memset(&r, 0, sizeof r);
+    r.k = k;
+    r.isa = isa;
+    r.fn1 = k->impl[isa];
+    r.fn2 = k->impl2[isa];
+    if (optk__tp_alloc(&r, n, optk__tp_parts(k, r.fn1, n, c, OPTK_MAX_THREADS)) != OPTK_OK) {
+      optk__fpenv_leave(fpenv, 0);
+      return OPTK_ENOMEM;
+    }
+    const unsigned flags = optk__tp_step(&r, OPTK_TP_DIRECT, n, param, grad, state, NULL, 0, hp, t, c);
+    optk__tp_free(&r);
+    optk__fpenv_leave(fpenv, flags);
+    return OPTK_OK;
   }
   optk__fpenv_leave(fpenv, n > 0 ? optk__parallel_run(k, k->impl[isa], n, param, grad, state, c) : 0);
   return OPTK_OK;
@@ -291,6 +309,8 @@ const char *optk_strerror(int err)
            "or overflowing the kernel's arithmetic, or step t < 1)";
   case OPTK_ENOTSUP:
     return "instruction set not supported by this CPU or build";
+  case OPTK_ENOMEM:
+    return "out of memory (a two-phase kernel's scratch arrays); nothing was written";
   default:
     return "unknown optkern error code";
   }

@@ -385,6 +385,44 @@ static void grp_pass2(void *arg, int part)
   grp_for_pieces(g, part, grp_step_piece, NULL);
 }
 
+/* ---- two-phase kernels (per-tensor norms, two_phase.c) ------------------ */
+
+static void grp_tp_gload(const void *ctx, const void *grad, size_t i, size_t n, void *out)
+{
+  grp_load_mul(ctx, grad, i, n, out);
+}
+
+/* f32 results back to the 16-bit param: to nearest even (master, or no
+ * stochastic rounding), else stochastically with element index + j. */
+static void grp_tp_put16(const void *ctx, const float *v, uint16_t *p, size_t n, uint64_t index, int rne)
+{
+  const struct grp_group *g = ctx;
+  const int bf = g->k->dtype == OPTK_BF16;
+  if (rne || !g->sr) {
+    for (size_t j = 0; j < n; j++)
+      p[j] = bf ? optk_f32_to_bf16(v[j]) : optk_f32_to_f16(v[j]);
+  } else {
+    for (size_t j = 0; j < n; j++)
+      p[j] = bf ? grp_sr_bf16(v[j], grp_sr_bits(g->sr_key, index + j))
+                : grp_sr_f16(v[j], grp_sr_bits(g->sr_key, index + j));
+  }
+}
+
+/* Every tensor in turn, each with its own norms, split across the pool. */
+static void grp_two_phase(struct grp_group *g, struct optk_tp *r, const double *hp, int64_t t)
+{
+  static const int modes[] = { [GRP_MODE_DIRECT] = OPTK_TP_DIRECT, [GRP_MODE_GBUF] = OPTK_TP_GBUF,
+                               [GRP_MODE_VIA32] = OPTK_TP_VIA32, [GRP_MODE_MASTER] = OPTK_TP_MASTER };
+  r->ctx = g;
+  uint64_t base = 0;
+  for (size_t i = 0; i < g->count; i++) {
+    const optk_tensor *ts = &g->ts[i];
+    optk__tp_step(r, modes[grp_mode_of(g, ts)], ts->n, ts->param, ts->grad, ts->state, ts->master, base, hp, t,
+                  g->consts);
+    base += ts->n;
+  }
+}
+
 /* ---- the call ----------------------------------------------------------- */
 
 /* Everything optk_step would refuse, for every tensor, and the group's own
@@ -423,7 +461,7 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
   int err = grp_check_group(k, count, tensors, hp, t, opts);
   if (err != OPTK_OK)
     return err;
-  if (!optk_isa_available(isa) || k->impl[isa] == NULL)
+  if (!optk_isa_available(isa) || k->impl[isa] == NULL || (k->nnorms > 0 && k->impl2[isa] == NULL))
     return OPTK_ENOTSUP;
 
   struct grp_group g;
@@ -452,6 +490,15 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
   g.sd = scale;
   g.sf = (float)scale;
 
+  struct optk_tp tp; /* two-phase kernels' workspace */
+  memset(&tp, 0, sizeof tp);
+  tp.k = k;
+  tp.isa = isa;
+  tp.fn1 = k->impl[isa];
+  tp.fn2 = k->impl2[isa];
+  tp.gload = grp_tp_gload;
+  tp.put16 = grp_tp_put16;
+
   /* The f32 twin, when a 16-bit tensor will need it: looked up before any
    * write, since a vendored selection may lack it. */
   int need32 = 0;
@@ -461,9 +508,11 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
       need32 = tensors[i].master != NULL;
     if (need32) {
       const optk_kernel *k32 = optk_find(k->name, OPTK_F32);
-      if (k32 == NULL || k32->impl[isa] == NULL)
+      if (k32 == NULL || k32->impl[isa] == NULL || (k->nnorms > 0 && k32->impl2[isa] == NULL))
         return OPTK_ENOTSUP;
       g.fn32 = k32->impl[isa];
+      tp.fn1_32 = k32->impl[isa];
+      tp.fn2_32 = k32->impl2[isa];
     }
   }
 
@@ -491,6 +540,16 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
       th = (int)most;
     if (th > 1)
       g.nparts = th;
+  }
+
+  if (k->nnorms > 0) {
+    /* Scratch for the largest tensor, allocated before anything is written. */
+    size_t most = 0;
+    for (size_t i = 0; i < count; i++)
+      most = tensors[i].n > most ? tensors[i].n : most;
+    int th = optk_get_num_threads();
+    if (optk__tp_alloc(&tp, most, th < GROUP_MAX_PARTS ? th : GROUP_MAX_PARTS) != OPTK_OK)
+      return OPTK_ENOMEM;
   }
 
   struct grp_part1 one;
@@ -531,6 +590,7 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
   if (skip && (nan || inf)) {
     if (result != NULL)
       result->skipped = 1;
+    optk__tp_free(&tp);
     return OPTK_OK;
   }
 
@@ -542,6 +602,11 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
     g.cf = (float)coef;
   }
   g.multiply = k->dtype == OPTK_F64 ? !(g.sd == 1.0 && g.cd == 1.0) : !(g.sf == 1.0f && g.cf == 1.0f);
+  if (k->nnorms > 0) {
+    grp_two_phase(&g, &tp, hp, t);
+    optk__tp_free(&tp);
+    return OPTK_OK;
+  }
   optk__parallel_tasks(g.nparts, grp_pass2, &g);
   return OPTK_OK;
 }

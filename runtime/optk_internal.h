@@ -93,6 +93,18 @@ struct optk_kernel {
   int nconsts;
   void (*prep)(const double *hp, int64_t t, double *consts); /* nconsts values */
   optk_kernel_fn impl[OPTK_ISA_COUNT];                        /* NULL where not built */
+  /* Two-phase kernels: an update that uses a per-tensor norm (LAMB's trust
+   * ratio; generator/lib/optgen/phases.lua).  impl writes the state and
+   * nscratch scratch arrays (after the state in the state list, n elements
+   * of the arithmetic type each); the runtime takes the L2 norm of each
+   * array norm_arrays names (-1: param, else an index into state + scratch)
+   * with its reproducible sum; prep2 turns them into impl2's constants; impl2
+   * writes the parameter.  nnorms is 0 for one-phase kernels. */
+  int nnorms, nscratch;
+  const signed char *norm_arrays;
+  void (*prep2)(const double *hp, int64_t t, const double *norms, double *consts);
+  int nconsts2;
+  optk_kernel_fn impl2[OPTK_ISA_COUNT];
 };
 
 /* Generated registry (generated/registry.c), in spec and dtype order. */
@@ -199,6 +211,44 @@ float optk__gscan_f32(const float *g, const uint16_t *g16, size_t n, float s, fl
 void optk__gmul_f32(const float *g, const uint16_t *g16, size_t n, float s, float c, float *out, optk_isa isa);
 double optk__gscan_f64(const double *g, size_t n, double s, double *out, int *bad, optk_isa isa);
 void optk__gmul_f64(const double *g, size_t n, double s, double c, double *out, optk_isa isa);
+
+/* Two-phase kernels (two_phase.c): one tensor's step in two passes with
+ * its per-tensor norms between them.  Modes: DIRECT, the kernel on the
+ * tensor's arrays (optk_step); GBUF, the kernel with the gradient formed by
+ * gload a block at a time (f32/f64 in a group); VIA32, a 16-bit tensor
+ * stepped by the f32 kernel on f32 copies of p, rounded back by put16;
+ * MASTER, the f32 kernel on master, put16 rounding it to p (rne set). */
+enum { OPTK_TP_DIRECT, OPTK_TP_GBUF, OPTK_TP_VIA32, OPTK_TP_MASTER };
+struct optk_tp {
+  const optk_kernel *k;
+  optk_isa isa;
+  optk_kernel_fn fn1, fn2;       /* k's phases on the ISA */
+  optk_kernel_fn fn1_32, fn2_32; /* the f32 twin's (VIA32, MASTER) */
+  void (*gload)(const void *ctx, const void *grad, size_t i, size_t n, void *out);
+  void (*put16)(const void *ctx, const float *v, uint16_t *p, size_t n, uint64_t index, int rne);
+  const void *ctx;
+  /* workspace (optk__tp_alloc): nscratch arrays of scratch_n elements in
+   * the compute type, and a sum and NaN/Inf flags per part and norm */
+  void *scratch;
+  size_t scratch_n;
+  optk_rsum *acc;
+  unsigned char *bad;
+  int maxparts;
+};
+/* Allocates the workspace for tensors of up to n elements split in up to
+ * maxparts parts: OPTK_OK, or OPTK_ENOMEM with nothing to free. */
+int optk__tp_alloc(struct optk_tp *r, size_t n, int maxparts);
+void optk__tp_free(struct optk_tp *r);
+/* The parts a step of n elements splits into, at most most. */
+int optk__tp_parts(const optk_kernel *k, optk_kernel_fn fn1, size_t n, const void *c1, int most);
+/* One tensor (n <= scratch_n); base: its first element's index in the
+ * group (stochastic rounding's counter); c1: phase 1's constants (optk_step's).
+ * Returns the workers' floating-point exception flags. */
+unsigned optk__tp_step(const struct optk_tp *r, int mode, size_t n, void *param, const void *grad,
+                       void *const *state, float *master, uint64_t base, const double *hp, int64_t t,
+                       const void *c1);
+/* Tests: the next count workspace allocations fail (OPTK_ENOMEM). */
+void optk__tp_fail_allocs(int count);
 
 /* optk_step_group on a given ISA (tests); OPTK_ENOTSUP where not here. */
 int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,

@@ -27,7 +27,8 @@ extern "C" {
  * and f16 kernels, and f64 for f64 kernels. */
 typedef enum { OPTK_F32, OPTK_F64, OPTK_BF16, OPTK_F16 } optk_dtype;
 typedef enum { OPTK_ISA_SCALAR, OPTK_ISA_AVX2, OPTK_ISA_AVX512, OPTK_ISA_NEON, OPTK_ISA_SVE } optk_isa;
-enum { OPTK_OK = 0, OPTK_EINVAL = -1, OPTK_ENOTSUP = -2 };
+enum { OPTK_OK = 0, OPTK_EINVAL = -1, OPTK_ENOTSUP = -2,
+       OPTK_ENOMEM = -3 /* a two-phase kernel (lamb) could not allocate its scratch; nothing written */ };
 
 /* bf16 and f16 values travel as their raw 16-bit patterns. */
 typedef uint16_t optk_bf16;
@@ -78,7 +79,18 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
  * state array restrict, so param == grad, one array passed as two state
  * arrays, param or grad equal to a state array, or any partial overlap
  * between them gives no defined result.  Equal pointers are refused as above;
- * partial overlap is not detected.  Each array holds n elements. */
+ * partial overlap is not detected.  Each array holds n elements.
+ *
+ * Kernels whose update uses a per-tensor norm (lamb: the trust ratio
+ * ||p|| / ||update||) treat the n elements as one tensor: stepping a tensor
+ * in pieces is not stepping it whole.  They run in two passes over the
+ * arrays, with scratch memory of n elements of the compute type per value
+ * carried between them (lamb: one array); if that allocation fails the step
+ * returns OPTK_ENOMEM having written nothing.  The norms are reproducible
+ * sums (the same bits on every ISA and thread count); a NaN among the
+ * values gives a NaN norm and an infinity an infinite one, which the update
+ * then meets as any other value (lamb: ratio 1 when a norm is NaN, as the
+ * w_norm > 0 test fails; p's NaN elements stay NaN). */
 int optk_step(const optk_kernel *k, size_t n, void *param, const void *grad,
               void *const *state, const double *hp, int64_t t); /* best ISA */
 int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
@@ -126,6 +138,13 @@ int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, con
  * - Threads: the work is split by bytes across the pool (small tensors
  *   batched, large ones cut into cache-line aligned pieces); the results
  *   are the same bits at every thread count.
+ *
+ * - Kernels with per-tensor norms (lamb): every tensor has its own norms,
+ *   taken of the values its update uses (the transformed gradient's
+ *   update; the master as p where there is one); such a kernel steps one
+ *   tensor after another, each split across the pool, and returns
+ *   OPTK_ENOMEM, writing nothing, when its scratch (for the largest tensor)
+ *   cannot be allocated.
  *
  * Returns OPTK_EINVAL, writing nothing to any tensor, on what optk_step
  * refuses for any tensor, count > 0 with tensors NULL, a master array for an

@@ -77,7 +77,7 @@ static float optk_calibrate(const optk_kernel *k, optk_kernel_fn fn, const void 
   void *st[OPTK_MAX_STATE];
   optk_cal_fill(optk_cal[0], k->dtype);
   optk_cal_fill(optk_cal[1], k->dtype);
-  for (int s = 0; s < k->nstate; s++) {
+  for (int s = 0; s < k->nstate + k->nscratch; s++) { /* a two-phase kernel's scratch follows the state */
     optk_cal_fill(optk_cal[2 + s], sd);
     st[s] = optk_cal[2 + s];
   }

@@ -22,4 +22,4 @@ static void @name@_prep(const double *hp, int64_t t, double *c)
   @prep@
 }
 
-@records@
+@phase2@@records@

@@ -307,5 +307,27 @@ test("step_group: skip on NaN, masters, errors", function()
   for j = 0, n - 1 do assert(p[j] == f32_to_bf16(m[j]), j) end
 end)
 
+test("lamb (two phases, per-tensor norms): step and step_group agree, and it moves p", function()
+  local k = optkern.find("lamb", "f32")
+  assert(k and k.state[1] == "m" and k.state[2] == "v" and k.hparams[4].name == "eps")
+  local sizes = { 300, 5000 }
+  local a, b = group_model(k, sizes), {}
+  for i, x in ipairs(a) do
+    local n = sizes[i]
+    local p, g = ffi.new("float[?]", n), ffi.new("float[?]", n)
+    ffi.copy(p, x.param, n * 4)
+    ffi.copy(g, x.grad, n * 4)
+    b[i] = { param = p, grad = g, state = k:new_state(n, {}) }
+  end
+  local p0 = a[1].param[0]
+  k:step_group(a, { lr = 0.01 }, 1)
+  for _, x in ipairs(b) do k:step(x.param, x.grad, x.state, { lr = 0.01 }, 1) end
+  for i = 1, #sizes do
+    assert(ffi.C.memcmp(a[i].param, b[i].param, sizes[i] * 4) == 0, "param " .. i)
+    assert(ffi.C.memcmp(a[i].state[1], b[i].state[1], sizes[i] * 4) == 0, "m " .. i)
+  end
+  assert(a[1].param[0] ~= p0)
+end)
+
 print(string.format("binding: %d passed, %d failed", passed, failed))
 os.exit(failed == 0 and 0 or 1)

@@ -26,6 +26,7 @@ int main(void)
   srunner_add_suite(sr, keras_suite());
   srunner_add_suite(sr, state_suite());
   srunner_add_suite(sr, group_suite());
+  srunner_add_suite(sr, lamb_suite());
   srunner_run_all(sr, CK_ENV);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

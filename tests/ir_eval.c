@@ -54,9 +54,10 @@ const struct optk_irp *ire_find(const char *name)
 int ire_validate(const struct optk_irp *p, const optk_kernel *k, char *msg, size_t size)
 {
   const int ns = optk_nstate(k);
-  if (p->nhparams != optk_nhparams(k) || p->ninit != ns || p->nstore != 1 + ns) {
+  const int nstore = k->nnorms > 0 ? 0 : 1 + ns; /* two-phase kernels: initial values only (ir_prog.h) */
+  if (p->nhparams != optk_nhparams(k) || p->ninit != ns || p->nstore != nstore) {
     snprintf(msg, size, "%s: the IR has %d hyperparameters, %d state inits, %d stores; the kernel %d, %d, %d",
-             p->name, p->nhparams, p->ninit, p->nstore, optk_nhparams(k), ns, 1 + ns);
+             p->name, p->nhparams, p->ninit, p->nstore, optk_nhparams(k), ns, nstore);
     return -1;
   }
   for (int i = 0; i < p->nnodes; i++) {

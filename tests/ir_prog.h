@@ -21,7 +21,7 @@ struct optk_irp {
   const struct optk_irp_node *nodes;
   int ninit;         /* = nstate */
   const int *init;   /* per state array: its initial value's node (per call) */
-  int nstore;        /* = 1 + nstate */
+  int nstore;        /* = 1 + nstate; 0 for a two-phase kernel (per-tensor norms) */
   const int *store;  /* the new param, then each new state array */
 };
 

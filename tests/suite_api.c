@@ -1140,7 +1140,8 @@ START_TEST(test_kernel_at_limits)
     lim_hps[i] = (struct optk_hparam){lim_names[i], 0.25, 0.0, 1.0, 0, 0, 0};
   }
   static optk_kernel rec = {"limits", OPTK_F32, OPTK_MAX_HPARAMS, lim_hps, OPTK_MAX_STATE, lim_state_names,
-                            lim_init, OPTK_MAX_CONSTS, lim_prep, {[OPTK_ISA_SCALAR] = lim_kernel}};
+                            lim_init, OPTK_MAX_CONSTS, lim_prep, {[OPTK_ISA_SCALAR] = lim_kernel},
+                            0, 0, NULL, NULL, 0, {NULL}};
   enum { N = 4099 };
   double hp[OPTK_MAX_HPARAMS];
   for (int i = 0; i < OPTK_MAX_HPARAMS; i++)

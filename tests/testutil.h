@@ -23,6 +23,7 @@ Suite *reference_suite(void);
 Suite *keras_suite(void);
 Suite *state_suite(void);
 Suite *group_suite(void);
+Suite *lamb_suite(void);
 
 /* ---- ISAs --------------------------------------------------------------- */
 extern const char *const tu_isa_names[OPTK_ISA_COUNT];

@@ -57,6 +57,7 @@ const optk_kernel optk_k_adadelta_f32 = {
     [OPTK_ISA_SVE] = optk_adadelta_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adadelta_f32(size_t n, float *p, const float *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t)
@@ -96,6 +97,7 @@ const optk_kernel optk_k_adadelta_f64 = {
     [OPTK_ISA_SVE] = optk_adadelta_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adadelta_f64(size_t n, double *p, const double *g, double *accumulated_grad, double *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t)
@@ -135,6 +137,7 @@ const optk_kernel optk_k_adadelta_bf16 = {
     [OPTK_ISA_SVE] = optk_adadelta_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adadelta_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t)
@@ -174,6 +177,7 @@ const optk_kernel optk_k_adadelta_f16 = {
     [OPTK_ISA_SVE] = optk_adadelta_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adadelta_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t)

@@ -65,6 +65,7 @@ const optk_kernel optk_k_adam_f32 = {
     [OPTK_ISA_SVE] = optk_adam_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adam_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_adam_hparams *hp, int64_t t)
@@ -104,6 +105,7 @@ const optk_kernel optk_k_adam_f64 = {
     [OPTK_ISA_SVE] = optk_adam_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adam_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_adam_hparams *hp, int64_t t)
@@ -143,6 +145,7 @@ const optk_kernel optk_k_adam_bf16 = {
     [OPTK_ISA_SVE] = optk_adam_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_adam_hparams *hp, int64_t t)
@@ -182,6 +185,7 @@ const optk_kernel optk_k_adam_f16 = {
     [OPTK_ISA_SVE] = optk_adam_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_adam_hparams *hp, int64_t t)

@@ -59,6 +59,7 @@ const optk_kernel optk_k_adamax_f32 = {
     [OPTK_ISA_SVE] = optk_adamax_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adamax_f32(size_t n, float *p, const float *g, float *m, float *u, const optk_adamax_hparams *hp, int64_t t)
@@ -98,6 +99,7 @@ const optk_kernel optk_k_adamax_f64 = {
     [OPTK_ISA_SVE] = optk_adamax_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adamax_f64(size_t n, double *p, const double *g, double *m, double *u, const optk_adamax_hparams *hp, int64_t t)
@@ -137,6 +139,7 @@ const optk_kernel optk_k_adamax_bf16 = {
     [OPTK_ISA_SVE] = optk_adamax_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adamax_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *u, const optk_adamax_hparams *hp, int64_t t)
@@ -176,6 +179,7 @@ const optk_kernel optk_k_adamax_f16 = {
     [OPTK_ISA_SVE] = optk_adamax_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adamax_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *u, const optk_adamax_hparams *hp, int64_t t)

@@ -68,6 +68,7 @@ const optk_kernel optk_k_adamw_f32 = {
     [OPTK_ISA_SVE] = optk_adamw_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adamw_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t)
@@ -107,6 +108,7 @@ const optk_kernel optk_k_adamw_f64 = {
     [OPTK_ISA_SVE] = optk_adamw_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adamw_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_adamw_hparams *hp, int64_t t)
@@ -146,6 +148,7 @@ const optk_kernel optk_k_adamw_bf16 = {
     [OPTK_ISA_SVE] = optk_adamw_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adamw_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t)
@@ -185,6 +188,7 @@ const optk_kernel optk_k_adamw_f16 = {
     [OPTK_ISA_SVE] = optk_adamw_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_adamw_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t)

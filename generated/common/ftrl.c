@@ -71,6 +71,7 @@ const optk_kernel optk_k_ftrl_f32 = {
     [OPTK_ISA_SVE] = optk_ftrl_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_ftrl_f32(size_t n, float *p, const float *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t)
@@ -110,6 +111,7 @@ const optk_kernel optk_k_ftrl_f64 = {
     [OPTK_ISA_SVE] = optk_ftrl_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_ftrl_f64(size_t n, double *p, const double *g, double *accumulator, double *linear, const optk_ftrl_hparams *hp, int64_t t)
@@ -149,6 +151,7 @@ const optk_kernel optk_k_ftrl_bf16 = {
     [OPTK_ISA_SVE] = optk_ftrl_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_ftrl_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t)
@@ -188,6 +191,7 @@ const optk_kernel optk_k_ftrl_f16 = {
     [OPTK_ISA_SVE] = optk_ftrl_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_ftrl_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t)

@@ -100,6 +100,7 @@ const optk_kernel optk_k_nadam_f32 = {
     [OPTK_ISA_SVE] = optk_nadam_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_nadam_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t)
@@ -139,6 +140,7 @@ const optk_kernel optk_k_nadam_f64 = {
     [OPTK_ISA_SVE] = optk_nadam_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_nadam_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_nadam_hparams *hp, int64_t t)
@@ -178,6 +180,7 @@ const optk_kernel optk_k_nadam_bf16 = {
     [OPTK_ISA_SVE] = optk_nadam_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_nadam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t)
@@ -217,6 +220,7 @@ const optk_kernel optk_k_nadam_f16 = {
     [OPTK_ISA_SVE] = optk_nadam_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_nadam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t)

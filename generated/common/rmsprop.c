@@ -55,6 +55,7 @@ const optk_kernel optk_k_rmsprop_f32 = {
     [OPTK_ISA_SVE] = optk_rmsprop_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_f32(size_t n, float *p, const float *g, float *v, const optk_rmsprop_hparams *hp, int64_t t)
@@ -94,6 +95,7 @@ const optk_kernel optk_k_rmsprop_f64 = {
     [OPTK_ISA_SVE] = optk_rmsprop_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_f64(size_t n, double *p, const double *g, double *v, const optk_rmsprop_hparams *hp, int64_t t)
@@ -133,6 +135,7 @@ const optk_kernel optk_k_rmsprop_bf16 = {
     [OPTK_ISA_SVE] = optk_rmsprop_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, const optk_rmsprop_hparams *hp, int64_t t)
@@ -172,6 +175,7 @@ const optk_kernel optk_k_rmsprop_f16 = {
     [OPTK_ISA_SVE] = optk_rmsprop_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, const optk_rmsprop_hparams *hp, int64_t t)

@@ -56,6 +56,7 @@ const optk_kernel optk_k_rmsprop_centered_f32 = {
     [OPTK_ISA_SVE] = optk_rmsprop_centered_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_centered_f32(size_t n, float *p, const float *g, float *v, float *a, const optk_rmsprop_centered_hparams *hp, int64_t t)
@@ -95,6 +96,7 @@ const optk_kernel optk_k_rmsprop_centered_f64 = {
     [OPTK_ISA_SVE] = optk_rmsprop_centered_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_centered_f64(size_t n, double *p, const double *g, double *v, double *a, const optk_rmsprop_centered_hparams *hp, int64_t t)
@@ -134,6 +136,7 @@ const optk_kernel optk_k_rmsprop_centered_bf16 = {
     [OPTK_ISA_SVE] = optk_rmsprop_centered_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_centered_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, float *a, const optk_rmsprop_centered_hparams *hp, int64_t t)
@@ -173,6 +176,7 @@ const optk_kernel optk_k_rmsprop_centered_f16 = {
     [OPTK_ISA_SVE] = optk_rmsprop_centered_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_centered_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, float *a, const optk_rmsprop_centered_hparams *hp, int64_t t)

@@ -59,6 +59,7 @@ const optk_kernel optk_k_rmsprop_centered_momentum_f32 = {
     [OPTK_ISA_SVE] = optk_rmsprop_centered_momentum_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_centered_momentum_f32(size_t n, float *p, const float *g, float *v, float *a, float *mom, const optk_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -98,6 +99,7 @@ const optk_kernel optk_k_rmsprop_centered_momentum_f64 = {
     [OPTK_ISA_SVE] = optk_rmsprop_centered_momentum_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_centered_momentum_f64(size_t n, double *p, const double *g, double *v, double *a, double *mom, const optk_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -137,6 +139,7 @@ const optk_kernel optk_k_rmsprop_centered_momentum_bf16 = {
     [OPTK_ISA_SVE] = optk_rmsprop_centered_momentum_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_centered_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, float *a, float *mom, const optk_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -176,6 +179,7 @@ const optk_kernel optk_k_rmsprop_centered_momentum_f16 = {
     [OPTK_ISA_SVE] = optk_rmsprop_centered_momentum_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_centered_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, float *a, float *mom, const optk_rmsprop_centered_momentum_hparams *hp, int64_t t)

@@ -58,6 +58,7 @@ const optk_kernel optk_k_rmsprop_momentum_f32 = {
     [OPTK_ISA_SVE] = optk_rmsprop_momentum_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_momentum_f32(size_t n, float *p, const float *g, float *v, float *mom, const optk_rmsprop_momentum_hparams *hp, int64_t t)
@@ -97,6 +98,7 @@ const optk_kernel optk_k_rmsprop_momentum_f64 = {
     [OPTK_ISA_SVE] = optk_rmsprop_momentum_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_momentum_f64(size_t n, double *p, const double *g, double *v, double *mom, const optk_rmsprop_momentum_hparams *hp, int64_t t)
@@ -136,6 +138,7 @@ const optk_kernel optk_k_rmsprop_momentum_bf16 = {
     [OPTK_ISA_SVE] = optk_rmsprop_momentum_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, float *mom, const optk_rmsprop_momentum_hparams *hp, int64_t t)
@@ -175,6 +178,7 @@ const optk_kernel optk_k_rmsprop_momentum_f16 = {
     [OPTK_ISA_SVE] = optk_rmsprop_momentum_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_rmsprop_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, float *mom, const optk_rmsprop_momentum_hparams *hp, int64_t t)

@@ -48,6 +48,7 @@ const optk_kernel optk_k_sgd_f32 = {
     [OPTK_ISA_SVE] = optk_sgd_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_sgd_f32(size_t n, float *p, const float *g, const optk_sgd_hparams *hp, int64_t t)
@@ -77,6 +78,7 @@ const optk_kernel optk_k_sgd_f64 = {
     [OPTK_ISA_SVE] = optk_sgd_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_sgd_f64(size_t n, double *p, const double *g, const optk_sgd_hparams *hp, int64_t t)
@@ -106,6 +108,7 @@ const optk_kernel optk_k_sgd_bf16 = {
     [OPTK_ISA_SVE] = optk_sgd_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_sgd_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, const optk_sgd_hparams *hp, int64_t t)
@@ -135,6 +138,7 @@ const optk_kernel optk_k_sgd_f16 = {
     [OPTK_ISA_SVE] = optk_sgd_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_sgd_f16(size_t n, optk_f16 *p, const optk_f16 *g, const optk_sgd_hparams *hp, int64_t t)

@@ -50,6 +50,7 @@ const optk_kernel optk_k_sgd_nesterov_f32 = {
     [OPTK_ISA_SVE] = optk_sgd_nesterov_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_sgd_nesterov_f32(size_t n, float *p, const float *g, float *v, const optk_sgd_nesterov_hparams *hp, int64_t t)
@@ -89,6 +90,7 @@ const optk_kernel optk_k_sgd_nesterov_f64 = {
     [OPTK_ISA_SVE] = optk_sgd_nesterov_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_sgd_nesterov_f64(size_t n, double *p, const double *g, double *v, const optk_sgd_nesterov_hparams *hp, int64_t t)
@@ -128,6 +130,7 @@ const optk_kernel optk_k_sgd_nesterov_bf16 = {
     [OPTK_ISA_SVE] = optk_sgd_nesterov_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_sgd_nesterov_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, const optk_sgd_nesterov_hparams *hp, int64_t t)
@@ -167,6 +170,7 @@ const optk_kernel optk_k_sgd_nesterov_f16 = {
     [OPTK_ISA_SVE] = optk_sgd_nesterov_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_sgd_nesterov_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, const optk_sgd_nesterov_hparams *hp, int64_t t)

@@ -65,6 +65,7 @@ const optk_kernel optk_k_torch_adagrad_f32 = {
     [OPTK_ISA_SVE] = optk_torch_adagrad_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adagrad_f32(size_t n, float *p, const float *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t)
@@ -104,6 +105,7 @@ const optk_kernel optk_k_torch_adagrad_f64 = {
     [OPTK_ISA_SVE] = optk_torch_adagrad_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adagrad_f64(size_t n, double *p, const double *g, double *sum, const optk_torch_adagrad_hparams *hp, int64_t t)
@@ -143,6 +145,7 @@ const optk_kernel optk_k_torch_adagrad_bf16 = {
     [OPTK_ISA_SVE] = optk_torch_adagrad_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adagrad_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t)
@@ -182,6 +185,7 @@ const optk_kernel optk_k_torch_adagrad_f16 = {
     [OPTK_ISA_SVE] = optk_torch_adagrad_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adagrad_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t)

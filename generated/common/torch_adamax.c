@@ -69,6 +69,7 @@ const optk_kernel optk_k_torch_adamax_f32 = {
     [OPTK_ISA_SVE] = optk_torch_adamax_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adamax_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp, int64_t t)
@@ -108,6 +109,7 @@ const optk_kernel optk_k_torch_adamax_f64 = {
     [OPTK_ISA_SVE] = optk_torch_adamax_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adamax_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_inf, const optk_torch_adamax_hparams *hp, int64_t t)
@@ -147,6 +149,7 @@ const optk_kernel optk_k_torch_adamax_bf16 = {
     [OPTK_ISA_SVE] = optk_torch_adamax_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adamax_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp, int64_t t)
@@ -186,6 +189,7 @@ const optk_kernel optk_k_torch_adamax_f16 = {
     [OPTK_ISA_SVE] = optk_torch_adamax_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adamax_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_inf, const optk_torch_adamax_hparams *hp, int64_t t)

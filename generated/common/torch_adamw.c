@@ -74,6 +74,7 @@ const optk_kernel optk_k_torch_adamw_f32 = {
     [OPTK_ISA_SVE] = optk_torch_adamw_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adamw_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp, int64_t t)
@@ -113,6 +114,7 @@ const optk_kernel optk_k_torch_adamw_f64 = {
     [OPTK_ISA_SVE] = optk_torch_adamw_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adamw_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_adamw_hparams *hp, int64_t t)
@@ -152,6 +154,7 @@ const optk_kernel optk_k_torch_adamw_bf16 = {
     [OPTK_ISA_SVE] = optk_torch_adamw_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adamw_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp, int64_t t)
@@ -191,6 +194,7 @@ const optk_kernel optk_k_torch_adamw_f16 = {
     [OPTK_ISA_SVE] = optk_torch_adamw_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_adamw_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adamw_hparams *hp, int64_t t)

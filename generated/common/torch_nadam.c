@@ -129,6 +129,7 @@ const optk_kernel optk_k_torch_nadam_f32 = {
     [OPTK_ISA_SVE] = optk_torch_nadam_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_nadam_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t)
@@ -168,6 +169,7 @@ const optk_kernel optk_k_torch_nadam_f64 = {
     [OPTK_ISA_SVE] = optk_torch_nadam_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_nadam_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t)
@@ -207,6 +209,7 @@ const optk_kernel optk_k_torch_nadam_bf16 = {
     [OPTK_ISA_SVE] = optk_torch_nadam_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_nadam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t)
@@ -246,6 +249,7 @@ const optk_kernel optk_k_torch_nadam_f16 = {
     [OPTK_ISA_SVE] = optk_torch_nadam_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_nadam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t)

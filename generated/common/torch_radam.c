@@ -103,6 +103,7 @@ const optk_kernel optk_k_torch_radam_f32 = {
     [OPTK_ISA_SVE] = optk_torch_radam_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_radam_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp, int64_t t)
@@ -142,6 +143,7 @@ const optk_kernel optk_k_torch_radam_f64 = {
     [OPTK_ISA_SVE] = optk_torch_radam_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_radam_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_radam_hparams *hp, int64_t t)
@@ -181,6 +183,7 @@ const optk_kernel optk_k_torch_radam_bf16 = {
     [OPTK_ISA_SVE] = optk_torch_radam_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_radam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp, int64_t t)
@@ -220,6 +223,7 @@ const optk_kernel optk_k_torch_radam_f16 = {
     [OPTK_ISA_SVE] = optk_torch_radam_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_radam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_radam_hparams *hp, int64_t t)

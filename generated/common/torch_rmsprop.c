@@ -66,6 +66,7 @@ const optk_kernel optk_k_torch_rmsprop_f32 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_f32(size_t n, float *p, const float *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t)
@@ -105,6 +106,7 @@ const optk_kernel optk_k_torch_rmsprop_f64 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_f64(size_t n, double *p, const double *g, double *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t)
@@ -144,6 +146,7 @@ const optk_kernel optk_k_torch_rmsprop_bf16 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t)
@@ -183,6 +186,7 @@ const optk_kernel optk_k_torch_rmsprop_f16 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t)

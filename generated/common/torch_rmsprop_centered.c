@@ -67,6 +67,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_f32 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_centered_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_centered_f32(size_t n, float *p, const float *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t)
@@ -106,6 +107,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_f64 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_centered_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_centered_f64(size_t n, double *p, const double *g, double *square_avg, double *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t)
@@ -145,6 +147,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_bf16 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_centered_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_centered_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t)
@@ -184,6 +187,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_f16 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_centered_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_centered_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t)

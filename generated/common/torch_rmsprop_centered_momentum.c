@@ -70,6 +70,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_momentum_f32 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_centered_momentum_f32_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_centered_momentum_f32(size_t n, float *p, const float *g, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -109,6 +110,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_momentum_f64 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_centered_momentum_f64_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_centered_momentum_f64(size_t n, double *p, const double *g, double *square_avg, double *momentum_buffer, double *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -148,6 +150,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_momentum_bf16 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_centered_momentum_bf16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_centered_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -187,6 +190,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_momentum_f16 = {
     [OPTK_ISA_SVE] = optk_torch_rmsprop_centered_momentum_f16_sve_u2,
 #endif
   },
+  0, 0, NULL, NULL, 0, { NULL }, /* one phase */
 };
 
 int optk_torch_rmsprop_centered_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, float *momentum_buffer, float *grad_avg, const optk_torch_rmsprop_centered_momentum_hparams *hp, int64_t t)

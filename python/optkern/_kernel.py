@@ -137,6 +137,8 @@ class Kernel:
                                      grad.ctypes.data, ptrs, hp, int(t))
         if err == _lib.ENOTSUP:
             raise RuntimeError("optkern: ISA %s is not available on this CPU or build" % isa)
+        if err == _lib.ENOMEM:  # a two-phase kernel's scratch (lamb); nothing was written
+            raise MemoryError("optkern: %s step: %s" % (self.name, _lib.strerror(err)))
         if err != _lib.OK:
             raise ValueError("optkern: %s step refused: %s (t=%r, hyperparameters %s)" % (
                 self.name, _lib.strerror(err), t,

@@ -80,7 +80,7 @@ if hasattr(lib, "optk_step_group"):
 else:
     optk_step_group = None
 
-OK, EINVAL, ENOTSUP = 0, -1, -2
+OK, EINVAL, ENOTSUP, ENOMEM = 0, -1, -2, -3
 DTYPES = ("f32", "f64", "bf16", "f16")  # optk_dtype's order
 
 

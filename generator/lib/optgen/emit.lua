@@ -91,9 +91,10 @@ local function percall(roots, scalar, out_name, nhparams)
   return percall_mod.lines(roots, scalar, out_name, nhparams or 0)
 end
 
-local function kernel_file(kir, be, tail_be, dtype, v, tdir)
+-- phase: nil, or "_p2" for the second phase of a two-phase kernel.
+local function kernel_file(kir, be, tail_be, dtype, v, tdir, phase)
   local k, unroll = kir.spec, v.unroll
-  local sym = M.symbol(k.name, dtype, be.isa, v)
+  local sym = M.symbol(k.name, dtype, be.isa, v) .. (phase or "")
   local at = be[lower.arith(dtype)]
   local body = lower.kernel(kir, be, tail_be, dtype, unroll, v)
   local title = string.format("%s: %s, %s storage, %s, %d vector%s of %s lane%s per iteration%s.", sym, k.name,
@@ -110,9 +111,9 @@ local function kernel_file(kir, be, tail_be, dtype, v, tdir)
     attr = be.target and "OPTK_" .. be.isa:upper() .. "_TARGET\n" or "",
     symbol = sym, setup = join(body.setup), loops = join(body.loops),
   }, "templates/kernel.c.tpl")
-  return string.format("%s/%s_%s_%s_%s.c", be.isa, k.name, dtype, be.isa, M.variant_name(v)), text, sym
+  return string.format("%s/%s_%s_%s_%s%s.c", be.isa, k.name, dtype, be.isa, M.variant_name(v), phase or ""), text, sym
 end
-M.kernel_file = kernel_file -- (kir, be, tail_be, dtype, variant, templates dir): path, text, symbol
+M.kernel_file = kernel_file -- (kir, be, tail_be, dtype, variant, templates dir[, phase]): path, text, symbol
 M.percall = percall         -- (roots, scalar backend, output name, nhparams): C lines, {hp, t used}
 
 local function hp_struct(name) return "optk_" .. name .. "_hparams" end
@@ -173,6 +174,21 @@ local function common_file(kir, backends, dtypes, variant, scalar, tdir)
   if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
   if not pused.t then table.insert(prep, 1, "(void)t;") end
   if not pused.hp then table.insert(prep, 1, "(void)hp;") end
+  local phase2 = ""
+  if kir.phase2 then
+    local where = { p = -1, g = -2 }
+    for i, s in ipairs(k.state) do where[s.name] = i - 1 end
+    for i = 0, kir.nscratch - 1 do where["n" .. i] = #k.state + i end
+    local idx = {}
+    for i, a in ipairs(kir.norms) do idx[i] = tostring(where[a]) end
+    local prep2 = percall(kir.phase2.sched.slots, scalar, "c", #k.hparams)
+    phase2 = string.format("/* Two phases (optgen.phases): the arrays whose norms phase 2 uses (-1: param,\n"
+      .. " * then state and scratch), and phase 2's constants from them. */\n"
+      .. "static const signed char %s_norm_arrays[] = { %s };\n\n"
+      .. "static void %s_prep2(const double *hp, int64_t t, const double *norms, double *c)\n{\n"
+      .. "  (void)hp;\n  (void)t;\n  (void)norms;\n  %s\n}\n\n", k.name, table.concat(idx, ", "), k.name,
+      join(prep2):gsub("\n", "\n  "))
+  end
   local records = {}
   for _, dtype in ipairs(dtypes) do
     local rec = "optk_k_" .. k.name .. "_" .. dtype
@@ -189,6 +205,20 @@ local function common_file(kir, backends, dtypes, variant, scalar, tdir)
       r[#r + 1] = "#endif"
     end
     r[#r + 1] = "  },"
+    if kir.phase2 then
+      r[#r + 1] = string.format("  %d, %d, %s_norm_arrays, %s_prep2, %d,", #kir.norms, kir.nscratch, k.name, k.name,
+                                #kir.phase2.sched.slots)
+      r[#r + 1] = "  {"
+      for _, be in ipairs(backends) do
+        r[#r + 1] = "#if " .. guard(be)
+        local sym = M.symbol(k.name, dtype, be.isa, variant(k.name, dtype, be.isa)) .. "_p2"
+        r[#r + 1] = string.format("    [OPTK_ISA_%s] = %s,", be.isa:upper(), sym)
+        r[#r + 1] = "#endif"
+      end
+      r[#r + 1] = "  },"
+    else
+      r[#r + 1] = "  0, 0, NULL, NULL, 0, { NULL }, /* one phase */"
+    end
     r[#r + 1] = "};"
     r[#r + 1] = ""
     for _, l in ipairs(r) do records[#records + 1] = l end
@@ -201,7 +231,7 @@ local function common_file(kir, backends, dtypes, variant, scalar, tdir)
     doc = (k.doc:gsub("%s+$", ""):gsub("\n", "\n * ")), name = k.name, hparams = join(hp),
     state_names = string.format("static const char *const %s_state_names[] = { %sNULL };", k.name,
                                 table.concat(snames)),
-    state_init = join(init), prep = join(prep), records = join(records),
+    state_init = join(init), prep = join(prep), records = join(records), phase2 = phase2,
   }, "templates/common.c.tpl")
   return "common/" .. k.name .. ".c", text
 end
@@ -242,10 +272,12 @@ function M.all(opts)
     for _, dtype in ipairs(dtypes) do
       for _, be in ipairs(backends) do
         local tail_be = be.tail == "scalar" and scalar or nil
-        local path, text, sym = kernel_file(kir, be, tail_be, dtype, variant(k.name, dtype, be.isa), tdir)
-        add(path, text)
-        units_of[kir][#units_of[kir] + 1] = { isa = be.isa, include = '#include "../' .. path .. '"' }
-        kdecls[#kdecls + 1] = "void " .. sym .. "(OPTK_KERNEL_ARGS);"
+        for _, ph in ipairs(kir.phase2 and { { kir }, { kir.phase2, "_p2" } } or { { kir } }) do
+          local path, text, sym = kernel_file(ph[1], be, tail_be, dtype, variant(k.name, dtype, be.isa), tdir, ph[2])
+          add(path, text)
+          units_of[kir][#units_of[kir] + 1] = { isa = be.isa, include = '#include "../' .. path .. '"' }
+          kdecls[#kdecls + 1] = "void " .. sym .. "(OPTK_KERNEL_ARGS);"
+        end
       end
       kdecls[#kdecls + 1] = "extern const optk_kernel optk_k_" .. k.name .. "_" .. dtype .. ";"
       entries[#entries + 1] = "&optk_k_" .. k.name .. "_" .. dtype .. ","

@@ -18,6 +18,7 @@ local ops = {
   pow = { 2, "nn", "num" },    -- x^y: y per call; per element too (the runtime's pow, lane by lane)
   exp = { 1, "n", "num" }, log = { 1, "n", "num" }, -- per call only (optgen.translate checks)
   prod = { 1, "n", "num" },   -- per call: the product of the operand over the steps 1..t
+  norm = { 1, "n", "num" },   -- per tensor: the L2 norm of a per-element operand (optgen.phases)
 }
 M.ops = ops
 
@@ -55,13 +56,16 @@ function Builder:intern(op, args, attrs)
   local key = table.concat(parts, ",")
   local n = self.index[key]
   if n then return n end
-  local inv = attrs.inv
+  local inv, tensor = attrs.inv, attrs.tensor or false
   if inv == nil then
     inv = true
     for _, a in ipairs(args) do inv = inv and a.inv end
   end
+  for _, a in ipairs(args) do tensor = tensor or a.tensor end
+  -- tensor: depends on a per-tensor norm, so known only after a first pass
+  -- over the arrays (optgen.phases).
   n = { id = #self.nodes + 1, op = op, args = args, value = attrs.value, name = attrs.name,
-        inv = inv, ty = attrs.ty or "num", pinned = attrs.pinned }
+        inv = inv, ty = attrs.ty or "num", pinned = attrs.pinned, tensor = tensor }
   self.nodes[n.id] = n
   self.index[key] = n
   return n
@@ -71,6 +75,10 @@ function Builder:const(v) return self:intern("const", {}, { value = v, inv = tru
 function Builder:hparam(name, index) return self:intern("hparam", {}, { name = name, value = index, inv = true }) end
 function Builder:step() return self:intern("t", {}, { inv = true }) end
 function Builder:load(array) return self:intern("load", {}, { name = array, inv = false }) end
+-- norm(x): the L2 norm of per-element x over the tensor, the index-th norm
+-- of the kernel; tnorm(index): its value, a leaf of the second phase.
+function Builder:norm(x, index) return self:intern("norm", { x }, { value = index, inv = true, tensor = true }) end
+function Builder:tnorm(index) return self:intern("tnorm", {}, { value = index, inv = true, tensor = true }) end
 
 -- A per-call condition made per-element: the per-call code computes m as
 -- 1 or 0 (an invariant select), and each element tests that value against
@@ -145,6 +153,7 @@ function M.contract(roots)
     if op == "hparam" then return nb:hparam(n.name, n.value) end
     if op == "t" then return nb:step() end
     if op == "load" then return nb:load(n.name) end
+    if op == "tnorm" then return nb:tnorm(n.value) end
     if n.pinned then return nb:pinned_ne(tr(a)) end
     local args = {}
     for i, x in ipairs(n.args) do args[i] = tr(x) end

@@ -33,8 +33,13 @@ end
 
 local function program(kir)
   local k = kir.spec
+  -- A two-phase kernel (optgen.phases: per-tensor norms) has no
+  -- per-element program: its entry holds the initial values and no store
+  -- (nstore 0), and tests/suite_lamb.c checks it against the formula.
   local stores = {}
-  for i, s in ipairs(kir.stores) do stores[i] = s.node end
+  if not kir.phase2 then
+    for i, s in ipairs(kir.stores) do stores[i] = s.node end
+  end
   local order, index = collect({ kir.inits, stores })
   local arr = arrays(k)
   local lines = { string.format("static const struct optk_irp_node irp_%s_nodes[] = {", k.name) }

@@ -165,7 +165,20 @@ function M.kernel(kir, be, tail_be, dtype, unroll, knobs)
   for i, s in ipairs(kir.spec.state) do
     setup[#setup + 1] = string.format("%s *restrict %s = state[%d];", act, s.name, i - 1)
   end
-  if #kir.spec.state == 0 then setup[#setup + 1] = "(void)state;" end
+  -- A two-phase kernel's scratch arrays follow the state (optgen.phases).
+  local nscratch = kir.nscratch or 0
+  for i = 0, nscratch - 1 do
+    setup[#setup + 1] = string.format("%s *restrict n%d = state[%d];", act, i, #kir.spec.state + i)
+  end
+  if #kir.spec.state + nscratch == 0 then setup[#setup + 1] = "(void)state;" end
+  -- One phase of a two-phase kernel may leave arrays alone.
+  local touched, declared = {}, { "p", "g" }
+  for _, a in ipairs(arrays(kir)) do touched[a] = true end
+  for _, s in ipairs(kir.spec.state) do declared[#declared + 1] = s.name end
+  for i = 0, nscratch - 1 do declared[#declared + 1] = "n" .. i end
+  for _, a in ipairs(declared) do
+    if not touched[a] then setup[#setup + 1] = "(void)" .. a .. ";" end
+  end
   if #kir.sched.slots > 0 then
     setup[#setup + 1] = string.format("const %s *c = consts;", act)
   else

@@ -63,6 +63,8 @@ function M.lines(roots, scalar, out_name, nhparams)
     elseif n.op == "t" then
       used.t = true
       return step
+    elseif n.op == "tnorm" then
+      return "norms[" .. n.value .. "]"
     end
   end
   -- Emits n's value into out (lines) under names from names[]; nodes

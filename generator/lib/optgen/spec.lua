@@ -11,7 +11,7 @@ local M = {}
 -- identifiers in the kernels, where letter+digits names are temporaries;
 -- hyperparameters never do (hp[i], hp->name), so l1 and l2 may name them.
 local reserved = { p = true, g = true, t = true, sqrt = true, abs = true, min = true, max = true,
-                   sign = true, select = true, fma = true, exp = true, log = true, prod = true,
+                   sign = true, select = true, fma = true, exp = true, log = true, prod = true, norm = true,
                    i = true, n = true, c = true, param = true, grad = true, state = true, consts = true }
 local function is_reserved(name, what)
   return reserved[name] or what == "state array" and name:match("^%a%d+$") ~= nil or name:match("^optk") ~= nil

@@ -3,10 +3,12 @@
 local diag = require("optgen.diag")
 local ir = require("optgen.ir")
 local limits = require("optgen.limits")
+local phases = require("optgen.phases")
 
 local M = {}
 
-local calls = { sqrt = 1, abs = 1, min = 2, max = 2, sign = 1, select = 3, fma = 3, exp = 1, log = 1, prod = 1 }
+local calls = { sqrt = 1, abs = 1, min = 2, max = 2, sign = 1, select = 3, fma = 3, exp = 1, log = 1, prod = 1,
+                norm = 1 }
 
 -- Converts an expression AST into IR nodes.  env maps names to nodes.
 local function expr(b, e, env, o)
@@ -34,6 +36,9 @@ local function expr(b, e, env, o)
   local want = calls[e.fn]
   if not want then fail("unknown function '%s'", e.fn) end
   if #e.args ~= want then fail("%s() takes %d argument%s, not %d", e.fn, want, want == 1 and "" or "s", #e.args) end
+  -- b.context: where per-element values do not exist (per-call scalars,
+  -- initial values), so neither does a per-tensor norm.
+  if e.fn == "norm" and b.context then fail("norm() is per tensor: it cannot be used in %s", b.context) end
   if e.fn == "select" then
     local m = expr(b, e.args[1], env, o)
     if m.ty ~= "mask" then
@@ -48,6 +53,19 @@ local function expr(b, e, env, o)
   for i, x in ipairs(e.args) do args[i] = num(x, "an argument of " .. e.fn .. "()") end
   if (e.fn == "exp" or e.fn == "log" or e.fn == "prod") and not args[1].inv then
     fail("%s() needs a per-call operand (hyperparameters, t, scalars)", e.fn)
+  end
+  if e.fn == "prod" and args[1].tensor then fail("prod() cannot take a value that depends on a norm()") end
+  if e.fn == "norm" then
+    if args[1].tensor then fail("nested norm(): its operand depends on another norm()") end
+    if args[1].inv then
+      fail("norm() needs a per-element operand (p, g, state or values computed from them), not a per-call one")
+    end
+    b.norms = b.norms or {}
+    for i, x in ipairs(b.norms) do
+      if x == args[1] then return b:norm(x, i - 1) end
+    end
+    b.norms[#b.norms + 1] = args[1]
+    return b:norm(args[1], #b.norms - 1)
   end
   if e.fn == "sign" then
     -- sign(x): 1 for x > 0, -1 for x < 0, and x itself for +-0 and NaN.
@@ -75,12 +93,14 @@ function M.kernel(k)
   -- State initial values: functions of the hyperparameters only.
   local inits = {}
   local ib, ienv = ir.builder(), {}
+  ib.context = "a state array's initial value"
   for i, h in ipairs(k.hparams) do ienv[h.name] = ib:hparam(h.name, i - 1) end
   for _, h in ipairs(k.baked or {}) do ienv[h.name] = ib:const(h.value) end
   for _, s in ipairs(k.state) do
     inits[#inits + 1] = expr(ib, s.init, ienv, s.origin)
   end
 
+  b.context = "a per-call scalar"
   for _, st in ipairs(k.scalars) do
     local o = k.scalars_origin
     if kinds[st.target] then diag.at(o, st.line, st.col, "'%s' is already a %s", st.target, kinds[st.target]) end
@@ -89,6 +109,7 @@ function M.kernel(k)
     bind(st.target, n, "scalar")
   end
 
+  b.context = nil
   bind("p", b:load("p"), "param")
   bind("g", b:load("g"), "gradient")
   for _, s in ipairs(k.state) do bind(s.name, b:load(s.name), "state") end
@@ -113,6 +134,7 @@ function M.kernel(k)
     end
     roots[i] = env[name]
   end
+  if b.norms then return phases.split(k, roots, names, inits, #b.norms) end
   local fused = ir.contract(roots)
   local stores = {}
   for i, name in ipairs(names) do stores[i] = { array = name, node = fused[i] } end
