@@ -56,6 +56,17 @@ return {
     h.eq(status, 0, "rerun")
     h.rm(top)
   end },
+  { "vendors a selection of ISAs that skips some (the lists stay whole)", function()
+    local d, top = newpath()
+    local status, out = sh(optgen .. " vendor --out " .. fs.quote(d) .. " --optim sgd --dtype f64 --isa sve"
+                           .. " --prefix my_")
+    h.eq(status, 0, "exit status:\n" .. out)
+    local c = fs.read(d .. "/my_optk.c")
+    h.eq(c:find("#define MY_OPTK_ISA_COUNT " .. #generate.backends(h.root), 1, true) ~= nil, true, "every ISA listed")
+    h.eq(c:find("my_optk_sgd_f64_sve_u", 1, true) ~= nil, true, "the kernel asked for")
+    h.eq(c:find("my_optk_sgd_f64_avx2_u", 1, true) == nil, true, "no other")
+    h.rm(top)
+  end },
   { "takes 'all' for every name of a list", function()
     local d, top = newpath()
     local status, out = sh(optgen .. " vendor --out " .. fs.quote(d) .. " --optim sgd --dtype all --isa all,scalar"

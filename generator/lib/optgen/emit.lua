@@ -260,8 +260,11 @@ function M.all(opts)
     }, "templates/" .. be.prelude))
   end
 
-  add("optk_tables.h", isas.header(backends, banner("optk_tables.h: the ISAs and the storage types, as X-macro lists.",
-                                                  "generator/backends/, generator/lib/optgen/isas.lua")))
+  -- The lists are every ISA's, also where only some have kernels (vendoring a
+  -- selection): opts.isa_table, the whole backend list, then.
+  local tables = banner("optk_tables.h: the ISAs and the storage types, as X-macro lists.",
+                        "generator/backends/, generator/lib/optgen/isas.lua")
+  add("optk_tables.h", isas.header(opts.isa_table or backends, tables))
 
   local kdecls, api, entries = {}, {}, {}
   local units_of = {} -- kir -> { { isa =, include = }, ... }
