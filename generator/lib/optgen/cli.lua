@@ -250,7 +250,7 @@ function commands.show(root, args)
   if not o[1] or not o.isa or not o.dtype then die("show: needs NAME, --isa and --dtype (see 'optgen show --help')") end
   local known = false
   for _, d in ipairs(emit.dtypes) do known = known or d == o.dtype end
-  if not known then die("show: unknown dtype '%s' (f32, f64, bf16, f16)", o.dtype) end
+  if not known then die("show: unknown dtype '%s' (%s)", o.dtype, table.concat(emit.dtypes, ", ")) end
   local backends = generate.backends(root)
   local be
   for _, b in ipairs(backends) do if b.isa == o.isa then be = b end end

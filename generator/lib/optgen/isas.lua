@@ -9,13 +9,14 @@
 local M = {}
 
 -- Storage types in optk_dtype order (runtime/optkern.h): the name, the C type
--- of an element in memory, its bytes, and the type the arithmetic and the
--- state use (f32 for the 16-bit types: they are converted on load and store).
+-- of an element in memory (and as the typed API spells it), its bytes, and
+-- the type the arithmetic and the state use (f32 for the 16-bit types: they
+-- are converted on load and store).
 M.dtypes = {
-  { name = "f32", id = 0, ctype = "float", bytes = 4, compute = "f32" },
-  { name = "f64", id = 1, ctype = "double", bytes = 8, compute = "f64" },
-  { name = "bf16", id = 2, ctype = "uint16_t", bytes = 2, compute = "f32" },
-  { name = "f16", id = 3, ctype = "uint16_t", bytes = 2, compute = "f32" },
+  { name = "f32", id = 0, ctype = "float", api_ctype = "float", bytes = 4, compute = "f32" },
+  { name = "f64", id = 1, ctype = "double", api_ctype = "double", bytes = 8, compute = "f64" },
+  { name = "bf16", id = 2, ctype = "uint16_t", api_ctype = "optk_bf16", bytes = 2, compute = "f32" },
+  { name = "f16", id = 3, ctype = "uint16_t", api_ctype = "optk_f16", bytes = 2, compute = "f32" },
 }
 M.dtype = {}
 for _, d in ipairs(M.dtypes) do M.dtype[d.name] = d end
