@@ -15,7 +15,7 @@ local sh = h.sh
 local function has(text, s, what) h.eq(text:find(s, 1, true) ~= nil, true, (what or s) .. " in:\n" .. text) end
 local function lacks(text, s, what) h.eq(text:find(s, 1, true), nil, (what or s) .. " absent from:\n" .. text) end
 
-local kernels = generate.kernels(root)
+local kernels = generate.kernel_irs(root)
 local backends = generate.backends(root)
 local by_isa = {}
 for _, be in ipairs(backends) do by_isa[be.isa] = be end

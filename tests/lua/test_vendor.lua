@@ -91,7 +91,7 @@ return {
   end },
   { "refuses an unknown optimizer", function()
     local names = {}
-    for _, kir in ipairs((require("optgen.generate").kernels(h.root))) do names[#names + 1] = kir.spec.name end
+    for _, kir in ipairs((require("optgen.generate").kernel_irs(h.root))) do names[#names + 1] = kir.spec.name end
     refused(base .. " --optim adamv", "unknown optim 'adamv' (" .. table.concat(names, ", ") .. ", or all)")()
   end },
   { "refuses an unknown dtype", refused(" --optim adam --dtype f8 --isa scalar --prefix my_",

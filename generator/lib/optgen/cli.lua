@@ -161,7 +161,7 @@ end
 -- The knob settings a tuning profile chooses (what emit calls `variants`),
 -- checked against the kernels and backends; dies with the profile's error.
 local function profile_settings(root, path, cmd)
-  local kernels, errors = generate.kernels(root)
+  local kernels, errors = generate.kernel_irs(root)
   if #errors > 0 then report(errors) end
   local known = { kernels = {}, isas = {}, backends = {} }
   for _, kir in ipairs(kernels) do known.kernels[kir.spec.name] = true end
@@ -222,7 +222,7 @@ end
 
 function commands.list(root, args)
   options(args, M.options.list, "list")
-  local kernels, errors = generate.kernels(root)
+  local kernels, errors = generate.kernel_irs(root)
   if #errors > 0 then report(errors) end
   local backends = generate.backends(root)
   local family
@@ -255,7 +255,7 @@ function commands.show(root, args)
   local be
   for _, b in ipairs(backends) do if b.isa == o.isa then be = b end end
   if not be then die("show: unknown ISA '%s'", o.isa) end
-  local kernels, errors = generate.kernels(root)
+  local kernels, errors = generate.kernel_irs(root)
   if #errors > 0 then report(errors) end
   local unroll = { [o.isa] = tonumber(o.unroll) }
   if o.unroll and not unroll[o.isa] then die("show: --unroll wants a number") end

@@ -31,7 +31,7 @@ end
 -- the list of errors (at most MAX_ERRORS); kernels are in file, then
 -- variant order.  bake (optional) maps kernel names to {name = value} of
 -- hyperparameters made constants (checked by the caller).
-function M.kernels(root, bake)
+function M.kernel_irs(root, bake)
   local kernels, errors, seen = {}, {}, {}
   for _, name in ipairs(fs.list(root .. "/generator/specs", "%.lua$")) do
     local display = "generator/specs/" .. name
@@ -79,7 +79,7 @@ end
 
 -- Every file the generator emits, or nil and the errors.
 function M.files(root, opts)
-  local kernels, errors = M.kernels(root)
+  local kernels, errors = M.kernel_irs(root)
   if #errors > 0 then return nil, errors end
   return emit.all({ kernels = kernels, backends = M.backends(root), unroll = opts and opts.unroll,
                     variants = opts and opts.variants, templates = root .. "/templates" })

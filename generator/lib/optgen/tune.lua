@@ -124,7 +124,7 @@ function M.run(root, o)
   local backends = generate.backends(root)
   local by_isa, isa_order = {}, {}
   for _, be in ipairs(backends) do by_isa[be.isa], isa_order[#isa_order + 1] = be, be.isa end
-  local kernels, errors = generate.kernels(root)
+  local kernels, errors = generate.kernel_irs(root)
   if #errors > 0 then return nil, errors end
   local by_name, names = {}, {}
   for _, kir in ipairs(kernels) do by_name[kir.spec.name], names[#names + 1] = kir, kir.spec.name end

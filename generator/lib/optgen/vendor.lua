@@ -92,7 +92,7 @@ function M.assemble(root, o, argv)
   for _, d in ipairs(emit.dtypes) do dkeys[d] = true end
   local dtypes = list(o.dtype, "dtype", dkeys, emit.dtypes)
 
-  local all, errors = generate.kernels(root)
+  local all, errors = generate.kernel_irs(root)
   if #errors > 0 then return nil, errors end
   local by_name, names = {}, {}
   for _, kir in ipairs(all) do by_name[kir.spec.name], names[#names + 1] = kir.spec, kir.spec.name end
@@ -122,7 +122,7 @@ function M.assemble(root, o, argv)
   end
 
   local kernels
-  kernels, errors = generate.kernels(root, bake)
+  kernels, errors = generate.kernel_irs(root, bake)
   if #errors > 0 then return nil, errors end
   local picked = {}
   for _, kir in ipairs(kernels) do if chosen[kir.spec.name] then picked[#picked + 1] = kir end end
