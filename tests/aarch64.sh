@@ -49,6 +49,16 @@ build() {
   touch "$stamp"
 }
 
+# qemu-aarch64 under a time limit: a hang fails the stage instead of holding
+# CI (qemu-user ignores SIGTERM, so it is killed).
+QEMU_LIMIT=${OPTK_QEMU_LIMIT:-1200}
+qemu() {
+  rc=0
+  timeout -s KILL "$QEMU_LIMIT" qemu-aarch64 "$@" || rc=$?
+  if [ $rc -eq 137 ]; then echo "optkern: qemu-aarch64 $* ran past ${QEMU_LIMIT} s and was killed"; fi
+  return $rc
+}
+
 # One qemu CPU's share: the digest check, then Check suites (all of them
 # when none are named).  Output goes to a log, shown when all have run.
 qemu_job() {
@@ -61,17 +71,20 @@ qemu_job() {
     # one thread, so that no step starts the pool (the library's and the
     # vendored copies'); the pool's own tests run natively.
     export OPTK_NUM_THREADS=1 A_OPTK_NUM_THREADS=1 B_OPTK_NUM_THREADS=1
+    # The tests: one thread too (tu_slow_threads), one process (Check's fork
+    # mode hangs under qemu-user).
+    export OPTK_TEST_SLOW_THREADS=1 CK_FORK=no
     echo "== qemu-aarch64 -cpu $cpu"
-    qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/optk_digest" tests/digests/trajectory.txt
-    qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/vendor_test"
+    qemu -L "$sysroot" -cpu "$cpu" "$bd/optk_digest" tests/digests/trajectory.txt
+    qemu -L "$sysroot" -cpu "$cpu" "$bd/vendor_test"
     [ -f "$checklib" ] || exit 0
-    # Check's fork mode hangs under qemu-user, where waking a thread pool
-    # also takes a fraction of a second (the group suite tries fewer threads).
     if [ $# -eq 0 ]; then
-      OPTK_TEST_SLOW_THREADS=1 CK_FORK=no qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/optk_tests"
+      qemu -L "$sysroot" -cpu "$cpu" "$bd/optk_tests"
     fi
     for suite in "$@"; do
-      OPTK_TEST_SLOW_THREADS=1 CK_FORK=no CK_RUN_SUITE=$suite qemu-aarch64 -L "$sysroot" -cpu "$cpu" "$bd/optk_tests"
+      CK_RUN_SUITE=$suite
+      export CK_RUN_SUITE
+      qemu -L "$sysroot" -cpu "$cpu" "$bd/optk_tests"
     done
   ) >"$log" 2>&1
 }

@@ -125,11 +125,7 @@ static void restore_threads(void)
 }
 
 /* qemu-user: one thread (tests/aarch64.sh sets OPTK_TEST_SLOW_THREADS). */
-static int most_threads(void)
-{
-  const char *e = getenv("OPTK_TEST_SLOW_THREADS");
-  return e != NULL && *e != '\0' && strcmp(e, "0") != 0 ? 1 : 3;
-}
+static int most_threads(void) { return tu_slow_threads() ? 1 : 3; }
 
 static int step(const optk_kernel *k, int isa, lt *a, const double *hp, int64_t t)
 {

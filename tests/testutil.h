@@ -30,10 +30,9 @@ extern const char *const tu_isa_names[OPTK_ISA_COUNT];
 /* ISAs of this architecture's chain, best last (scalar first). */
 int tu_arch_chain(optk_isa *out);
 optk_isa tu_lower_isa(optk_isa isa); /* the ISA dispatch falls back to; scalar's is scalar */
-/* Where waking the thread pool is slow (qemu-user: a fraction of a second
- * per parallel call, or creating threads fails; tests/aarch64.sh sets
- * OPTK_TEST_SLOW_THREADS), tests try one thread where the split is not what
- * they test. */
+/* Where threads cannot be used (qemu-user 7.2 here hangs creating them;
+ * tests/aarch64.sh sets OPTK_TEST_SLOW_THREADS), tests run on one thread:
+ * thread counts are covered natively, and ISAs and splittings under qemu. */
 int tu_slow_threads(void);
 /* the best available ISA of the chain, as the contract defines it */
 optk_isa tu_best_isa(void);
