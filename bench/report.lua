@@ -33,6 +33,9 @@ end
 local R = { outdir = outdir, machine_file = machine_file, quick = quick, seconds = seconds, readfile = readfile,
   writefile = writefile }
 local here = arg[0]:match("^(.*[/\\])") or ""
+-- The ISA and storage-type lists: the generator's (generator/lib/optgen/isas.lua).
+R.root = here .. ".."
+package.path = R.root .. "/generator/lib/?.lua;" .. package.path
 for _, part in ipairs({ "report_rows", "report_targets", "report_targets_threads", "report_md", "report_plots" }) do
   assert(loadfile(here .. part .. ".lua"))(R)
 end

@@ -36,8 +36,20 @@ local function find(pred)
 end
 
 -- ---- kernels, their best ISA, op counts ------------------------------------
-local isa_rank = { scalar = 0, avx2 = 1, avx512 = 2, neon = 1, sve = 2 }
-local dtypes = { "f32", "f64", "bf16", "f16" }
+-- The ISAs in optk_isa order, each ranked by its steps above scalar on its
+-- fallback chain (the best of a kernel's ISAs ranks highest); the storage
+-- types in optk_dtype order.
+local isas_mod = require("optgen.isas")
+local backends = require("optgen.generate").backends(R.root)
+local isa_rank, isa_names, by_isa = {}, {}, {}
+for _, be in ipairs(backends) do by_isa[be.isa] = be end
+for _, be in ipairs(backends) do
+  local rank, b = 0, be
+  while b.fallback do rank, b = rank + 1, by_isa[b.fallback] end
+  isa_rank[be.isa], isa_names[#isa_names + 1] = rank, be.isa
+end
+local dtypes = {}
+for _, d in ipairs(isas_mod.dtypes) do dtypes[#dtypes + 1] = d.name end
 local kernels, kernel_list = {}, {} -- key optimizer/dtype -> {optimizer, dtype, best, bytes}
 local sizes_set = {}
 for _, r in ipairs(rows) do
@@ -119,6 +131,7 @@ end
 
 R.ceiling_time = ceiling_time
 R.dtypes = dtypes
+R.isa_names = isa_names
 R.find = find
 R.fmt = fmt
 R.human = human
