@@ -58,15 +58,25 @@ static double optk_now_ns(void)
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* 1.0 in storage type d.  A switch without default: a storage type added to
+ * the list and not here fails the build (-Wswitch). */
 static void optk_cal_fill(void *a, optk_dtype d)
 {
   for (size_t i = 0; i < OPTK_CAL_N; i++) {
-    if (d == OPTK_F64)
+    switch (d) {
+    case OPTK_F64:
       ((double *)a)[i] = 1.0;
-    else if (d == OPTK_F32)
+      break;
+    case OPTK_F32:
       ((float *)a)[i] = 1.0f;
-    else
-      ((uint16_t *)a)[i] = d == OPTK_BF16 ? 0x3f80 : 0x3c00; /* 1.0 in bf16, f16 */
+      break;
+    case OPTK_BF16:
+      ((uint16_t *)a)[i] = 0x3f80;
+      break;
+    case OPTK_F16:
+      ((uint16_t *)a)[i] = 0x3c00;
+      break;
+    }
   }
 }
 

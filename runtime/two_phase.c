@@ -138,14 +138,23 @@ static void tp_deposit(optk_rsum *acc, unsigned char *bad, const void *x, int wi
     optk__rsum_block_f32(acc, x, n, amax, isa, NULL, 0);
 }
 
+/* A switch without default: a storage type added to the list and not here
+ * fails the build (-Wswitch) instead of taking another type's conversion. */
 static void tp_to_f32(const uint16_t *p, optk_dtype d, size_t n, float *out)
 {
-  if (d == OPTK_BF16)
+  switch (d) {
+  case OPTK_BF16:
     for (size_t i = 0; i < n; i++)
       out[i] = optk_bf16_to_f32(p[i]);
-  else
+    break;
+  case OPTK_F16:
     for (size_t i = 0; i < n; i++)
       out[i] = optk_f16_to_f32(p[i]);
+    break;
+  case OPTK_F32:
+  case OPTK_F64:
+    break; /* not 16-bit: never called */
+  }
 }
 
 static void tp_part(void *arg, int part)
@@ -155,7 +164,7 @@ static void tp_part(void *arg, int part)
   const optk_kernel *k = r->k;
   const optk_dtype d = k->dtype;
   const int wide = d == OPTK_F64, half = d == OPTK_BF16 || d == OPTK_F16;
-  const size_t psize = d == OPTK_F64 ? 8 : d == OPTK_F32 ? 4 : 2, asize = wide ? 8 : 4;
+  const size_t psize = optk__dtype_bytes(d), asize = optk__compute_bytes(d);
   const int narrays = k->nstate + k->nscratch, nn = k->nnorms;
   const size_t lo = (size_t)part * j->chunk;
   if (lo >= j->n)
