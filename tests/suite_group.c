@@ -808,8 +808,10 @@ START_TEST(test_sr)
     ck_assert_int_eq(group(&one, g_isas[g_nisas - 1], hp, 3, &o, NULL), OPTK_OK);
     for (size_t t = 0, at = 0; t < MAXT; at += a.n[t], t++)
       for (size_t i = 0; i < a.n[t]; i++)
-        CHECK(tu_get_bits(a.dt, one.param[0], at + i) == tu_get_bits(a.dt, ref.param[t], i),
-                      "%s: one tensor vs %d: element %zu differs", e->name, MAXT, at + i);
+        CHECK(tu_same_elem(a.dt, (const char *)one.param[0] + at * tu_esize(a.dt), ref.param[t], i),
+                      "%s: one tensor vs %d: element %zu differs: 0x%04llx vs 0x%04llx (f32 %a)", e->name, MAXT,
+                      at + i, (unsigned long long)tu_get_bits(a.dt, one.param[0], at + i),
+                      (unsigned long long)tu_get_bits(a.dt, ref.param[t], i), (double)w[t][i]);
     model_free(&one);
   }
   /* another seed, another t: other bits */
