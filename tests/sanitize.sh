@@ -49,5 +49,24 @@ variant build/tsan "clang -fsanitize=thread -fno-omit-frame-pointer" build/tsan/
 echo "sanitize: TSan (clang): threads"
 TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 build/tsan/optk_threads_test | tail -n 1
 
+# Memory errors fail the stage (exit 99).  The digests themselves are checked
+# natively and under qemu; valgrind's emulation of AVX2 gives other bits for
+# a few f64 trajectories (lion f64: first seen 2026-12-01, with no memcheck
+# report), so a digest difference here is printed, not failed.
 echo "sanitize: valgrind memcheck: digests"
-valgrind -q --error-exitcode=99 --track-origins=yes build/optk_digest tests/digests/trajectory.txt
+rc=0
+valgrind -q --error-exitcode=99 --track-origins=yes build/optk_digest tests/digests/trajectory.txt \
+  >build/valgrind-digest.log 2>&1 || rc=$?
+tail -n 1 build/valgrind-digest.log
+if [ $rc -eq 99 ]; then
+  echo "sanitize: valgrind memcheck found errors:" >&2
+  cat build/valgrind-digest.log >&2
+  exit 1
+elif [ $rc -eq 1 ] && grep -q '^FAIL' build/valgrind-digest.log; then
+  echo "sanitize: no memcheck errors; under valgrind's emulation these digests differ (natively they pass):"
+  grep '^FAIL' build/valgrind-digest.log
+elif [ $rc -ne 0 ]; then
+  echo "sanitize: optk_digest under valgrind exited with $rc:" >&2
+  cat build/valgrind-digest.log >&2
+  exit 1
+fi
