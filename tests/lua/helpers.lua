@@ -63,4 +63,25 @@ function M.spec_text(over)
                         "  " .. parts.update, "}", "" }, "\n")
 end
 
+-- Loads and translates a spec built from M.spec_text(over); returns the
+-- kernel IRs, or the error message when err is true.
+function M.load_spec(over, err)
+  local path = M.tmpfile(M.spec_text(over), ".lua")
+  local function go()
+    local out = {}
+    for _, k in ipairs(require("optgen.spec").load(path, "toy.lua")) do
+      out[#out + 1] = require("optgen.translate").kernel(k)
+    end
+    return out
+  end
+  if err then
+    local msg = M.error_of(go)
+    os.remove(path)
+    return msg
+  end
+  local r = go()
+  os.remove(path)
+  return r
+end
+
 return M

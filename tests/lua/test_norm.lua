@@ -1,25 +1,8 @@
 -- norm(x), the per-tensor L2 norm (optgen.phases): a kernel that uses one
 -- runs in two phases; each misuse is an exact file:line:column diagnostic.
-local spec = require("optgen.spec")
-local translate = require("optgen.translate")
 local h = require("helpers")
 
-local function load(over, err)
-  local path = h.tmpfile(h.spec_text(over), ".lua")
-  local function go()
-    local out = {}
-    for _, k in ipairs(spec.load(path, "toy.lua")) do out[#out + 1] = translate.kernel(k) end
-    return out
-  end
-  if err then
-    local msg = h.error_of(go)
-    os.remove(path)
-    return msg
-  end
-  local r = go()
-  os.remove(path)
-  return r
-end
+local load = h.load_spec
 
 local function update(body) return "update = [[\n" .. body .. "\n  ]]," end
 

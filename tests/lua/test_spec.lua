@@ -1,27 +1,9 @@
 -- Spec loading and translation: every malformed spec gets an exact
 -- file:line:column diagnostic.
 local spec = require("optgen.spec")
-local translate = require("optgen.translate")
 local h = require("helpers")
 
--- Loads and translates a spec built from helpers.spec_text(over); returns
--- the kernel IRs, or the error message when err is true.
-local function load(over, err)
-  local path = h.tmpfile(h.spec_text(over), ".lua")
-  local function go()
-    local out = {}
-    for _, k in ipairs(spec.load(path, "toy.lua")) do out[#out + 1] = translate.kernel(k) end
-    return out
-  end
-  if err then
-    local msg = h.error_of(go)
-    os.remove(path)
-    return msg
-  end
-  local r = go()
-  os.remove(path)
-  return r
-end
+local load = h.load_spec
 
 return {
   { "a valid spec loads", function()

@@ -116,6 +116,18 @@ local function choice(L, e)
   L[#L + 1] = "      n = " .. literal(e.n) .. ","
 end
 
+-- The end of a kernel's entry (its rejected settings, if any), and of the file.
+local function entry_end(L, e)
+  if e.rejected and next(e.rejected) then L[#L + 1] = "      rejected = " .. literal(e.rejected) .. "," end
+  L[#L + 1] = "    },"
+end
+
+local function file_end(L)
+  L[#L + 1] = "  },"
+  L[#L + 1] = "}"
+  return table.concat(L, "\n") .. "\n"
+end
+
 -- The profile's text (p as optgen tune measured it, e.kernels[k].ns holding
 -- every sample): per kernel the choice and the median ns per call in each
 -- class of the settings it rests on, the default, the chosen and each
@@ -149,12 +161,9 @@ function M.text(p, samples_path)
     show(e.chosen)
     for _, c in ipairs(choose.CLASSES) do show(e.best[c]) end
     L[#L + 1] = "      },"
-    if e.rejected and next(e.rejected) then L[#L + 1] = "      rejected = " .. literal(e.rejected) .. "," end
-    L[#L + 1] = "    },"
+    entry_end(L, e)
   end
-  L[#L + 1] = "  },"
-  L[#L + 1] = "}"
-  return table.concat(L, "\n") .. "\n"
+  return file_end(L)
 end
 
 -- Every measurement of a run, for build/: ns per call, median then each
@@ -176,12 +185,9 @@ function M.samples_text(p)
       end
     end
     L[#L + 1] = "      },"
-    if e.rejected and next(e.rejected) then L[#L + 1] = "      rejected = " .. literal(e.rejected) .. "," end
-    L[#L + 1] = "    },"
+    entry_end(L, e)
   end
-  L[#L + 1] = "  },"
-  L[#L + 1] = "}"
-  return table.concat(L, "\n") .. "\n"
+  return file_end(L)
 end
 
 -- Fails unless path is free or holds a file whose first line starts with
