@@ -131,10 +131,7 @@ static void bench_growth(void)
     fprintf(stderr, "%s:", name);
     for (const int *q = patterns[pi]; *q != 0; q++) {
       optk_set_num_threads(*q);
-      for (int i = 0; i < 20000 && !optk__pool_settled(); i++) {
-        struct timespec ts = { 0, 100000 };
-        nanosleep(&ts, NULL);
-      }
+      optk__pool_settle();
       unsigned long before[OPTK_MAX_THREADS];
       for (int w = 1; w < OPTK_MAX_THREADS; w++)
         before[w] = optk__pool_wakes(w);
@@ -149,10 +146,7 @@ static void bench_growth(void)
           nanosleep(&ts, NULL);
         }
       }
-      for (int i = 0; i < 20000 && !optk__pool_settled(); i++) {
-        struct timespec ts = { 0, 100000 };
-        nanosleep(&ts, NULL);
-      }
+      optk__pool_settle();
       int beyond = 0;
       for (int w = *q; w < OPTK_MAX_THREADS; w++)
         beyond += optk__pool_wakes(w) != before[w];

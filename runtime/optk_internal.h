@@ -150,6 +150,7 @@ unsigned long optk__split_min_part_ns(void);
 void optk__set_spin_ns(unsigned long ns);
 int optk__pool_workers(void);
 int optk__pool_settled(void); /* every worker has seen its last wake */
+int optk__pool_settle(void);  /* waits up to 2 s for that; returns optk__pool_settled() */
 unsigned long optk__pool_wakes(int worker);
 unsigned long optk__pool_runs(int worker);
 float optk__split_cost(const optk_kernel *k, optk_kernel_fn fn, const void *consts);

@@ -340,6 +340,17 @@ int optk__pool_settled(void)
   return 1;
 }
 
+/* Waits (up to 2 s, polling every 0.1 ms) until every worker has seen its
+ * last wake: workers woken late by the last step may still arrive. */
+int optk__pool_settle(void)
+{
+  for (int i = 0; i < 20000 && !optk__pool_settled(); i++) {
+    struct timespec ts = { 0, 100000 };
+    nanosleep(&ts, NULL);
+  }
+  return optk__pool_settled();
+}
+
 unsigned long optk__pool_wakes(int worker)
 {
   return worker >= 1 && worker < OPTK_MAX_THREADS ? __atomic_load_n(&optk_slots[worker].wakes, __ATOMIC_SEQ_CST) : 0;

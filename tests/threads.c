@@ -110,10 +110,7 @@ static void growth_patterns(unsigned char *p, unsigned char *g, unsigned char **
     for (const int *c = patterns[pi]; *c != 0; c++) {
       optk_set_num_threads(*c);
       /* Workers woken by the last step, late, may still arrive: wait for them. */
-      for (int i = 0; i < 20000 && !optk__pool_settled(); i++) {
-        struct timespec ts = { 0, 100000 };
-        nanosleep(&ts, NULL);
-      }
+      optk__pool_settle();
       unsigned long before[OPTK_MAX_THREADS];
       for (int w = 1; w < OPTK_MAX_THREADS; w++)
         before[w] = optk__pool_wakes(w);
