@@ -1,5 +1,6 @@
 /* The public API: registry look-ups, metadata, argument checks, and the
  * step itself (per-call constants, then the kernel of the chosen ISA). */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -151,12 +152,13 @@ int optk__check_hparams(const optk_kernel *k, const double *hp, int64_t t)
 
 /* One set of arrays: what optk_step checks once and optk_step_group once
  * per tensor: present when n > 0, n bounded, no two the same. */
-int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
-                       void *const *state)
+static inline int check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
+                               void *const *state)
 {
   if (n == 0)
     return OPTK_OK;
-  if (n > (size_t)PTRDIFF_MAX / widest(k) || param == NULL || grad == NULL)
+  /* No element is wider than 8 bytes: the division only for huge n. */
+  if ((n > (size_t)PTRDIFF_MAX / 8 && n > (size_t)PTRDIFF_MAX / widest(k)) || param == NULL || grad == NULL)
     return OPTK_EINVAL;
   if (k->nstate > 0 && state == NULL)
     return OPTK_EINVAL;
@@ -168,6 +170,12 @@ int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const 
   }
   /* param, grad and the state arrays are restrict in the kernels */
   return aliased(arrays, 2 + k->nstate) ? OPTK_EINVAL : OPTK_OK;
+}
+
+int optk__check_arrays(const optk_kernel *k, size_t n, const void *param, const void *grad,
+                       void *const *state)
+{
+  return check_arrays(k, n, param, grad, state);
 }
 
 int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const double *hp)
@@ -201,73 +209,114 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
 }
 
 /* The per-call constants of the last step on this thread: a model steps
- * many tensors with the same kernel, hyperparameters and t, and prep() (pow
- * for the bias corrections) would otherwise cost more than a small tensor's
- * update.  Reused only when kernel, t and every hyperparameter match; ok
- * records whether they passed derived_ok. */
+ * many tensors with the same kernel, hyperparameters and t, and checking the
+ * hyperparameters and computing the constants (pow for the bias corrections)
+ * would otherwise cost more than a small tensor's update.  The entry holds
+ * hyperparameters that passed check(): where kernel and every bit of hp
+ * match, they are known good without a look at the domains, and where t
+ * matches too, the constants are reused.  inf_hp caches any_inf_hp(), ok
+ * whether the constants passed derived_ok. */
 static __thread struct { /* __thread, not _Thread_local: the vendored file is C99 */
   const optk_kernel *k;
   int64_t t;
-  int ok;
-  double hp[OPTK_MAX_HPARAMS];
+  int inf_hp, ok;
+  uint64_t hp[OPTK_MAX_HPARAMS];
   double c[OPTK_MAX_CONSTS];
   float cf[OPTK_MAX_CONSTS];
 } consts_cache;
 
-/* The per-call constants of k for hp and t in the compute type, or NULL if
- * one is not finite (see derived_ok). */
-static const void *consts(const optk_kernel *k, const double *hp, int64_t t)
+/* Whether hp holds, bit for bit, the hyperparameters cached for k (a
+ * comparison of bits, not values: -0 and 0, or NaNs, are not confused). */
+static int same_hp(const optk_kernel *k, const double *hp)
 {
-  if (consts_cache.k != k || consts_cache.t != t || k->nhparams > OPTK_MAX_HPARAMS ||
-      memcmp(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp) != 0) {
-    consts_cache.k = NULL;
-    double rounded[OPTK_MAX_CONSTS];
-    k->prep(hp, t, consts_cache.c);
+  if (consts_cache.k != k)
+    return 0;
+  for (int i = 0; i < k->nhparams; i++) {
+    uint64_t b;
+    memcpy(&b, &hp[i], sizeof b);
+    if (b != consts_cache.hp[i])
+      return 0;
+  }
+  return 1;
+}
+
+/* The per-call constants of k for hp (already checked) and t, into the
+ * cache: double for f64 kernels, float for the others; ok as derived_ok
+ * would find them (one pass, since a new t every step puts this on the
+ * caller's path). */
+static void fill_consts(const optk_kernel *k, const double *hp, int64_t t, int inf_hp)
+{
+  k->prep(hp, t, consts_cache.c);
+  int bad = 0;
+  if (k->dtype == OPTK_F64) {
     for (int i = 0; i < k->nconsts; i++) {
-      consts_cache.cf[i] = (float)consts_cache.c[i];
-      rounded[i] = to_compute(k, consts_cache.c[i]);
+      const double v = consts_cache.c[i];
+      bad |= inf_hp ? v != v : !(fabs(v) <= DBL_MAX);
     }
-    consts_cache.ok = derived_ok(rounded, k->nconsts, any_inf_hp(k, hp));
+  } else {
+    for (int i = 0; i < k->nconsts; i++) {
+      const float v = (float)consts_cache.c[i];
+      consts_cache.cf[i] = v;
+      bad |= inf_hp ? v != v : !(fabsf(v) <= FLT_MAX);
+    }
+  }
+  consts_cache.ok = !bad;
+  consts_cache.t = t;
+}
+
+/* Checks k's hyperparameters (skipped where the cache holds them) and
+ * returns the per-call constants for hp and t in the compute type: NULL
+ * with *err set if a hyperparameter is outside its domain (OPTK_EINVAL) or
+ * a constant is not finite (see derived_ok). */
+static const void *consts(const optk_kernel *k, const double *hp, int64_t t, int *err)
+{
+  *err = OPTK_EINVAL;
+  if (!same_hp(k, hp)) {
+    consts_cache.k = NULL;
+    if (check(k, 0, NULL, hp) != OPTK_OK)
+      return NULL;
+    const int inf_hp = any_inf_hp(k, hp);
+    fill_consts(k, hp, t, inf_hp);
     if (k->nhparams <= OPTK_MAX_HPARAMS) {
       memcpy(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp);
-      consts_cache.t = t;
+      consts_cache.inf_hp = inf_hp;
       consts_cache.k = k;
     }
+  } else if (consts_cache.t != t) {
+    fill_consts(k, hp, t, consts_cache.inf_hp);
   }
   if (!consts_cache.ok)
     return NULL;
+  *err = OPTK_OK;
   return k->dtype == OPTK_F64 ? (const void *)consts_cache.c : (const void *)consts_cache.cf;
 }
 
-const void *optk__step_consts(const optk_kernel *k, const double *hp, int64_t t) { return consts(k, hp, t); }
-
-int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
-                  void *const *state, const double *hp, int64_t t)
+const void *optk__step_consts(const optk_kernel *k, const double *hp, int64_t t)
 {
-  if ((unsigned)isa >= OPTK_ISA_COUNT || t < 1)
+  int err;
+  return consts(k, hp, t, &err);
+}
+
+/* optk_step_isa; available: isa is known to run on this CPU (optk_step's
+ * active ISA, chosen among the available ones). */
+static inline int step(const optk_kernel *k, optk_isa isa, int available, size_t n, void *param, const void *grad,
+                       void *const *state, const double *hp, int64_t t)
+{
+  if (k == NULL || hp == NULL || (unsigned)isa >= OPTK_ISA_COUNT || t < 1)
     return OPTK_EINVAL;
-  int err = check(k, n, state, hp);
+  /* The arrays here, the hyperparameters with the constants (consts). */
+  int err = check_arrays(k, n, param, grad, state);
   if (err != OPTK_OK)
     return err;
-  if (n > 0) {
-    if (param == NULL || grad == NULL)
-      return OPTK_EINVAL;
-    /* param, grad and the state arrays are restrict in the kernels */
-    const void *arrays[2 + OPTK_MAX_STATE] = { param, grad };
-    for (int i = 0; i < k->nstate; i++)
-      arrays[2 + i] = state[i];
-    if (aliased(arrays, 2 + k->nstate))
-      return OPTK_EINVAL;
-  }
   /* Per-call constants and the kernel under the IEEE default environment,
    * whatever the caller set (fpenv.c). */
   const unsigned fpenv = optk__fpenv_enter();
-  const void *c = consts(k, hp, t);
+  const void *c = consts(k, hp, t, &err);
   if (c == NULL) {
     optk__fpenv_leave(fpenv, 0);
-    return OPTK_EINVAL;
+    return err;
   }
-  if (!optk_isa_available(isa) || k->impl[isa] == NULL || (k->nnorms > 0 && k->impl2[isa] == NULL)) {
+  if (!(available || optk_isa_available(isa)) || k->impl[isa] == NULL || (k->nnorms > 0 && k->impl2[isa] == NULL)) {
     optk__fpenv_leave(fpenv, 0);
     return OPTK_ENOTSUP;
   }
@@ -293,10 +342,16 @@ int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, con
   return OPTK_OK;
 }
 
+int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, const void *grad,
+                  void *const *state, const double *hp, int64_t t)
+{
+  return step(k, isa, 0, n, param, grad, state, hp, t);
+}
+
 int optk_step(const optk_kernel *k, size_t n, void *param, const void *grad, void *const *state,
               const double *hp, int64_t t)
 {
-  return optk_step_isa(k, optk_active_isa(), n, param, grad, state, hp, t);
+  return step(k, optk_active_isa(), 1, n, param, grad, state, hp, t);
 }
 
 const char *optk_strerror(int err)

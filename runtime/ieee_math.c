@@ -171,13 +171,13 @@ static double powi_canonical(double x, uint64_t e, double *hi, double *lo)
  * or by steps of one multiplication from an earlier e: at most about
  * 2^-103 per multiplication, and squaring doubles an error, so below e
  * times that, with room to spare. */
-static double pow_error(uint64_t e) { return ((double)e * 2 + 64) * 0x1p-100; }
+static inline double pow_error(uint64_t e) { return ((double)e * 2 + 64) * 0x1p-100; }
 
 /* Whether hi + lo (within pow_error(e) of the exact power) lies so far from
  * a rounding boundary of hi that the exact power and any other estimate
  * within the same bound round to hi: then hi is the correctly rounded
  * power and the binary powering's result too. */
-static int decided(double hi, double lo, uint64_t e)
+static inline int decided(double hi, double lo, uint64_t e)
 {
   const uint64_t b = bits_of(fabs(hi));
   const double ulp = of_bits(b & 0x7ff0000000000000u) * 0x1p-52;
@@ -191,38 +191,87 @@ static int decided(double hi, double lo, uint64_t e)
  * decided() proves it equals the binary powering's.  So the bits never
  * depend on the cache, and a new t costs a few nanoseconds. */
 #define POW_CACHE 4
-static __thread struct {
+struct pow_slot {
   uint64_t xbits, e; /* e = 0: empty */
   double hi, lo, result;
-} pow_cache[POW_CACHE];
+};
+static __thread struct pow_slot pow_cache[POW_CACHE];
+static __thread unsigned long pow_steps; /* powers the step gave, for the tests */
 static __thread unsigned pow_next;
+
+/* The cache's step: slot's power times x, as dd_mul(&hi, &lo, x, 0.0)
+ * computes it, kept (and returned in *r) when in range and decided() for
+ * e, the slot's e + 1.  Inline throughout: a new t every call puts this on
+ * the caller's path. */
+typedef struct pow_slot pow_slot;
+static inline __attribute__((always_inline)) int pow_keep(pow_slot *s, double hi, double lo, uint64_t e, double *r)
+{
+  if (!(fabs(hi) >= 0x1p-968 && fabs(hi) <= 0x1p995 && decided(hi, lo, e)))
+    return 0;
+  s->e = e;
+  s->hi = hi;
+  s->lo = lo;
+  s->result = hi;
+  *r = hi;
+  pow_steps++;
+  return 1;
+}
+
+static int pow_step(pow_slot *s, double x, uint64_t e, double *r)
+{
+  double hi = s->hi, lo = s->lo;
+  dd_mul(&hi, &lo, x, 0.0);
+  return pow_keep(s, hi, lo, e, r);
+}
+
+#if OPTK_ARCH_X86_64 && defined(__GNUC__) && !defined(__FMA__)
+/* x86-64 built without FMA: where the CPU has it, the product's error term
+ * is one fused multiply-add.  That is the exact error, as Dekker's product
+ * is in this range, so both give the same bits; the chain of dependent
+ * operations is half as long. */
+__attribute__((target("fma"))) static int pow_step_fma(pow_slot *s, double x, uint64_t e, double *r)
+{
+  const double p = s->hi * x;
+  double err = __builtin_fma(s->hi, x, -p);
+  err += s->hi * 0.0 + s->lo * x; /* dd_mul's e += rh * xl + rl * xh, xl = 0 */
+  const double hi = p + err;
+  return pow_keep(s, hi, err - (hi - p), e, r);
+}
+
+static int pow_step_best(pow_slot *s, double x, uint64_t e, double *r)
+{
+  static int has_fma = -1; /* every thread computes the same value: a benign race, kept atomic */
+  int f = __atomic_load_n(&has_fma, __ATOMIC_RELAXED);
+  if (f < 0) {
+    unsigned a, b, c, d;
+    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    f = (int)(c >> 12 & 1); /* CPUID.1:ECX.FMA; its registers are AVX's, which the OS saves where FMA runs */
+    __atomic_store_n(&has_fma, f, __ATOMIC_RELAXED);
+  }
+  return f ? pow_step_fma(s, x, e, r) : pow_step(s, x, e, r);
+}
+#else
+static int pow_step_best(pow_slot *s, double x, uint64_t e, double *r) { return pow_step(s, x, e, r); }
+#endif
 
 static double powi(double x, uint64_t e)
 {
   const uint64_t xb = bits_of(x);
   int slot = -1;
+  double r;
   for (int i = 0; i < POW_CACHE; i++) {
     if (pow_cache[i].e == 0 || pow_cache[i].xbits != xb)
       continue;
     if (pow_cache[i].e == e)
       return pow_cache[i].result;
-    if (pow_cache[i].e + 1 == e && pow_cache[i].hi != 0) {
-      double hi = pow_cache[i].hi, lo = pow_cache[i].lo;
-      dd_mul(&hi, &lo, x, 0.0);
-      if (fabs(hi) >= 0x1p-968 && fabs(hi) <= 0x1p995 && decided(hi, lo, e)) {
-        pow_cache[i].e = e;
-        pow_cache[i].hi = hi;
-        pow_cache[i].lo = lo;
-        pow_cache[i].result = hi;
-        return hi;
-      }
-    }
+    if (pow_cache[i].e + 1 == e && pow_cache[i].hi != 0 && pow_step_best(&pow_cache[i], x, e, &r))
+      return r;
     slot = i;
   }
   if (slot < 0)
     slot = (int)(pow_next++ % POW_CACHE);
   double hi, lo;
-  const double r = powi_canonical(x, e, &hi, &lo);
+  r = powi_canonical(x, e, &hi, &lo);
   pow_cache[slot].xbits = xb;
   pow_cache[slot].e = e;
   pow_cache[slot].hi = hi;
@@ -259,6 +308,15 @@ double optk__pow(double x, double y)
   if (x == INFINITY)
     return y > 0 ? INFINITY : 0.0;
   return optk__exp(y * optk__log(x));
+}
+
+unsigned long optk__pow_steps(void) { return pow_steps; }
+
+double optk__pow_t(double x, int64_t t)
+{
+  if (x != x || t < 1 || t > ((int64_t)1 << 53))
+    return optk__pow(x, (double)t);
+  return powi(x, (uint64_t)t);
 }
 
 float optk__powf(float x, float y) { return (float)optk__pow((double)x, (double)y); }

@@ -259,9 +259,13 @@ int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const
 /* Per-call arithmetic without libm (ieee_math.c): the same bits with every C
  * library.  pow with an integral exponent is binary powering. */
 double optk__pow(double x, double y);
+/* x^t for the step t: optk__pow(x, (double)t)'s bits without its tests of
+ * y (the per-call code's beta^t). */
+double optk__pow_t(double x, int64_t t);
 double optk__exp(double x);
 double optk__log(double x);
 float optk__powf(float x, float y); /* the kernels' per-element pow, via optk__pow */
 double optk__pow_uncached(double x, double y); /* tests: x^y, y a positive integer, no cache */
+unsigned long optk__pow_steps(void); /* tests: powers this thread's cache gave by one multiplication */
 
 #endif

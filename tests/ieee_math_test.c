@@ -147,12 +147,48 @@ int main(void)
    * the uncached bits, for steps in order, repeated and out of order. */
   for (int i = 0; i < 200000; i++) {
     static const double betas[] = { 0.9, 0.99, 0.999, 0.9999, 0.96, 0.5, 1.0001 };
-    const double x = betas[i % 7];
-    const int64_t e = i % 3 == 2 ? (int64_t)tu_below(&r, 1000000) + 1 : i / 7 + 1;
+    /* three bases at a time (the cache holds four), each stepping on */
+    const double x = betas[(i / 30000 + i % 3) % 7];
+    const int64_t e = i % 9 == 8 ? (int64_t)tu_below(&r, 1000000) + 1 : i % 30000 / 3 + 1;
     const double got = optk__pow(x, (double)e), want = optk__pow_uncached(x, (double)e);
     if (!same(got, want))
       fail("pow cache", x, (double)e, got, want);
   }
+  /* optk__pow_t (the per-call code's beta^t) gives optk__pow's bits: two
+   * bases at a time with t in order (Adam's beta1^t and beta2^t, so the
+   * per-thread cache steps from t - 1, with FMA on a CPU that has it), some
+   * t repeated or jumping, and t beyond 2^53 (pow's exp-log path). */
+  static const double pairs[][2] = { { 0.9, 0.999 }, { 0.95, 0.99999 }, { 1.5, -0.9 }, { 0.0, -0.0 },
+                                     { 0.5, 0.75 }, { 0.9999, 0.1 } };
+  const unsigned long steps0 = optk__pow_steps();
+  long calls = 0;
+  for (int pi = 0; pi < 6 + 4; pi++) {
+    double xs[2] = { 0, 0 };
+    for (int j = 0; j < 2; j++)
+      xs[j] = pi < 6 ? pairs[pi][j] : 1.0 - ldexp(tu_uniform(&r), -(int)tu_below(&r, 30));
+    for (int64_t t = 1; t <= 20000; t++) {
+      int64_t e = t;
+      if (t % 997 == 0)
+        e = (int64_t)(tu_next(&r) >> 1) | 1; /* up to 2^63 */
+      else if (t % 101 == 0)
+        e = t - 1; /* repeated */
+      for (int j = 0; j < 2; j++) {
+        const double got = optk__pow_t(xs[j], e);
+        const double want = e <= ((int64_t)1 << 53) ? optk__pow_uncached(xs[j], (double)e) : optk__pow(xs[j], (double)e);
+        if (!same(got, want))
+          fail("pow_t", xs[j], (double)e, got, want);
+        calls++;
+      }
+    }
+  }
+  const unsigned long stepped = optk__pow_steps() - steps0;
+  printf("ieee_math: pow_t %ld calls, %lu by the cache's step\n", calls, stepped);
+  if (stepped < (unsigned long)calls / 4) { /* out-of-range bases and jumps take the full powering */
+    printf("ieee_math: the cache's step was not exercised\n");
+    failures++;
+  }
+  if (!same(optk__pow_t(NAN, 3), optk__pow(NAN, 3.0)))
+    fail("pow_t", NAN, 3.0, optk__pow_t(NAN, 3), optk__pow(NAN, 3.0));
   /* pow(x, 0.5) is the correctly rounded square root. */
   for (int i = 0; i < 1000000; i++) {
     uint64_t b = tu_next(&r) & 0x7fffffffffffffffull;

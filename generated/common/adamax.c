@@ -30,7 +30,7 @@ static void adamax_state_init(const double *hp, double *init)
 /* Per call, in double: the loop invariants the kernels read from consts. */
 static void adamax_prep(const double *hp, int64_t t, double *c)
 {
-  const double s0 = optk__pow(hp[1], (double)t);
+  const double s0 = optk__pow_t(hp[1], t);
   const double s1 = 1.0 - s0;
   const double s2 = hp[0] / s1;
   const double s3 = 1.0 - hp[1];

@@ -32,11 +32,11 @@ static void adamw_state_init(const double *hp, double *init)
 /* Per call, in double: the loop invariants the kernels read from consts. */
 static void adamw_prep(const double *hp, int64_t t, double *c)
 {
-  const double s0 = optk__pow(hp[2], (double)t);
+  const double s0 = optk__pow_t(hp[2], t);
   const double s1 = 1.0 - s0;
   const double s2 = sqrt(s1);
   const double s3 = hp[0] * s2;
-  const double s4 = optk__pow(hp[1], (double)t);
+  const double s4 = optk__pow_t(hp[1], t);
   const double s5 = 1.0 - s4;
   const double s6 = s3 / s5;
   const double s7 = 1.0 - hp[1];

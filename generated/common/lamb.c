@@ -39,9 +39,9 @@ static void lamb_prep(const double *hp, int64_t t, double *c)
 {
   const double s0 = 1.0 - hp[1];
   const double s1 = 1.0 - hp[2];
-  const double s2 = optk__pow(hp[1], (double)t);
+  const double s2 = optk__pow_t(hp[1], t);
   const double s3 = 1.0 - s2;
-  const double s4 = optk__pow(hp[2], (double)t);
+  const double s4 = optk__pow_t(hp[2], t);
   const double s5 = 1.0 - s4;
   c[0] = s0;
   c[1] = s1;

@@ -38,7 +38,7 @@ static void nadam_prep(const double *hp, int64_t t, double *c)
   const double s3 = 1.0 - s2;
   const double s4 = hp[1] * s3;
   const double s5 = 1.0 - hp[1];
-  const double s6 = optk__pow(0x1.eb851eb851eb8p-1, (double)t);
+  const double s6 = optk__pow_t(0x1.eb851eb851eb8p-1, t);
   const double s7 = 0.5 * s6;
   const double s8 = 1.0 - s7;
   const double s9 = hp[1] * s8;
@@ -68,7 +68,7 @@ static void nadam_prep(const double *hp, int64_t t, double *c)
   const double s33 = 1.0 - s9;
   const double s34 = 1.0 - optk_prod1;
   const double s35 = 1.0 - hp[2];
-  const double s36 = optk__pow(hp[2], (double)t);
+  const double s36 = optk__pow_t(hp[2], t);
   const double s37 = 1.0 - s36;
   c[0] = s5;
   c[1] = s4;

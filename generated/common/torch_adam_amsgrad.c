@@ -36,7 +36,7 @@ static void torch_adam_amsgrad_state_init(const double *hp, double *init)
 /* Per call, in double: the loop invariants the kernels read from consts. */
 static void torch_adam_amsgrad_prep(const double *hp, int64_t t, double *c)
 {
-  const double s0 = optk__pow(hp[1], (double)t);
+  const double s0 = optk__pow_t(hp[1], t);
   const double s1 = 1.0 - s0;
   const double s2 = hp[0] / s1;
   const double s3 = hp[4] != 0.0;
@@ -45,7 +45,7 @@ static void torch_adam_amsgrad_prep(const double *hp, int64_t t, double *c)
   const double s6 = s5 ? 1.0 : 0.0;
   const double s7 = 1.0 - hp[1];
   const double s8 = 1.0 - hp[2];
-  const double s9 = optk__pow(hp[2], (double)t);
+  const double s9 = optk__pow_t(hp[2], t);
   const double s10 = 1.0 - s9;
   const double s11 = sqrt(s10);
   c[0] = s4;

@@ -32,14 +32,14 @@ static void torch_adamw_state_init(const double *hp, double *init)
 /* Per call, in double: the loop invariants the kernels read from consts. */
 static void torch_adamw_prep(const double *hp, int64_t t, double *c)
 {
-  const double s0 = optk__pow(hp[1], (double)t);
+  const double s0 = optk__pow_t(hp[1], t);
   const double s1 = 1.0 - s0;
   const double s2 = hp[0] / s1;
   const double s3 = hp[5] != 0.0;
   const double s4 = s3 ? 1.0 : 0.0;
   const double s5 = 1.0 - hp[1];
   const double s6 = 1.0 - hp[2];
-  const double s7 = optk__pow(hp[2], (double)t);
+  const double s7 = optk__pow_t(hp[2], t);
   const double s8 = 1.0 - s7;
   const double s9 = sqrt(s8);
   const double s10 = hp[0] * hp[4];

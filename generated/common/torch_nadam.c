@@ -88,7 +88,7 @@ static void torch_nadam_prep(const double *hp, int64_t t, double *c)
   const double s46 = s45 ? 1.0 : 0.0;
   const double s47 = 1.0 - hp[1];
   const double s48 = 1.0 - hp[2];
-  const double s49 = optk__pow(hp[2], (double)t);
+  const double s49 = optk__pow_t(hp[2], t);
   const double s50 = 1.0 - s49;
   const double s51 = sqrt(s50);
   const double s52 = 1.0 - s11;

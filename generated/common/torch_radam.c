@@ -39,7 +39,7 @@ static void torch_radam_prep(const double *hp, int64_t t, double *c)
   const double s0 = 1.0 - hp[2];
   const double s1 = 2.0 / s0;
   const double s2 = s1 - 1.0;
-  const double s3 = optk__pow(hp[2], (double)t);
+  const double s3 = optk__pow_t(hp[2], t);
   const double s4 = 2.0 * (double)t;
   const double s5 = s3 * s4;
   const double s6 = 1.0 - s3;
@@ -66,7 +66,7 @@ static void torch_radam_prep(const double *hp, int64_t t, double *c)
   const double s27 = 1.0 - s26;
   const double s28 = s22 ? s27 : 1.0;
   const double s29 = 1.0 - hp[1];
-  const double s30 = optk__pow(hp[1], (double)t);
+  const double s30 = optk__pow_t(hp[1], t);
   const double s31 = 1.0 - s30;
   const double s32 = sqrt(s6);
   c[0] = s10;

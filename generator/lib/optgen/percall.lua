@@ -76,7 +76,15 @@ function M.lines(roots, scalar, out_name, nhparams)
     for i, a in ipairs(n.args) do args[i] = names[a] end
     local name = "s" .. #lines + #out
     names[n] = name
-    out[#out + 1] = string.format("%sconst double %s = %s;", pad, name, cfmt.spell(assert(spell[n.op], n.op), args))
+    local text
+    if n.op == "pow" and n.args[2].op == "t" and step == "(double)t" then
+      -- beta^t, the common case: the same bits as pow(beta, (double)t)
+      -- without pow's tests of the exponent (a new t every step).
+      text = string.format("optk__pow_t(%s, t)", args[1])
+    else
+      text = cfmt.spell(assert(spell[n.op], n.op), args)
+    end
+    out[#out + 1] = string.format("%sconst double %s = %s;", pad, name, text)
   end
   for _, n in ipairs(reachable(roots)) do
     if n.op == "prod" then
