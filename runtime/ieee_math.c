@@ -217,19 +217,32 @@ static inline __attribute__((always_inline)) int pow_keep(pow_slot *s, double hi
   return 1;
 }
 
-static int pow_step(pow_slot *s, double x, uint64_t e, double *r)
+/* Where the CPU has FMA, the product's error term is one fused multiply-add.
+ * That is the exact error, as Dekker's product is in this range, so both
+ * give the same bits; the chain of dependent operations is half as long.
+ * Built for FMA (aarch64, x86-64 with -mfma): always; x86-64 otherwise:
+ * where CPUID says so (optk__pow_use_fma lets the tests take either). */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define OPTK_POW_FMA 1
+#define OPTK_POW_FMA_ATTR
+#elif OPTK_ARCH_X86_64 && defined(__GNUC__)
+#define OPTK_POW_FMA 2
+#define OPTK_POW_FMA_ATTR __attribute__((target("fma")))
+#else
+#define OPTK_POW_FMA 0
+#endif
+
+#if OPTK_POW_FMA != 1
+static int pow_step_dekker(pow_slot *s, double x, uint64_t e, double *r)
 {
   double hi = s->hi, lo = s->lo;
   dd_mul(&hi, &lo, x, 0.0);
   return pow_keep(s, hi, lo, e, r);
 }
+#endif
 
-#if OPTK_ARCH_X86_64 && defined(__GNUC__) && !defined(__FMA__)
-/* x86-64 built without FMA: where the CPU has it, the product's error term
- * is one fused multiply-add.  That is the exact error, as Dekker's product
- * is in this range, so both give the same bits; the chain of dependent
- * operations is half as long. */
-__attribute__((target("fma"))) static int pow_step_fma(pow_slot *s, double x, uint64_t e, double *r)
+#if OPTK_POW_FMA != 0
+OPTK_POW_FMA_ATTR static int pow_step_fma(pow_slot *s, double x, uint64_t e, double *r)
 {
   const double p = s->hi * x;
   double err = __builtin_fma(s->hi, x, -p);
@@ -237,21 +250,35 @@ __attribute__((target("fma"))) static int pow_step_fma(pow_slot *s, double x, ui
   const double hi = p + err;
   return pow_keep(s, hi, err - (hi - p), e, r);
 }
+#endif
 
-static int pow_step_best(pow_slot *s, double x, uint64_t e, double *r)
+#if OPTK_POW_FMA == 2
+static int pow_has_fma = -1; /* every thread computes the same value: a benign race, kept atomic */
+
+void optk__pow_use_fma(int on) { __atomic_store_n(&pow_has_fma, on, __ATOMIC_RELAXED); }
+
+static int pow_step(pow_slot *s, double x, uint64_t e, double *r)
 {
-  static int has_fma = -1; /* every thread computes the same value: a benign race, kept atomic */
-  int f = __atomic_load_n(&has_fma, __ATOMIC_RELAXED);
+  int f = __atomic_load_n(&pow_has_fma, __ATOMIC_RELAXED);
   if (f < 0) {
     unsigned a, b, c, d;
     __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
     f = (int)(c >> 12 & 1); /* CPUID.1:ECX.FMA; its registers are AVX's, which the OS saves where FMA runs */
-    __atomic_store_n(&has_fma, f, __ATOMIC_RELAXED);
+    __atomic_store_n(&pow_has_fma, f, __ATOMIC_RELAXED);
   }
-  return f ? pow_step_fma(s, x, e, r) : pow_step(s, x, e, r);
+  return f ? pow_step_fma(s, x, e, r) : pow_step_dekker(s, x, e, r);
 }
 #else
-static int pow_step_best(pow_slot *s, double x, uint64_t e, double *r) { return pow_step(s, x, e, r); }
+void optk__pow_use_fma(int on) { (void)on; }
+
+static int pow_step(pow_slot *s, double x, uint64_t e, double *r)
+{
+#if OPTK_POW_FMA == 1
+  return pow_step_fma(s, x, e, r);
+#else
+  return pow_step_dekker(s, x, e, r);
+#endif
+}
 #endif
 
 static double powi(double x, uint64_t e)
@@ -264,7 +291,7 @@ static double powi(double x, uint64_t e)
       continue;
     if (pow_cache[i].e == e)
       return pow_cache[i].result;
-    if (pow_cache[i].e + 1 == e && pow_cache[i].hi != 0 && pow_step_best(&pow_cache[i], x, e, &r))
+    if (pow_cache[i].e + 1 == e && pow_cache[i].hi != 0 && pow_step(&pow_cache[i], x, e, &r))
       return r;
     slot = i;
   }

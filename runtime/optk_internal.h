@@ -267,5 +267,6 @@ double optk__log(double x);
 float optk__powf(float x, float y); /* the kernels' per-element pow, via optk__pow */
 double optk__pow_uncached(double x, double y); /* tests: x^y, y a positive integer, no cache */
 unsigned long optk__pow_steps(void); /* tests: powers this thread's cache gave by one multiplication */
+void optk__pow_use_fma(int on);        /* tests: the cache's step with FMA (1) or Dekker's product (0), where both exist */
 
 #endif

@@ -162,10 +162,11 @@ int main(void)
                                      { 0.5, 0.75 }, { 0.9999, 0.1 } };
   const unsigned long steps0 = optk__pow_steps();
   long calls = 0;
-  for (int pi = 0; pi < 6 + 4; pi++) {
+  for (int pi = 0; pi < 2 * (6 + 4); pi++) {
+    optk__pow_use_fma(pi < 6 + 4); /* then Dekker's product, where the build has both */
     double xs[2] = { 0, 0 };
     for (int j = 0; j < 2; j++)
-      xs[j] = pi < 6 ? pairs[pi][j] : 1.0 - ldexp(tu_uniform(&r), -(int)tu_below(&r, 30));
+      xs[j] = pi % 10 < 6 ? pairs[pi % 10][j] : 1.0 - ldexp(tu_uniform(&r), -(int)tu_below(&r, 30));
     for (int64_t t = 1; t <= 20000; t++) {
       int64_t e = t;
       if (t % 997 == 0)
