@@ -45,7 +45,7 @@ void bench_threads(void)
         struct stat3 st = measure(step_body, &c, (double)n);
         row("threads", picks[pi][0], picks[pi][1], isa, "split", th, n, b, st);
         fprintf(stderr, " %zu/%d:%.3g", n, th, st.med);
-        optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
+        optk__set_split_min_part_ns(optk__split_default_ns());
         if (th > 1)
           row("threads", picks[pi][0], picks[pi][1], isa, "model", th, n, b, measure(step_body, &c, (double)n));
       }
@@ -107,7 +107,7 @@ static void bench_wake(void)
     fprintf(stderr, " %d threads: %.0f spinning, %.0f after sleep;", th, spin.med, sl.med);
   }
   fprintf(stderr, "\n");
-  optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(optk__split_default_ns());
   optk_set_num_threads(0);
 }
 
@@ -156,7 +156,7 @@ static void bench_growth(void)
     }
     fprintf(stderr, "\n");
   }
-  optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(optk__split_default_ns());
   optk_set_num_threads(0);
 }
 
@@ -176,7 +176,7 @@ static void bench_model(void)
       cf[i] = (float)cd[i];
     const optk_isa isa = best_isa(k);
     float ns = optk__split_cost(k, k->impl[isa], cf);
-    size_t n2 = ns > 0 ? (size_t)(2.0 * (double)OPTK_SPLIT_MIN_PART_NS / ns) : 0;
+    size_t n2 = ns > 0 ? (size_t)(2.0 * (double)optk__split_min_part_ns() / ns) : 0;
     struct stat3 st = { ns, ns, ns };
     row("pool", picks[pi][0], picks[pi][1], optk_isa_name(isa), "model-cost", 2, n2,
         bytes_per_elem(d, optk_nstate(k)), st);

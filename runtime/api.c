@@ -351,7 +351,11 @@ int optk_step_isa(const optk_kernel *k, optk_isa isa, size_t n, void *param, con
 int optk_step(const optk_kernel *k, size_t n, void *param, const void *grad, void *const *state,
               const double *hp, int64_t t)
 {
-  return step(k, optk_active_isa(), 1, n, param, grad, state, hp, t);
+  if (k == NULL)
+    return OPTK_EINVAL;
+  const optk_isa active = optk_active_isa();
+  const optk_isa isa = k->tuned_isa[0] | k->tuned_isa[1] | k->tuned_isa[2] ? optk__tuned_isa(k, n, active) : active;
+  return step(k, isa, 1, n, param, grad, state, hp, t);
 }
 
 const char *optk_strerror(int err)

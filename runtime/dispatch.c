@@ -81,6 +81,17 @@ static void resolve(void)
   __atomic_store_n(&active, (int)best, __ATOMIC_RELEASE);
 }
 
+optk_isa optk__tuned_isa(const optk_kernel *k, size_t n, optk_isa active)
+{
+  const int c = n <= k->class_max[0] ? 0 : n <= k->class_max[1] ? 1 : 2;
+  const int want = (int)k->tuned_isa[c] - 1;
+  if (want < 0 || want == (int)active || want >= OPTK_ISA_COUNT || k->impl[want] == NULL ||
+      (k->nnorms > 0 && k->impl2[want] == NULL) || !optk_isa_available((optk_isa)want) ||
+      !within((optk_isa)want, active))
+    return active;
+  return (optk_isa)want;
+}
+
 optk_isa optk_active_isa(void)
 {
   int isa = __atomic_load_n(&active, __ATOMIC_ACQUIRE);

@@ -616,7 +616,16 @@ int optk_step_group(const optk_kernel *k, size_t count, const optk_tensor *tenso
 {
   /* The IEEE default environment, whatever the caller set (fpenv.c). */
   const unsigned fpenv = optk__fpenv_enter();
-  const int err = optk__step_group_isa(k, optk_active_isa(), count, tensors, hparams, t, opts, result);
+  optk_isa isa = optk_active_isa();
+  if (k != NULL && (k->tuned_isa[0] | k->tuned_isa[1] | k->tuned_isa[2]) && (tensors != NULL || count == 0)) {
+    /* The tuned ISA of the group's size class: its arrays pass through the
+     * caches as one step's do. */
+    size_t total = 0;
+    for (size_t i = 0; i < count; i++)
+      total = tensors[i].n > SIZE_MAX - total ? SIZE_MAX : total + tensors[i].n;
+    isa = optk__tuned_isa(k, total, isa);
+  }
+  const int err = optk__step_group_isa(k, isa, count, tensors, hparams, t, opts, result);
   optk__fpenv_leave(fpenv, 0);
   return err;
 }

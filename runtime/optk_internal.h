@@ -105,11 +105,25 @@ struct optk_kernel {
   void (*prep2)(const double *hp, int64_t t, const double *norms, double *consts);
   int nconsts2;
   optk_kernel_fn impl2[OPTK_ISA_COUNT];
+  /* Tuned dispatch (optgen tune): by the step's size class, n <=
+   * class_max[0] (L1), n <= class_max[1] (L2) or larger, the ISA this CPU
+   * ran the kernel fastest with, as 1 + its optk_isa; 0 where tune chose
+   * none (every untuned build): the active ISA then.  Every ISA gives the
+   * same bits, so this changes only the time.  optk__tuned_isa applies it. */
+  size_t class_max[2];
+  unsigned char tuned_isa[3];
 };
+
+/* The ISA optk_step and optk_step_group run k with for a step of n
+ * elements: the tuned one for n's size class where the record has one, it
+ * runs here, and it lies at or below active (the OPTK_ISA cap) on active's
+ * fallback chain; else active. */
+optk_isa optk__tuned_isa(const optk_kernel *k, size_t n, optk_isa active);
 
 /* Generated registry (generated/registry.c), in spec and dtype order. */
 extern const optk_kernel *const optk_registry[];
 extern const size_t optk_registry_count;
+extern const unsigned long optk_tuned_min_part_ns; /* a tuning profile's split threshold; 0: none */
 
 /* Test hook: forget the resolved ISA so the next call re-reads the CPU and
  * OPTK_ISA.  Not thread-safe; tests only. */
@@ -147,6 +161,7 @@ int optk__cgroup_cpus(const char *proc_cgroup, const char *sysfs);
  * function's measured in-cache ns per element. */
 void optk__set_split_min_part_ns(unsigned long ns);
 unsigned long optk__split_min_part_ns(void);
+unsigned long optk__split_default_ns(void); /* the tuned threshold, else OPTK_SPLIT_MIN_PART_NS */
 void optk__set_spin_ns(unsigned long ns);
 int optk__pool_workers(void);
 int optk__pool_settled(void); /* every worker has seen its last wake */

@@ -20,6 +20,7 @@
  * of sleeping ones, so a split never costs more than it saves by much even
  * when the workers slept. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 (musl) */
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -27,11 +28,23 @@
 
 #include "optk_internal.h"
 
-static unsigned long optk_min_part_ns = OPTK_SPLIT_MIN_PART_NS;
+/* The threshold in force: the tuning profile's where the build has one
+ * (optk_tuned_min_part_ns, measured by optgen tune on its CPU), else the
+ * default; ULONG_MAX until set. */
+static unsigned long optk_min_part_ns = ULONG_MAX;
 
 void optk__set_split_min_part_ns(unsigned long ns) { __atomic_store_n(&optk_min_part_ns, ns, __ATOMIC_RELAXED); }
 
-unsigned long optk__split_min_part_ns(void) { return __atomic_load_n(&optk_min_part_ns, __ATOMIC_RELAXED); }
+unsigned long optk__split_default_ns(void)
+{
+  return optk_tuned_min_part_ns != 0 ? optk_tuned_min_part_ns : OPTK_SPLIT_MIN_PART_NS;
+}
+
+unsigned long optk__split_min_part_ns(void)
+{
+  const unsigned long v = __atomic_load_n(&optk_min_part_ns, __ATOMIC_RELAXED);
+  return v != ULONG_MAX ? v : optk__split_default_ns();
+}
 
 /* The measured time per element of each kernel function, in an
  * open-addressed table keyed by the function's address.  Readers take no

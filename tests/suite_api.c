@@ -1141,7 +1141,7 @@ START_TEST(test_kernel_at_limits)
   }
   static optk_kernel rec = {"limits", OPTK_F32, OPTK_MAX_HPARAMS, lim_hps, OPTK_MAX_STATE, lim_state_names,
                             lim_init, OPTK_MAX_CONSTS, lim_prep, {[OPTK_ISA_SCALAR] = lim_kernel},
-                            0, 0, NULL, NULL, 0, {NULL}};
+                            0, 0, NULL, NULL, 0, {NULL}, {0, 0}, {0, 0, 0}};
   enum { N = 4099 };
   double hp[OPTK_MAX_HPARAMS];
   for (int i = 0; i < OPTK_MAX_HPARAMS; i++)
@@ -1161,7 +1161,7 @@ START_TEST(test_kernel_at_limits)
     ck_assert_int_eq(optk_init_state(&rec, N, (void *const *)st[r], hp), OPTK_OK);
     ck_assert(st[r][OPTK_MAX_STATE - 1][N - 1] == (float)hp[OPTK_MAX_STATE - 1]);
     optk_set_num_threads(r == 0 || tu_slow_threads() ? 1 : 3);
-    optk__set_split_min_part_ns(r == 0 ? OPTK_SPLIT_MIN_PART_NS : 0);
+    optk__set_split_min_part_ns(r == 0 ? optk__split_default_ns() : 0);
     for (int64_t t = 1; t <= 3; t++) {
       if (r == 0) {
         ck_assert_int_eq(optk_step_isa(&rec, OPTK_ISA_SCALAR, N, p[r], g, (void *const *)st[r], hp, t), OPTK_OK);
@@ -1176,7 +1176,7 @@ START_TEST(test_kernel_at_limits)
       }
     }
   }
-  optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(optk__split_default_ns());
   optk_set_num_threads(0);
   ck_assert_msg(memcmp(p[0], p[1], N * sizeof *p[0]) == 0, "the split and grouped steps differ from one thread");
   for (int j = 0; j < OPTK_MAX_STATE; j++)

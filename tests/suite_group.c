@@ -213,13 +213,13 @@ static const char *model_diff(const model *a, const model *b, char *buf, size_t 
 /* Forces the split: every step goes through the pool at `threads`. */
 static void set_threads(int threads)
 {
-  optk__set_split_min_part_ns(threads > 1 ? 0 : OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(threads > 1 ? 0 : optk__split_default_ns());
   optk_set_num_threads(threads);
 }
 
 static void restore_threads(void)
 {
-  optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(optk__split_default_ns());
   optk_set_num_threads(0);
 }
 

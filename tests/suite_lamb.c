@@ -114,13 +114,13 @@ static void hparams(const optk_kernel *k, double *hp)
 
 static void set_threads(int threads)
 {
-  optk__set_split_min_part_ns(threads > 1 ? 0 : OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(threads > 1 ? 0 : optk__split_default_ns());
   optk_set_num_threads(threads);
 }
 
 static void restore_threads(void)
 {
-  optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(optk__split_default_ns());
   optk_set_num_threads(0);
 }
 

@@ -248,7 +248,7 @@ int main(void)
   optk__set_spin_ns(OPTK_SPIN_NS);
   worker_flags(p0, g, s0);
   optk_set_num_threads(0);
-  optk__set_split_min_part_ns(OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(optk__split_default_ns());
   free(p0);
   free(g);
   free(p1);

@@ -58,6 +58,7 @@ const optk_kernel optk_k_adadelta_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adadelta_f32(size_t n, float *p, const float *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t)
@@ -98,6 +99,7 @@ const optk_kernel optk_k_adadelta_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adadelta_f64(size_t n, double *p, const double *g, double *accumulated_grad, double *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t)
@@ -138,6 +140,7 @@ const optk_kernel optk_k_adadelta_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adadelta_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t)
@@ -178,6 +181,7 @@ const optk_kernel optk_k_adadelta_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adadelta_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *accumulated_grad, float *accumulated_delta_var, const optk_adadelta_hparams *hp, int64_t t)

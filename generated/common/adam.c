@@ -66,6 +66,7 @@ const optk_kernel optk_k_adam_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adam_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_adam_hparams *hp, int64_t t)
@@ -106,6 +107,7 @@ const optk_kernel optk_k_adam_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adam_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_adam_hparams *hp, int64_t t)
@@ -146,6 +148,7 @@ const optk_kernel optk_k_adam_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_adam_hparams *hp, int64_t t)
@@ -186,6 +189,7 @@ const optk_kernel optk_k_adam_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_adam_hparams *hp, int64_t t)

@@ -60,6 +60,7 @@ const optk_kernel optk_k_adamax_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adamax_f32(size_t n, float *p, const float *g, float *m, float *u, const optk_adamax_hparams *hp, int64_t t)
@@ -100,6 +101,7 @@ const optk_kernel optk_k_adamax_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adamax_f64(size_t n, double *p, const double *g, double *m, double *u, const optk_adamax_hparams *hp, int64_t t)
@@ -140,6 +142,7 @@ const optk_kernel optk_k_adamax_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adamax_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *u, const optk_adamax_hparams *hp, int64_t t)
@@ -180,6 +183,7 @@ const optk_kernel optk_k_adamax_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adamax_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *u, const optk_adamax_hparams *hp, int64_t t)

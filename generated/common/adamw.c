@@ -69,6 +69,7 @@ const optk_kernel optk_k_adamw_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adamw_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t)
@@ -109,6 +110,7 @@ const optk_kernel optk_k_adamw_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adamw_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_adamw_hparams *hp, int64_t t)
@@ -149,6 +151,7 @@ const optk_kernel optk_k_adamw_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adamw_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t)
@@ -189,6 +192,7 @@ const optk_kernel optk_k_adamw_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_adamw_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_adamw_hparams *hp, int64_t t)

@@ -72,6 +72,7 @@ const optk_kernel optk_k_ftrl_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_ftrl_f32(size_t n, float *p, const float *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t)
@@ -112,6 +113,7 @@ const optk_kernel optk_k_ftrl_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_ftrl_f64(size_t n, double *p, const double *g, double *accumulator, double *linear, const optk_ftrl_hparams *hp, int64_t t)
@@ -152,6 +154,7 @@ const optk_kernel optk_k_ftrl_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_ftrl_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t)
@@ -192,6 +195,7 @@ const optk_kernel optk_k_ftrl_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_ftrl_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *accumulator, float *linear, const optk_ftrl_hparams *hp, int64_t t)

@@ -105,6 +105,7 @@ const optk_kernel optk_k_lamb_f32 = {
     [OPTK_ISA_SVE] = optk_lamb_f32_sve_u2_p2,
 #endif
   },
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_lamb_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_lamb_hparams *hp, int64_t t)
@@ -162,6 +163,7 @@ const optk_kernel optk_k_lamb_f64 = {
     [OPTK_ISA_SVE] = optk_lamb_f64_sve_u2_p2,
 #endif
   },
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_lamb_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_lamb_hparams *hp, int64_t t)
@@ -219,6 +221,7 @@ const optk_kernel optk_k_lamb_bf16 = {
     [OPTK_ISA_SVE] = optk_lamb_bf16_sve_u2_p2,
 #endif
   },
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_lamb_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_lamb_hparams *hp, int64_t t)
@@ -276,6 +279,7 @@ const optk_kernel optk_k_lamb_f16 = {
     [OPTK_ISA_SVE] = optk_lamb_f16_sve_u2_p2,
 #endif
   },
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_lamb_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_lamb_hparams *hp, int64_t t)

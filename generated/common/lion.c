@@ -61,6 +61,7 @@ const optk_kernel optk_k_lion_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_lion_f32(size_t n, float *p, const float *g, float *m, const optk_lion_hparams *hp, int64_t t)
@@ -101,6 +102,7 @@ const optk_kernel optk_k_lion_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_lion_f64(size_t n, double *p, const double *g, double *m, const optk_lion_hparams *hp, int64_t t)
@@ -141,6 +143,7 @@ const optk_kernel optk_k_lion_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_lion_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, const optk_lion_hparams *hp, int64_t t)
@@ -181,6 +184,7 @@ const optk_kernel optk_k_lion_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_lion_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, const optk_lion_hparams *hp, int64_t t)

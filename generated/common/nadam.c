@@ -101,6 +101,7 @@ const optk_kernel optk_k_nadam_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_nadam_f32(size_t n, float *p, const float *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t)
@@ -141,6 +142,7 @@ const optk_kernel optk_k_nadam_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_nadam_f64(size_t n, double *p, const double *g, double *m, double *v, const optk_nadam_hparams *hp, int64_t t)
@@ -181,6 +183,7 @@ const optk_kernel optk_k_nadam_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_nadam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t)
@@ -221,6 +224,7 @@ const optk_kernel optk_k_nadam_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_nadam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *m, float *v, const optk_nadam_hparams *hp, int64_t t)

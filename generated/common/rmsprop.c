@@ -56,6 +56,7 @@ const optk_kernel optk_k_rmsprop_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_f32(size_t n, float *p, const float *g, float *v, const optk_rmsprop_hparams *hp, int64_t t)
@@ -96,6 +97,7 @@ const optk_kernel optk_k_rmsprop_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_f64(size_t n, double *p, const double *g, double *v, const optk_rmsprop_hparams *hp, int64_t t)
@@ -136,6 +138,7 @@ const optk_kernel optk_k_rmsprop_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, const optk_rmsprop_hparams *hp, int64_t t)
@@ -176,6 +179,7 @@ const optk_kernel optk_k_rmsprop_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, const optk_rmsprop_hparams *hp, int64_t t)

@@ -57,6 +57,7 @@ const optk_kernel optk_k_rmsprop_centered_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_centered_f32(size_t n, float *p, const float *g, float *v, float *a, const optk_rmsprop_centered_hparams *hp, int64_t t)
@@ -97,6 +98,7 @@ const optk_kernel optk_k_rmsprop_centered_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_centered_f64(size_t n, double *p, const double *g, double *v, double *a, const optk_rmsprop_centered_hparams *hp, int64_t t)
@@ -137,6 +139,7 @@ const optk_kernel optk_k_rmsprop_centered_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_centered_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, float *a, const optk_rmsprop_centered_hparams *hp, int64_t t)
@@ -177,6 +180,7 @@ const optk_kernel optk_k_rmsprop_centered_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_centered_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, float *a, const optk_rmsprop_centered_hparams *hp, int64_t t)

@@ -60,6 +60,7 @@ const optk_kernel optk_k_rmsprop_centered_momentum_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_centered_momentum_f32(size_t n, float *p, const float *g, float *v, float *a, float *mom, const optk_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -100,6 +101,7 @@ const optk_kernel optk_k_rmsprop_centered_momentum_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_centered_momentum_f64(size_t n, double *p, const double *g, double *v, double *a, double *mom, const optk_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -140,6 +142,7 @@ const optk_kernel optk_k_rmsprop_centered_momentum_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_centered_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, float *a, float *mom, const optk_rmsprop_centered_momentum_hparams *hp, int64_t t)
@@ -180,6 +183,7 @@ const optk_kernel optk_k_rmsprop_centered_momentum_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_centered_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, float *a, float *mom, const optk_rmsprop_centered_momentum_hparams *hp, int64_t t)

@@ -59,6 +59,7 @@ const optk_kernel optk_k_rmsprop_momentum_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_momentum_f32(size_t n, float *p, const float *g, float *v, float *mom, const optk_rmsprop_momentum_hparams *hp, int64_t t)
@@ -99,6 +100,7 @@ const optk_kernel optk_k_rmsprop_momentum_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_momentum_f64(size_t n, double *p, const double *g, double *v, double *mom, const optk_rmsprop_momentum_hparams *hp, int64_t t)
@@ -139,6 +141,7 @@ const optk_kernel optk_k_rmsprop_momentum_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, float *mom, const optk_rmsprop_momentum_hparams *hp, int64_t t)
@@ -179,6 +182,7 @@ const optk_kernel optk_k_rmsprop_momentum_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_rmsprop_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, float *mom, const optk_rmsprop_momentum_hparams *hp, int64_t t)

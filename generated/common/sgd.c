@@ -49,6 +49,7 @@ const optk_kernel optk_k_sgd_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_sgd_f32(size_t n, float *p, const float *g, const optk_sgd_hparams *hp, int64_t t)
@@ -79,6 +80,7 @@ const optk_kernel optk_k_sgd_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_sgd_f64(size_t n, double *p, const double *g, const optk_sgd_hparams *hp, int64_t t)
@@ -109,6 +111,7 @@ const optk_kernel optk_k_sgd_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_sgd_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, const optk_sgd_hparams *hp, int64_t t)
@@ -139,6 +142,7 @@ const optk_kernel optk_k_sgd_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_sgd_f16(size_t n, optk_f16 *p, const optk_f16 *g, const optk_sgd_hparams *hp, int64_t t)

@@ -51,6 +51,7 @@ const optk_kernel optk_k_sgd_nesterov_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_sgd_nesterov_f32(size_t n, float *p, const float *g, float *v, const optk_sgd_nesterov_hparams *hp, int64_t t)
@@ -91,6 +92,7 @@ const optk_kernel optk_k_sgd_nesterov_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_sgd_nesterov_f64(size_t n, double *p, const double *g, double *v, const optk_sgd_nesterov_hparams *hp, int64_t t)
@@ -131,6 +133,7 @@ const optk_kernel optk_k_sgd_nesterov_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_sgd_nesterov_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *v, const optk_sgd_nesterov_hparams *hp, int64_t t)
@@ -171,6 +174,7 @@ const optk_kernel optk_k_sgd_nesterov_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_sgd_nesterov_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *v, const optk_sgd_nesterov_hparams *hp, int64_t t)

@@ -66,6 +66,7 @@ const optk_kernel optk_k_torch_adagrad_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adagrad_f32(size_t n, float *p, const float *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t)
@@ -106,6 +107,7 @@ const optk_kernel optk_k_torch_adagrad_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adagrad_f64(size_t n, double *p, const double *g, double *sum, const optk_torch_adagrad_hparams *hp, int64_t t)
@@ -146,6 +148,7 @@ const optk_kernel optk_k_torch_adagrad_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adagrad_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t)
@@ -186,6 +189,7 @@ const optk_kernel optk_k_torch_adagrad_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adagrad_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *sum, const optk_torch_adagrad_hparams *hp, int64_t t)

@@ -79,6 +79,7 @@ const optk_kernel optk_k_torch_adam_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adam_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp, int64_t t)
@@ -119,6 +120,7 @@ const optk_kernel optk_k_torch_adam_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adam_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_adam_hparams *hp, int64_t t)
@@ -159,6 +161,7 @@ const optk_kernel optk_k_torch_adam_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp, int64_t t)
@@ -199,6 +202,7 @@ const optk_kernel optk_k_torch_adam_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_adam_hparams *hp, int64_t t)

@@ -80,6 +80,7 @@ const optk_kernel optk_k_torch_adam_amsgrad_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adam_amsgrad_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp, int64_t t)
@@ -120,6 +121,7 @@ const optk_kernel optk_k_torch_adam_amsgrad_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adam_amsgrad_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, double *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp, int64_t t)
@@ -160,6 +162,7 @@ const optk_kernel optk_k_torch_adam_amsgrad_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adam_amsgrad_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp, int64_t t)
@@ -200,6 +203,7 @@ const optk_kernel optk_k_torch_adam_amsgrad_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_adam_amsgrad_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const optk_torch_adam_amsgrad_hparams *hp, int64_t t)

@@ -130,6 +130,7 @@ const optk_kernel optk_k_torch_nadam_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_nadam_f32(size_t n, float *p, const float *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t)
@@ -170,6 +171,7 @@ const optk_kernel optk_k_torch_nadam_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_nadam_f64(size_t n, double *p, const double *g, double *exp_avg, double *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t)
@@ -210,6 +212,7 @@ const optk_kernel optk_k_torch_nadam_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_nadam_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t)
@@ -250,6 +253,7 @@ const optk_kernel optk_k_torch_nadam_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_nadam_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *exp_avg, float *exp_avg_sq, const optk_torch_nadam_hparams *hp, int64_t t)

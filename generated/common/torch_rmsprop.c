@@ -67,6 +67,7 @@ const optk_kernel optk_k_torch_rmsprop_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_f32(size_t n, float *p, const float *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t)
@@ -107,6 +108,7 @@ const optk_kernel optk_k_torch_rmsprop_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_f64(size_t n, double *p, const double *g, double *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t)
@@ -147,6 +149,7 @@ const optk_kernel optk_k_torch_rmsprop_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t)
@@ -187,6 +190,7 @@ const optk_kernel optk_k_torch_rmsprop_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, const optk_torch_rmsprop_hparams *hp, int64_t t)

@@ -68,6 +68,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_centered_f32(size_t n, float *p, const float *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t)
@@ -108,6 +109,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_centered_f64(size_t n, double *p, const double *g, double *square_avg, double *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t)
@@ -148,6 +150,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_centered_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t)
@@ -188,6 +191,7 @@ const optk_kernel optk_k_torch_rmsprop_centered_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_centered_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, float *grad_avg, const optk_torch_rmsprop_centered_hparams *hp, int64_t t)

@@ -70,6 +70,7 @@ const optk_kernel optk_k_torch_rmsprop_momentum_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_momentum_f32(size_t n, float *p, const float *g, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp, int64_t t)
@@ -110,6 +111,7 @@ const optk_kernel optk_k_torch_rmsprop_momentum_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_momentum_f64(size_t n, double *p, const double *g, double *square_avg, double *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp, int64_t t)
@@ -150,6 +152,7 @@ const optk_kernel optk_k_torch_rmsprop_momentum_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp, int64_t t)
@@ -190,6 +193,7 @@ const optk_kernel optk_k_torch_rmsprop_momentum_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_rmsprop_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *square_avg, float *momentum_buffer, const optk_torch_rmsprop_momentum_hparams *hp, int64_t t)

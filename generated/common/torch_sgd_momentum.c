@@ -71,6 +71,7 @@ const optk_kernel optk_k_torch_sgd_momentum_f32 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_sgd_momentum_f32(size_t n, float *p, const float *g, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp, int64_t t)
@@ -111,6 +112,7 @@ const optk_kernel optk_k_torch_sgd_momentum_f64 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_sgd_momentum_f64(size_t n, double *p, const double *g, double *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp, int64_t t)
@@ -151,6 +153,7 @@ const optk_kernel optk_k_torch_sgd_momentum_bf16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_sgd_momentum_bf16(size_t n, optk_bf16 *p, const optk_bf16 *g, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp, int64_t t)
@@ -191,6 +194,7 @@ const optk_kernel optk_k_torch_sgd_momentum_f16 = {
 #endif
   },
   0, 0, NULL, NULL, 0, { NULL }, /* one phase */
+  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */
 };
 
 int optk_torch_sgd_momentum_f16(size_t n, optk_f16 *p, const optk_f16 *g, float *momentum_buffer, const optk_torch_sgd_momentum_hparams *hp, int64_t t)

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const size_t n = fz_n(k, &in, &huge);
   const uint8_t thr = fz_u8(&in);
   optk_set_num_threads(1 + thr % 3);
-  optk__set_split_min_part_ns(thr & 4 ? 0 : OPTK_SPLIT_MIN_PART_NS);
+  optk__set_split_min_part_ns(thr & 4 ? 0 : optk__split_default_ns());
   double hp[OPTK_MAX_HPARAMS];
   for (int i = 0; i < k->nhparams; i++)
     hp[i] = fz_hparam(&k->hparams[i], &in);

@@ -244,6 +244,55 @@ return {
     has(out, d .. "/s.lua exists and was not written by optgen tune; left alone")
     h.rm(d)
   end },
+  { "the ISA per size class: the highest unless another beats it by the margin", function()
+    local isa_choice = require("optgen.tune_isa")
+    local med = { avx2 = { l1 = 100, l2 = 90, big = 50 }, avx512 = { l1 = 60, l2 = 91, big = 52 } }
+    local pick = isa_choice.pick(med, { "avx2", "avx512" })
+    h.eq(pick.l1, "avx512", "faster")
+    h.eq(pick.l2, "avx512", "within the margin: the default stays")
+    h.eq(pick.big, "avx2", "4% faster: taken")
+    local cm = isa_choice.class_max({ l1 = 1024, l2 = 65536, big = 4194304 })
+    h.eq(cm[1], 2048, "L1 bound: the whole L1")
+    h.eq(cm[2], 524288, "L2 bound: the geometric mean of the L2 and beyond-cache sizes")
+  end },
+  { "the split threshold: the smallest part from which every larger step gained", function()
+    local sp = require("optgen.tune_split")
+    local rows = { { n = 1000, t1 = 100, ts = 150 }, { n = 2000, t1 = 200, ts = 150 }, { n = 4000, t1 = 400, ts = 390 },
+                   { n = 8000, t1 = 800, ts = 420 }, { n = 16000, t1 = 1600, ts = 820 } }
+    h.eq(sp.break_even(rows, 0.1, 2), 400, "8000 elements x 0.1 ns / 2 parts (4000 did not gain 10%)")
+    h.eq(sp.break_even({ { n = 1, t1 = 1, ts = 2 } }, 1, 2), nil, "never gained")
+    h.eq(sp.threshold({ sgd = 4000, adam = 2000 }), 6000, "the larger, one and a half times over")
+    h.eq(sp.threshold({ sgd = 10 }), sp.FLOOR_NS, "floor")
+    h.eq(sp.threshold({ sgd = 4000, adam = false }), nil, "a kernel that never gained: no threshold")
+  end },
+  { "a format 3 profile's ISA per class and split threshold reach the records and the registry", function()
+    local d = h.dir()
+    local text = profile_text({ ["sgd/f32/avx2"] = "u4" }):gsub("}\n$", "  dispatch = {\n"
+      .. "    [\"sgd/f32\"] = { isa = { l1 = \"avx2\", l2 = \"avx512\", big = \"avx2\" },"
+      .. " class_max = { l1 = 4096, l2 = 500000 } },\n  },\n  split = { min_part_ns = 3200 },\n}\n")
+    fs.write(d .. "/p.lua", text)
+    local gen = optgen .. " generate --profile "
+    local status, out = sh(gen .. fs.quote(d .. "/p.lua") .. " --out " .. fs.quote(d .. "/g"))
+    h.eq(status, 0, "generate:\n" .. out)
+    local common = fs.read(d .. "/g/common/sgd.c")
+    has(common, "  { 4096, 500000 }, { 1 + OPTK_ISA_AVX2, 1 + OPTK_ISA_AVX512, 1 + OPTK_ISA_AVX2 },", "sgd f32 record")
+    has(common, "{ 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch", "the other storage types untouched")
+    has(fs.read(d .. "/g/registry.c"), "optk_tuned_min_part_ns = 3200ul", "split threshold")
+    has(fs.read(root .. "/generated/registry.c"), "optk_tuned_min_part_ns = 0;", "generated/ stays untuned")
+    for _, bad in ipairs({ { "isa = { l1 = \"avx2\", l2 = \"avx9\", big = \"avx2\" }", "unknown ISA 'avx9'" },
+                           { "class_max = { l1 = -1, l2 = 5 }", "bad class bound -1" },
+                           { "split = { min_part_ns = 0.5 }", "split.min_part_ns must be a whole number" } }) do
+      local t2 = text
+      if bad[1]:find("^isa") then t2 = t2:gsub("isa = %b{}", bad[1], 1) end
+      if bad[1]:find("^class_max") then t2 = t2:gsub("class_max = %b{}", bad[1], 1) end
+      if bad[1]:find("^split") then t2 = t2:gsub("split = %b{}", bad[1], 1) end
+      fs.write(d .. "/bad.lua", t2)
+      status, out = sh(gen .. fs.quote(d .. "/bad.lua") .. " --out " .. fs.quote(d .. "/g2"))
+      h.eq(status ~= 0, true, bad[1] .. " refused")
+      has(out, bad[2])
+    end
+    h.rm(d)
+  end },
   { "the flags tune needs are the backends' target features, which the runtime's probes check", function()
     local cpu_ = require("optgen.tune_cpu")
     local probes = { x86_64 = fs.read(root .. "/runtime/cpu_x86.c"), aarch64 = fs.read(root .. "/runtime/cpu_arm.c") }

@@ -46,7 +46,10 @@ them with $CC (or cc) into a shared object, checks each against the scalar basel
 bit (rejecting and reporting any that differ), times each in L1, in L2 and beyond the
 last-level cache, and writes a profile: generator/tuning/<vendor>-fam<F>-model<M>-<isas>.lua
 (or FILE), with the fastest setting per size class, the one to emit and the medians they
-rest on; every sample goes to build/tuning/<profile name>.samples.lua.  Apply it with
+rest on.  It then times each ISA's chosen setting against the others and records the ISA
+to run per size class (on AVX-512 CPUs the AVX2 kernel is the 256-bit one), and measures
+with the library's thread pool the smallest part worth splitting a step into; every sample
+goes to build/tuning/<profile name>.samples.lua.  Apply it with
 'optgen generate --profile FILE --out DIR' (tests/tuned.sh builds and tests a library so).
   --quick          fewer candidates and samples (about 1.3 s a kernel: 5 minutes for all 248
                    on a busy 2-core machine)
@@ -54,6 +57,9 @@ rest on; every sample goes to build/tuning/<profile name>.samples.lua.  Apply it
   --samples FILE   write every sample to FILE
   --profile-path   print this CPU's profile path and exit
   --sizes L1,L2,BIG  elements per size class instead of the cache-derived ones (tests)
+  --lib FILE       the library whose thread pool the split threshold is measured with
+                   (default build/liboptkern.so; without it no threshold is recorded)
+  --no-split       measure no split threshold
 Nothing is written unless every kernel was tuned, and no file tune did not write is replaced.]=],
   list = [=[
 usage: optgen list
@@ -92,7 +98,7 @@ M.options = {
   vendor = { optim = "value", dtype = "value", isa = "value", prefix = "value", out = "value", hp = "list",
              unroll = "value", profile = "value" },
   tune = { optim = "value", dtype = "value", isa = "value", quick = "flag", out = "value", samples = "value",
-           sizes = "value", ["profile-path"] = "flag" },
+           sizes = "value", ["profile-path"] = "flag", lib = "value", ["no-split"] = "flag" },
 }
 
 -- Exits with a one-line message: control characters in what it quotes
@@ -166,13 +172,13 @@ local function profile_settings(root, path, cmd)
   local known = { kernels = {}, isas = {}, backends = {} }
   for _, kir in ipairs(kernels) do known.kernels[kir.spec.name] = true end
   for _, be in ipairs(generate.backends(root)) do known.isas[be.isa], known.backends[be.isa] = true, be end
-  local ok, _, settings = pcall(tune.load_profile, path, known)
+  local ok, _, settings, dispatch, split = pcall(tune.load_profile, path, known)
   if not ok then
     local err = _
     if type(err) == "table" and err.tune then die("%s: %s", cmd, err.tune) end
     error(err, 0)
   end
-  return settings
+  return settings, dispatch, split
 end
 
 local commands = {}
@@ -180,12 +186,13 @@ local commands = {}
 function commands.generate(root, args)
   local o = options(args, M.options.generate, "generate")
   local unroll = parse_unroll(o.unroll, generate.backends(root))
-  local variants
+  local variants, dispatch, split
   if o.profile then
     if not o.out then die("generate: --profile needs --out DIR (generated/ stays independent of the machine)") end
-    variants = profile_settings(root, o.profile, "generate")
+    variants, dispatch, split = profile_settings(root, o.profile, "generate")
   end
-  local files, errors = generate.files(root, { unroll = unroll, variants = variants })
+  local files, errors = generate.files(root, { unroll = unroll, variants = variants, dispatch = dispatch,
+                                               split = split })
   if not files then report(errors) end
   if o.out and not fs.clean_dir(o.out) then die("generate: --out needs a directory name") end
   local out = fs.clean_dir(o.out) or (root == "." and "generated" or root .. "/generated")
@@ -273,7 +280,7 @@ function commands.vendor(root, args)
   if not o.out then die("vendor: --out DIR is required (see 'optgen vendor --help')") end
   o.out = fs.clean_dir(o.out) or die("vendor: --out needs a directory name")
   o.unroll = parse_unroll(o.unroll, generate.backends(root))
-  if o.profile then o.variants = profile_settings(root, o.profile, "vendor") end
+  if o.profile then o.variants, o.dispatch, o.split = profile_settings(root, o.profile, "vendor") end
   local function check(ok, err)
     if not ok and type(err) == "table" and err.vendor then die("vendor: %s", err.vendor) end
     if not ok then error(err, 0) end

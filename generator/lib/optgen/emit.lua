@@ -141,7 +141,18 @@ local function wrappers(k, dtype)
   return defs, decls
 end
 
-local function common_file(kir, backends, dtypes, variant, scalar, tdir)
+-- The record's tuned dispatch (optk_kernel's class_max and tuned_isa): a
+-- profile's choice of ISA per size class (d: { class_max = { l1, l2 }, isa
+-- = { l1 =, l2 =, big = } }), or none.
+local function tuned_dispatch(d)
+  if not d then return "  { 0, 0 }, { 0, 0, 0 }, /* no tuned dispatch: the active ISA */" end
+  local ids = {}
+  for i, c in ipairs({ "l1", "l2", "big" }) do ids[i] = "1 + OPTK_ISA_" .. d.isa[c]:upper() end
+  return string.format("  { %d, %d }, { %s }, /* tuned: the ISA per size class (optgen tune) */", d.class_max[1],
+                       d.class_max[2], table.concat(ids, ", "))
+end
+
+local function common_file(kir, backends, dtypes, variant, scalar, tdir, dispatch)
   local k = kir.spec
   local hp = {}
   for _, h in ipairs(k.hparams) do
@@ -204,6 +215,7 @@ local function common_file(kir, backends, dtypes, variant, scalar, tdir)
     else
       r[#r + 1] = "  0, 0, NULL, NULL, 0, { NULL }, /* one phase */"
     end
+    r[#r + 1] = tuned_dispatch(dispatch and dispatch[k.name .. "/" .. dtype])
     r[#r + 1] = "};"
     r[#r + 1] = ""
     for _, l in ipairs(r) do records[#records + 1] = l end
@@ -224,7 +236,10 @@ end
 -- opts: { kernels = {kernel IR...}, backends = {table...} (scalar first),
 --         unroll = {isa = n} overrides, templates = dir,
 --         variants = {["name/dtype/isa"] = variant} (optional: a tuning
---         profile's choices; others get the default variant) }
+--         profile's choices; others get the default variant),
+--         dispatch = {["name/dtype"] = { class_max =, isa = }} (optional: a
+--         profile's ISA per size class; see tuned_dispatch),
+--         split = { min_part_ns = } (optional: a profile's split threshold) }
 function M.all(opts)
   local files, backends, tdir = {}, opts.backends, opts.templates
   local dtypes = opts.dtypes or M.dtypes
@@ -271,7 +286,7 @@ function M.all(opts)
       entries[#entries + 1] = "&optk_k_" .. k.name .. "_" .. dtype .. ","
     end
     kdecls[#kdecls + 1] = ""
-    add(common_file(kir, backends, dtypes, variant, scalar, tdir))
+    add(common_file(kir, backends, dtypes, variant, scalar, tdir, opts.dispatch))
 
     local first = k.doc:match("^%s*([^\n]*)")
     api[#api + 1] = "/* " .. k.name .. ": " .. first .. " */"
@@ -308,6 +323,7 @@ function M.all(opts)
   add("registry.c", template.fill(template.read(tdir, "registry.c.tpl"), {
     banner = banner("registry.c: every kernel record, in spec and storage-type order.", "generator/specs/"),
     entries = join(entries),
+    min_part_ns = opts.split and string.format("%dul /* optgen tune */", opts.split.min_part_ns) or "0",
   }, "templates/registry.c.tpl"))
 
   -- The IR as data, for the tests' reference interpreter (tests/ir_eval.c).

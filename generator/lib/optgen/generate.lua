@@ -82,7 +82,8 @@ function M.files(root, opts)
   local kernels, errors = M.kernel_irs(root)
   if #errors > 0 then return nil, errors end
   return emit.all({ kernels = kernels, backends = M.backends(root), unroll = opts and opts.unroll,
-                    variants = opts and opts.variants, templates = root .. "/templates" })
+                    variants = opts and opts.variants, dispatch = opts and opts.dispatch,
+                    split = opts and opts.split, templates = root .. "/templates" })
 end
 
 -- Files the generator reads, for the build's depfile.

@@ -12,6 +12,8 @@
 --   tune_verify      the bit-for-bit check against the scalar baseline
 --   tune_time        interleaved timing, medians
 --   tune_choose      the choice per kernel
+--   tune_isa         the ISA per optimizer, storage type and size class
+--   tune_split       the split threshold of the library's thread pool
 --   tune_profile     profiles read and written (samples go to build/tuning/)
 local choose = require("optgen.tune_choose")
 local compile = require("optgen.tune_compile")
@@ -22,8 +24,10 @@ local fail = require("optgen.tune_fail")
 local ffi_ = require("optgen.tune_ffi")
 local fs = require("optgen.fsutil")
 local generate = require("optgen.generate")
+local isa_choice = require("optgen.tune_isa")
 local lower = require("optgen.lower")
 local profile = require("optgen.tune_profile")
+local split = require("optgen.tune_split")
 local timing = require("optgen.tune_time")
 local vendor = require("optgen.vendor")
 local verify = require("optgen.tune_verify").verify
@@ -109,11 +113,15 @@ local function tune_unit(kir, pl, h, prepfn, basefn, caches, o, kname, log)
     for i, m in ipairs(ns) do m[c] = r[i] end
   end
   local chosen, best, speedup = choose.choose(ns)
+  local fn
+  for i, m in ipairs(ns) do if m.setting == chosen then fn = fns[i] end end
   return { default = ns[1].setting, chosen = chosen, best = best, speedup = speedup, n = n, ns = ns,
-           rejected = rejected }
+           rejected = rejected, fn = fn }
 end
 
 -- o: { optim, dtype, isa (comma lists or nil), quick, out (profile path),
+-- lib (the library whose pool the split threshold is measured with; default
+-- build/liboptkern.so), no-split (measure no threshold),
 -- samples (their path), sizes = {l1 =, l2 =, big =} (elements, overriding
 -- the cache-derived ones), log (function of a progress line) }.  Returns the
 -- profile path and the summary table's lines.
@@ -150,7 +158,7 @@ function M.run(root, o)
   local ok, res = pcall(function()
     compile.headers(tmp .. "/include", kernels, backends, root)
     local total = #optims * #dtypes * #isas
-    local done, profile_kernels, summary = 0, {}, {}
+    local done, profile_kernels, summary, dispatch = 0, {}, {}, {}
     for _, name in ipairs(optims) do
       local kir = by_name[name]
       local dir = tmp .. "/" .. name
@@ -170,15 +178,35 @@ function M.run(root, o)
         summary[#summary + 1] = { kname, e.default, e.chosen, e.speedup, e.best }
         collectgarbage()
       end
+      -- Then the ISAs against each other, each with its chosen setting.
+      for _, dtype in ipairs(dtypes) do
+        local us = {}
+        for _, isa in ipairs(isas) do
+          local e = profile_kernels[profile.key(name, dtype, isa)]
+          if e then us[#us + 1] = { isa = isa, fn = e.fn, n = e.n } end
+        end
+        if #us >= 2 then
+          local d = isa_choice.run(kir, dtype, us, prepfn, o)
+          dispatch[name .. "/" .. dtype] = d
+          log(string.format("  %s/%s: ISA per class %s, %s, %s", name, dtype, d.isa.l1, d.isa.l2, d.isa.big))
+          collectgarbage()
+        end
+      end
     end
-    return { kernels = profile_kernels, summary = summary }
+    local sp, why = nil, "not measured (--no-split)"
+    if not o["no-split"] then
+      sp, why = split.measure(o.lib or root .. "/build/liboptkern.so", o, log)
+    end
+    if not sp then log("  split threshold: " .. why) end
+    return { kernels = profile_kernels, summary = summary, dispatch = dispatch, split = sp }
   end)
   os.execute("rm -rf " .. fs.quote(tmp))
   if not ok then error(res, 0) end
   local seconds = math.floor((now_ns() - started) / 1e8 + 0.5) / 10
   local p = { format = profile.FORMAT, compiler = ccversion, quick = o.quick and true or false, seconds = seconds,
-              kernels = res.kernels, cpu = { vendor = cpu.vendor, family = cpu.family, model = cpu.model,
-                                             name = cpu.name, isas = isas, arch = cpu.arch } }
+              kernels = res.kernels, dispatch = res.dispatch, split = res.split,
+              cpu = { vendor = cpu.vendor, family = cpu.family, model = cpu.model, name = cpu.name, isas = isas,
+                      arch = cpu.arch } }
   profile.write(samples, profile.samples_text(p), profile.SAMPLES_MARK)
   profile.write(out, profile.text(p, shown), profile.MARK)
   local lines = { string.format("%-36s %-8s %-12s %7s %7s %7s   %s", "kernel", "default", "chosen", "L1", "L2",

@@ -52,8 +52,8 @@ function M.sources(dir, kir, backends, by_isa, dtypes, isas, quick, root)
   local prep = emit.percall(kir.sched.slots, scalar, "c", #kir.spec.hparams)
   if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
   local shim = { "#include <math.h>", "#include <stdint.h>", "#include <string.h>",
-                 "double optk__pow(double x, double y);", "double optk__exp(double x);",
-                 "double optk__log(double x);",
+                 "double optk__pow(double x, double y);", "double optk__pow_t(double x, int64_t t);",
+                 "double optk__exp(double x);", "double optk__log(double x);",
                  "void optk_tune_prep(const double *hp, int64_t t, double *c);",
                  "void optk_tune_prep(const double *hp, int64_t t, double *c)", "{",
                  "  (void)hp; (void)t;" }

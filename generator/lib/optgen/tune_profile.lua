@@ -11,9 +11,10 @@ local lower = require("optgen.lower")
 local M = {}
 
 -- Format 1 recorded every sample in the profile; format 2 keeps the medians
--- of the settings the choice weighed.  Both are read (only `chosen` is).
-M.FORMAT = 2
-local READS = { [1] = true, [2] = true }
+-- of the settings the choice weighed; format 3 adds the ISA per size class
+-- (dispatch) and the pool's split threshold (split).  All are read.
+M.FORMAT = 3
+local READS = { [1] = true, [2] = true, [3] = true }
 
 -- The first line of a file tune writes: it overwrites no file without it.
 M.MARK = "-- optkern tuning profile, written by `generator/optgen tune`"
@@ -53,7 +54,40 @@ function M.load(path, known)
     end
     settings[k] = s
   end
-  return p, settings
+  -- The ISA per size class: { ["name/dtype"] = { isa = { l1 =, l2 =, big = },
+  -- class_max = { l1 =, l2 = } } }, as emit takes it.
+  local dispatch = {}
+  for k, d in pairs(type(p.dispatch) == "table" and p.dispatch or {}) do
+    local name, dtype = tostring(k):match("^([%w_]+)/([%w]+)$")
+    if not name or type(d) ~= "table" or type(d.isa) ~= "table" or type(d.class_max) ~= "table" then
+      fail("profile %s: bad dispatch entry '%s'", path, tostring(k))
+    end
+    if known and not known.kernels[name] then fail("profile %s: unknown optimizer '%s'", path, name) end
+    if not lower.bytes[dtype] then fail("profile %s: unknown dtype '%s'", path, dtype) end
+    local cm = { d.class_max.l1, d.class_max.l2 }
+    for _, v in ipairs(cm) do
+      if type(v) ~= "number" or v < 0 or v ~= math.floor(v) or v >= 2 ^ 53 then
+        fail("profile %s: dispatch %s: bad class bound %s", path, k, tostring(v))
+      end
+    end
+    local isa = {}
+    for _, c in ipairs(choose.CLASSES) do
+      isa[c] = d.isa[c]
+      if type(isa[c]) ~= "string" or (known and not known.isas[isa[c]]) then
+        fail("profile %s: dispatch %s: unknown ISA '%s'", path, k, tostring(isa[c]))
+      end
+    end
+    dispatch[k] = { isa = isa, class_max = cm }
+  end
+  local sp
+  if p.split ~= nil then
+    local v = type(p.split) == "table" and p.split.min_part_ns
+    if type(v) ~= "number" or v < 1 or v > 1e9 or v ~= math.floor(v) then
+      fail("profile %s: split.min_part_ns must be a whole number of nanoseconds in 1..1e9", path)
+    end
+    sp = { min_part_ns = v }
+  end
+  return p, settings, dispatch, sp
 end
 
 -- A Lua literal of value v (strings, numbers, booleans, tables with sorted
@@ -122,8 +156,26 @@ local function entry_end(L, e)
   L[#L + 1] = "    },"
 end
 
-local function file_end(L)
+local function file_end(L, p)
   L[#L + 1] = "  },"
+  if p and p.dispatch and next(p.dispatch) then
+    L[#L + 1] = "  -- Per optimizer/storage type: the ISA the runtime runs in each size class"
+    L[#L + 1] = "  -- (up to class_max elements; the last class above), and each ISA's median ns per call."
+    L[#L + 1] = "  dispatch = {"
+    for _, k in ipairs(sorted_keys(p.dispatch)) do
+      local d = p.dispatch[k]
+      L[#L + 1] = "    [" .. literal(k) .. "] = {"
+      L[#L + 1] = "      isa = " .. literal(d.isa) .. ", class_max = " .. literal(d.class_max) .. ","
+      L[#L + 1] = "      median = " .. literal(d.median) .. ","
+      L[#L + 1] = "    },"
+    end
+    L[#L + 1] = "  },"
+  end
+  if p and p.split then
+    L[#L + 1] = "  -- The smallest part a step is split into, in ns of one thread's work (runtime/split.c),"
+    L[#L + 1] = "  -- and the steps it rests on: ns per step, one thread against a forced split."
+    L[#L + 1] = "  split = " .. literal(p.split) .. ","
+  end
   L[#L + 1] = "}"
   return table.concat(L, "\n") .. "\n"
 end
@@ -163,7 +215,7 @@ function M.text(p, samples_path)
     L[#L + 1] = "      },"
     entry_end(L, e)
   end
-  return file_end(L)
+  return file_end(L, p)
 end
 
 -- Every measurement of a run, for build/: ns per call, median then each

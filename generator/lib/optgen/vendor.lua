@@ -131,7 +131,8 @@ function M.assemble(root, o, argv)
     for _, isa in ipairs(isas) do if isa == be.isa and be.isa ~= "scalar" then bes[#bes + 1] = be end end
   end
   local files = emit.all({ kernels = picked, backends = bes, isa_table = backends, dtypes = dtypes, unroll = o.unroll,
-                           variants = o.variants, templates = root .. "/templates" })
+                           variants = o.variants, dispatch = o.dispatch, split = o.split,
+                           templates = root .. "/templates" })
   local gen = {}
   for _, f in ipairs(files) do gen[f.path] = f.text end
 
