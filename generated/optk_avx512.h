@@ -63,7 +63,9 @@ OPTK_AVX512_FN __m512d optk_avx512_pow_pd(__m512d x, __m512d y)
 OPTK_AVX512_GUARD __m512 optk_avx512_sqrt_ps(__m512 x)
 {
   const __m512i b = _mm512_castps_si512(x);
-  const __mmask16 s = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(b, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7fffff));
+  /* 0 < |x| < 2^-126: negative subnormals too (optk_avx2_sqrt_ps). */
+  const __mmask16 s = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(_mm512_slli_epi32(b, 1), _mm512_set1_epi32(2)),
+                                              _mm512_set1_epi32(0x01000000 - 2));
   if (__builtin_expect(s == 0, 1))
     return _mm512_sqrt_ps(x);
   const __m512 big = _mm512_set1_ps(0x1p23f);
@@ -75,8 +77,8 @@ OPTK_AVX512_GUARD __m512 optk_avx512_sqrt_ps(__m512 x)
 OPTK_AVX512_GUARD __m512d optk_avx512_sqrt_pd(__m512d x)
 {
   const __m512i b = _mm512_castpd_si512(x);
-  const __mmask8 s = _mm512_cmplt_epu64_mask(_mm512_sub_epi64(b, _mm512_set1_epi64(1)),
-                                             _mm512_set1_epi64(0xfffffffffffffLL));
+  const __mmask8 s = _mm512_cmplt_epu64_mask(_mm512_sub_epi64(_mm512_slli_epi64(b, 1), _mm512_set1_epi64(2)),
+                                             _mm512_set1_epi64((1LL << 53) - 2));
   if (__builtin_expect(s == 0, 1))
     return _mm512_sqrt_pd(x);
   const __m512d big = _mm512_set1_pd(0x1p52);

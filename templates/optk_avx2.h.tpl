@@ -64,12 +64,17 @@ OPTK_AVX2_FN __m256d optk_avx2_pow_pd(__m256d x, __m256d y)
 /* sqrt(x) for x = m * 2^-149 (a positive subnormal, m its integer bits) is
  * sqrt(2m) * 2^-75 exactly: 2m is a normal float, made with integer code
  * (m | 2^23's bits is 2^23 + m) and exact subtraction, and the product is
- * normal, so the only rounding is the square root's. */
+ * normal, so the only rounding is the square root's.  A negative subnormal
+ * is as slow (a centered RMSprop's square_avg - grad_avg^2 rounds below zero
+ * on subnormal rows), and its square root is the default NaN, as is that of
+ * the negative normal the same integer code makes of it (m | 2^23's bits,
+ * sign kept, is -(2^23 + m)); the NaN times 2^-75 is itself.  The test is
+ * the division's below: 0 < |x| < 2^-126 on the bits shifted past the sign. */
 OPTK_AVX2_GUARD __m256 optk_avx2_sqrt_ps(__m256 x)
 {
-  const __m256i d = _mm256_sub_epi32(_mm256_castps_si256(x), _mm256_set1_epi32(1));
-  /* Sign bit set exactly where 0 <= bits - 1 < 0x7fffff: x a positive subnormal. */
-  const __m256 s = _mm256_castsi256_ps(_mm256_andnot_si256(d, _mm256_cmpgt_epi32(_mm256_set1_epi32(0x7fffff), d)));
+  const __m256i fx = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(x), 1), _mm256_set1_epi32(0x7ffffffe));
+  const __m256 s = _mm256_castsi256_ps(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(0x01000000u - 2u + 0x80000000u)), fx));
   if (__builtin_expect(_mm256_testz_ps(s, s), 1))
     return _mm256_sqrt_ps(x);
   const __m256 big = _mm256_set1_ps(0x1p23f);
@@ -78,12 +83,14 @@ OPTK_AVX2_GUARD __m256 optk_avx2_sqrt_ps(__m256 x)
   return _mm256_mul_ps(r, _mm256_blendv_ps(_mm256_set1_ps(1.0f), _mm256_set1_ps(0x1p-75f), s));
 }
 
-/* As above: x = m * 2^-1074, sqrt(x) = sqrt(m) * 2^-537. */
+/* As above: x = m * 2^-1074, sqrt(x) = sqrt(m) * 2^-537; negative
+ * subnormals too. */
 OPTK_AVX2_GUARD __m256d optk_avx2_sqrt_pd(__m256d x)
 {
-  const __m256i d = _mm256_sub_epi64(_mm256_castpd_si256(x), _mm256_set1_epi64x(1));
-  const __m256d s = _mm256_castsi256_pd(
-      _mm256_andnot_si256(d, _mm256_cmpgt_epi64(_mm256_set1_epi64x(0xfffffffffffffLL), d)));
+  const __m256i fx = _mm256_add_epi64(_mm256_slli_epi64(_mm256_castpd_si256(x), 1),
+                                      _mm256_set1_epi64x(0x7ffffffffffffffeLL));
+  const __m256d s = _mm256_castsi256_pd(_mm256_cmpgt_epi64(
+      _mm256_set1_epi64x((long long)((1ull << 53) - 2u + 0x8000000000000000ull)), fx));
   if (__builtin_expect(_mm256_testz_pd(s, s), 1))
     return _mm256_sqrt_pd(x);
   const __m256d big = _mm256_set1_pd(0x1p52);
