@@ -108,11 +108,20 @@ OPTK_AVX512_GUARD __m512d optk_avx512_div_pd(__m512d a, __m512d b)
   const __mmask8 s = _mm512_cmplt_epu64_mask(fa, _mm512_set1_epi64((1LL << 53) - 2));
   if (__builtin_expect(s == 0, 1))
     return _mm512_div_pd(a, b);
-  const __m512d q = _mm512_div_pd(_mm512_mask_mul_pd(a, s, a, _mm512_set1_pd(0x1p64)), b);
-  const __mmask8 tiny = _mm512_mask_cmp_pd_mask(s, _mm512_abs_pd(q), _mm512_set1_pd(0x1p-958), _CMP_LT_OQ);
-  if (tiny != 0)
-    return _mm512_div_pd(a, b);
-  return _mm512_mask_mul_pd(q, s, q, _mm512_set1_pd(0x1p-64));
+  const __m512d up = _mm512_set1_pd(0x1p128);
+  const __m512d sa = _mm512_mask_mul_pd(a, s, a, up);
+  const __m512d q = _mm512_div_pd(sa, b);
+  const __m512d r = _mm512_mask_fmadd_pd(q, s, _mm512_set1_pd(0x1p-128), _mm512_set1_pd(-0.0));
+  const __m512d e = _mm512_fmsub_pd(r, up, q);
+  const __mmask8 mid = _mm512_mask_cmp_pd_mask(s, _mm512_abs_pd(e), _mm512_set1_pd(0x1p-947), _CMP_EQ_OQ);
+  if (__builtin_expect(mid == 0, 1))
+    return r;
+  const __m512d rem = _mm512_fnmadd_pd(q, b, sa);
+  const __mmask8 wrong = _mm512_mask_cmp_pd_mask(mid, rem, _mm512_setzero_pd(), _CMP_NEQ_OQ) &
+                         _mm512_test_epi64_mask(_mm512_xor_si512(_mm512_castpd_si512(e), _mm512_xor_si512(
+                                                    _mm512_castpd_si512(rem), _mm512_castpd_si512(b))),
+                                                _mm512_set1_epi64(INT64_MIN));
+  return _mm512_mask3_fnmadd_pd(e, _mm512_set1_pd(0x1p-127), r, wrong);
 }
 
 #endif

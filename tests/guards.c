@@ -65,13 +65,19 @@ static void fill(tu_rng *r, int subnormals)
   const uint32_t neg = subnormals < 0;
   for (uint32_t i = 0; i < N; i++) {
     xa[i] = all_subnormals ? tu_bits_f32((i * 4u + 1u) | neg << 31) : rand32(r); /* every 4th, through 2^23 */
-    xb[i] = rand32(r);
+    /* with subnormal numerators, half the divisors in [2^-8, 2^12) as for
+     * f64 below, some of them small integers (exact quotients and ties) */
+    xb[i] = !all_subnormals || i % 2 ? rand32(r)
+            : i % 8 == 0             ? (float)(1 + tu_below(r, 16)) * (tu_below(r, 2) ? -1.0f : 1.0f)
+                                     : ldexpf(1.0f + (float)(tu_next(r) >> 41) * 0x1p-23f, (int)tu_below(r, 20) - 8);
     /* all subnormal (spread through 2^52, signs alternating) or random */
     da[i] = all_subnormals ? tu_bits_f64((uint64_t)i * ((1ull << 52) / N) + 1u + ((uint64_t)((i ^ neg) & 1) << 63))
                            : rand64(r);
     /* with subnormal numerators, divisors in [2^-8, 2^12): quotients normal
      * and subnormal, the latter with many bits (where rounding twice shows) */
-    db[i] = all_subnormals ? ldexp(1.0 + (double)(tu_next(r) >> 12) * 0x1p-52, (int)tu_below(r, 20) - 8) : rand64(r);
+    db[i] = !all_subnormals ? rand64(r)
+            : i % 8 == 0    ? (double)(1 + tu_below(r, 16)) * (tu_below(r, 2) ? -1.0 : 1.0)
+                            : ldexp(1.0 + (double)(tu_next(r) >> 12) * 0x1p-52, (int)tu_below(r, 20) - 8);
   }
 }
 
