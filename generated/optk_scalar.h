@@ -92,9 +92,10 @@ OPTK_FN uint16_t optk_f32_to_f16(float f)
  * exact). */
 OPTK_FN float optk_sqrtf_g(float x)
 {
-  const uint32_t b = optk_f32_bits(x);
-  if (__builtin_expect(b - 1u < 0x7fffffu, 0)) /* x = b * 2^-149, a positive subnormal */
-    return sqrtf((float)(2u * b)) * 0x1p-75f;
+  const uint32_t b = optk_f32_bits(x), a = b & 0x7fffffffu;
+  /* |x| = a * 2^-149, a subnormal; a negative one's root is sqrt(-1)'s NaN */
+  if (__builtin_expect(a - 1u < 0x7fffffu, 0))
+    return sqrtf(a == b ? (float)(2u * a) : -1.0f) * 0x1p-75f;
   return sqrtf(x);
 }
 
@@ -102,8 +103,9 @@ OPTK_FN double optk_sqrt_g(double x)
 {
   uint64_t b;
   memcpy(&b, &x, sizeof b);
-  if (__builtin_expect(b - 1u < 0xfffffffffffffu, 0)) /* x = b * 2^-1074 */
-    return sqrt((double)b) * 0x1p-537;
+  const uint64_t a = b & 0x7fffffffffffffffu;
+  if (__builtin_expect(a - 1u < 0xfffffffffffffu, 0)) /* |x| = a * 2^-1074 */
+    return sqrt(a == b ? (double)a : -1.0) * 0x1p-537;
   return sqrt(x);
 }
 

@@ -64,12 +64,17 @@ OPTK_AVX2_FN __m256d optk_avx2_pow_pd(__m256d x, __m256d y)
 /* sqrt(x) for x = m * 2^-149 (a positive subnormal, m its integer bits) is
  * sqrt(2m) * 2^-75 exactly: 2m is a normal float, made with integer code
  * (m | 2^23's bits is 2^23 + m) and exact subtraction, and the product is
- * normal, so the only rounding is the square root's. */
+ * normal, so the only rounding is the square root's.  A negative subnormal
+ * is as slow (a centered RMSprop's square_avg - grad_avg^2 rounds below zero
+ * on subnormal rows), and its square root is the default NaN, as is that of
+ * the negative normal the same integer code makes of it (m | 2^23's bits,
+ * sign kept, is -(2^23 + m)); the NaN times 2^-75 is itself.  The test is
+ * the division's below: 0 < |x| < 2^-126 on the bits shifted past the sign. */
 OPTK_AVX2_GUARD __m256 optk_avx2_sqrt_ps(__m256 x)
 {
-  const __m256i d = _mm256_sub_epi32(_mm256_castps_si256(x), _mm256_set1_epi32(1));
-  /* Sign bit set exactly where 0 <= bits - 1 < 0x7fffff: x a positive subnormal. */
-  const __m256 s = _mm256_castsi256_ps(_mm256_andnot_si256(d, _mm256_cmpgt_epi32(_mm256_set1_epi32(0x7fffff), d)));
+  const __m256i fx = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(x), 1), _mm256_set1_epi32(0x7ffffffe));
+  const __m256 s = _mm256_castsi256_ps(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(0x01000000u - 2u + 0x80000000u)), fx));
   if (__builtin_expect(_mm256_testz_ps(s, s), 1))
     return _mm256_sqrt_ps(x);
   const __m256 big = _mm256_set1_ps(0x1p23f);
@@ -78,12 +83,14 @@ OPTK_AVX2_GUARD __m256 optk_avx2_sqrt_ps(__m256 x)
   return _mm256_mul_ps(r, _mm256_blendv_ps(_mm256_set1_ps(1.0f), _mm256_set1_ps(0x1p-75f), s));
 }
 
-/* As above: x = m * 2^-1074, sqrt(x) = sqrt(m) * 2^-537. */
+/* As above: x = m * 2^-1074, sqrt(x) = sqrt(m) * 2^-537; negative
+ * subnormals too. */
 OPTK_AVX2_GUARD __m256d optk_avx2_sqrt_pd(__m256d x)
 {
-  const __m256i d = _mm256_sub_epi64(_mm256_castpd_si256(x), _mm256_set1_epi64x(1));
-  const __m256d s = _mm256_castsi256_pd(
-      _mm256_andnot_si256(d, _mm256_cmpgt_epi64(_mm256_set1_epi64x(0xfffffffffffffLL), d)));
+  const __m256i fx = _mm256_add_epi64(_mm256_slli_epi64(_mm256_castpd_si256(x), 1),
+                                      _mm256_set1_epi64x(0x7ffffffffffffffeLL));
+  const __m256d s = _mm256_castsi256_pd(_mm256_cmpgt_epi64(
+      _mm256_set1_epi64x((long long)((1ull << 53) - 2u + 0x8000000000000000ull)), fx));
   if (__builtin_expect(_mm256_testz_pd(s, s), 1))
     return _mm256_sqrt_pd(x);
   const __m256d big = _mm256_set1_pd(0x1p52);
@@ -117,14 +124,26 @@ OPTK_AVX2_GUARD __m256 optk_avx2_div_ps(__m256 a, __m256 b)
   return _mm256_set_m128(hi, lo);
 }
 
-/* a / b where a is a nonzero subnormal: a 2^64 is exact and normal, and
- * when q = (a 2^64) / b is at least 2^-958 in magnitude, q 2^-64 is normal:
- * scaling by a power of two then commutes with rounding, so q 2^-64 has
- * DIVPD's bits (NaN, infinite and zero quotients included).  A lane whose
- * quotient would be subnormal (rounded twice that way) sends the vector to
- * the plain division, slow but exact; the kernels' divisors (sqrt(v) + eps
- * and the like) are below 1, where a subnormal numerator's quotient is not
- * smaller.  The test as in optk_avx2_div_ps, on 64-bit lanes. */
+/* a / b where a is a nonzero subnormal: a 2^128 is exact and normal, and so
+ * is the quotient q = RN((a 2^128) / b); then r = RN(q 2^-128), by an FMA
+ * with -0 so that a subnormal r costs nothing (Zen 4's FMA has no subnormal
+ * penalty).  Where r is normal it is q 2^-128 exactly, and scaling by a
+ * power of two commutes with rounding: r is DIVPD's result.  Where r is
+ * subnormal (the quotient of a subnormal m by 1 - u_t in Nadam), rounding
+ * twice (to q's 53 bits, then to the subnormal grid) differs from rounding
+ * once only when q 2^-128 lands exactly halfway between two subnormals
+ * while a / b does not: e = r 2^128 - q (exact: both are multiples of q's
+ * ulp, and |e| is at most half the grid's spacing) tells, being that half
+ * spacing, 2^-1075 2^128, only there.  Then the remainder rem = a 2^128 -
+ * q b (exact through an FMA: a 2^128 >= 2^-946 is far enough above the
+ * underflow threshold) says on which side of q the quotient lies, and where
+ * r went the other way the neighbour r - 2e 2^-128 is the result (rem = 0:
+ * a tie, which r already broke to even).  A lane is halfway about once in
+ * 2^(53 - bits of r), rarely (1e-310 keeps 44 bits), so a branch skips the
+ * fix.  NaNs, infinities and zeros pass through q and r unchanged (e is
+ * NaN or 0 there, as in the lanes of scale 1).  Left to the hardware, slow
+ * but exact: a subnormal divisor.  The test as in optk_avx2_div_ps, on
+ * 64-bit lanes. */
 OPTK_AVX2_GUARD __m256d optk_avx2_div_pd(__m256d a, __m256d b)
 {
   const __m256i fa = _mm256_add_epi64(_mm256_slli_epi64(_mm256_castpd_si256(a), 1),
@@ -133,12 +152,20 @@ OPTK_AVX2_GUARD __m256d optk_avx2_div_pd(__m256d a, __m256d b)
       _mm256_set1_epi64x((long long)((1ull << 53) - 2u + 0x8000000000000000ull)), fa));
   if (__builtin_expect(_mm256_testz_pd(s, s), 1))
     return _mm256_div_pd(a, b);
-  const __m256d q = _mm256_div_pd(_mm256_mul_pd(a, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p64), s)), b);
-  const __m256d mag = _mm256_andnot_pd(_mm256_set1_pd(-0.0), q);
-  const __m256d tiny = _mm256_and_pd(s, _mm256_cmp_pd(mag, _mm256_set1_pd(0x1p-958), _CMP_LT_OQ));
-  if (!_mm256_testz_pd(tiny, tiny))
-    return _mm256_div_pd(a, b);
-  return _mm256_mul_pd(q, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p-64), s));
+  const __m256d up = _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p128), s);
+  const __m256d sa = _mm256_mul_pd(a, up);
+  const __m256d q = _mm256_div_pd(sa, b);
+  const __m256d r = _mm256_fmadd_pd(q, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p-128), s),
+                                    _mm256_set1_pd(-0.0));
+  const __m256d e = _mm256_fmsub_pd(r, up, q);
+  /* 2^-1075 times 2^128 */
+  const __m256d mid = _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), e), _mm256_set1_pd(0x1p-947), _CMP_EQ_OQ);
+  if (__builtin_expect(_mm256_testz_pd(mid, mid), 1))
+    return r;
+  const __m256d rem = _mm256_fnmadd_pd(q, b, sa);
+  const __m256d wrong = _mm256_and_pd(_mm256_and_pd(mid, _mm256_cmp_pd(rem, _mm256_setzero_pd(), _CMP_NEQ_OQ)),
+                                      _mm256_xor_pd(e, _mm256_xor_pd(rem, b)));
+  return _mm256_blendv_pd(r, _mm256_fnmadd_pd(e, _mm256_set1_pd(0x1p-127), r), wrong);
 }
 
 #endif

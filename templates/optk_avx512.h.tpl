@@ -60,7 +60,9 @@ OPTK_AVX512_FN __m512d optk_avx512_pow_pd(__m512d x, __m512d y)
 OPTK_AVX512_GUARD __m512 optk_avx512_sqrt_ps(__m512 x)
 {
   const __m512i b = _mm512_castps_si512(x);
-  const __mmask16 s = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(b, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7fffff));
+  /* 0 < |x| < 2^-126: negative subnormals too (optk_avx2_sqrt_ps). */
+  const __mmask16 s = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(_mm512_slli_epi32(b, 1), _mm512_set1_epi32(2)),
+                                              _mm512_set1_epi32(0x01000000 - 2));
   if (__builtin_expect(s == 0, 1))
     return _mm512_sqrt_ps(x);
   const __m512 big = _mm512_set1_ps(0x1p23f);
@@ -72,8 +74,8 @@ OPTK_AVX512_GUARD __m512 optk_avx512_sqrt_ps(__m512 x)
 OPTK_AVX512_GUARD __m512d optk_avx512_sqrt_pd(__m512d x)
 {
   const __m512i b = _mm512_castpd_si512(x);
-  const __mmask8 s = _mm512_cmplt_epu64_mask(_mm512_sub_epi64(b, _mm512_set1_epi64(1)),
-                                             _mm512_set1_epi64(0xfffffffffffffLL));
+  const __mmask8 s = _mm512_cmplt_epu64_mask(_mm512_sub_epi64(_mm512_slli_epi64(b, 1), _mm512_set1_epi64(2)),
+                                             _mm512_set1_epi64((1LL << 53) - 2));
   if (__builtin_expect(s == 0, 1))
     return _mm512_sqrt_pd(x);
   const __m512d big = _mm512_set1_pd(0x1p52);
@@ -103,11 +105,20 @@ OPTK_AVX512_GUARD __m512d optk_avx512_div_pd(__m512d a, __m512d b)
   const __mmask8 s = _mm512_cmplt_epu64_mask(fa, _mm512_set1_epi64((1LL << 53) - 2));
   if (__builtin_expect(s == 0, 1))
     return _mm512_div_pd(a, b);
-  const __m512d q = _mm512_div_pd(_mm512_mask_mul_pd(a, s, a, _mm512_set1_pd(0x1p64)), b);
-  const __mmask8 tiny = _mm512_mask_cmp_pd_mask(s, _mm512_abs_pd(q), _mm512_set1_pd(0x1p-958), _CMP_LT_OQ);
-  if (tiny != 0)
-    return _mm512_div_pd(a, b);
-  return _mm512_mask_mul_pd(q, s, q, _mm512_set1_pd(0x1p-64));
+  const __m512d up = _mm512_set1_pd(0x1p128);
+  const __m512d sa = _mm512_mask_mul_pd(a, s, a, up);
+  const __m512d q = _mm512_div_pd(sa, b);
+  const __m512d r = _mm512_mask_fmadd_pd(q, s, _mm512_set1_pd(0x1p-128), _mm512_set1_pd(-0.0));
+  const __m512d e = _mm512_fmsub_pd(r, up, q);
+  const __mmask8 mid = _mm512_mask_cmp_pd_mask(s, _mm512_abs_pd(e), _mm512_set1_pd(0x1p-947), _CMP_EQ_OQ);
+  if (__builtin_expect(mid == 0, 1))
+    return r;
+  const __m512d rem = _mm512_fnmadd_pd(q, b, sa);
+  const __mmask8 wrong = _mm512_mask_cmp_pd_mask(mid, rem, _mm512_setzero_pd(), _CMP_NEQ_OQ) &
+                         _mm512_test_epi64_mask(_mm512_xor_si512(_mm512_castpd_si512(e), _mm512_xor_si512(
+                                                    _mm512_castpd_si512(rem), _mm512_castpd_si512(b))),
+                                                _mm512_set1_epi64(INT64_MIN));
+  return _mm512_mask3_fnmadd_pd(e, _mm512_set1_pd(0x1p-127), r, wrong);
 }
 
 #endif

@@ -1,6 +1,6 @@
 /* The subnormal guards (generator/lib/optgen/guard.lua; the helpers of
- * templates/optk_*.h.tpl) give the plain instruction's bits: every positive
- * f32 subnormal and millions of random bit patterns through sqrt, random
+ * templates/optk_*.h.tpl) give the plain instruction's bits: every 4th f32
+ * subnormal of either sign and millions of random bit patterns through sqrt, random
  * pairs weighted towards tiny magnitudes through division, and the product
  * spelled as an FMA with -0 against the product.  NaNs must be NaNs (their
  * payloads are free, as in the bit-exactness suite).  The AVX-512 checks run
@@ -57,17 +57,27 @@ enum { N = 1 << 21 };
 static float xa[N], xb[N];
 static double da[N], db[N];
 
-static void fill(tu_rng *r, int all_subnormals)
+/* subnormals: 0 random operands, 1 positive subnormals, -1 negative ones
+ * (f32; f64 alternate signs, starting with the sign asked for). */
+static void fill(tu_rng *r, int subnormals)
 {
+  const int all_subnormals = subnormals != 0;
+  const uint32_t neg = subnormals < 0;
   for (uint32_t i = 0; i < N; i++) {
-    xa[i] = all_subnormals ? tu_bits_f32(i * 4u + 1u) : rand32(r); /* every 4th, through 2^23 */
-    xb[i] = rand32(r);
+    xa[i] = all_subnormals ? tu_bits_f32((i * 4u + 1u) | neg << 31) : rand32(r); /* every 4th, through 2^23 */
+    /* with subnormal numerators, half the divisors in [2^-8, 2^12) as for
+     * f64 below, some of them small integers (exact quotients and ties) */
+    xb[i] = !all_subnormals || i % 2 ? rand32(r)
+            : i % 8 == 0             ? (float)(1 + tu_below(r, 16)) * (tu_below(r, 2) ? -1.0f : 1.0f)
+                                     : ldexpf(1.0f + (float)(tu_next(r) >> 41) * 0x1p-23f, (int)tu_below(r, 20) - 8);
     /* all subnormal (spread through 2^52, signs alternating) or random */
-    da[i] = all_subnormals ? tu_bits_f64((uint64_t)i * ((1ull << 52) / N) + 1u + ((uint64_t)(i & 1) << 63))
+    da[i] = all_subnormals ? tu_bits_f64((uint64_t)i * ((1ull << 52) / N) + 1u + ((uint64_t)((i ^ neg) & 1) << 63))
                            : rand64(r);
     /* with subnormal numerators, divisors in [2^-8, 2^12): quotients normal
      * and subnormal, the latter with many bits (where rounding twice shows) */
-    db[i] = all_subnormals ? ldexp(1.0 + (double)(tu_next(r) >> 12) * 0x1p-52, (int)tu_below(r, 20) - 8) : rand64(r);
+    db[i] = !all_subnormals ? rand64(r)
+            : i % 8 == 0    ? (double)(1 + tu_below(r, 16)) * (tu_below(r, 2) ? -1.0 : 1.0)
+                            : ldexp(1.0 + (double)(tu_next(r) >> 12) * 0x1p-52, (int)tu_below(r, 20) - 8);
   }
 }
 
@@ -170,8 +180,8 @@ int main(void)
                __builtin_cpu_supports("avx512vl");
   ran = avx512 ? "scalar, avx2, avx512" : avx2 ? "scalar, avx2" : "scalar";
 #endif
-  for (int round = 0; round < 4; round++) {
-    fill(&r, round == 0);
+  for (int round = 0; round < 5; round++) {
+    fill(&r, round == 0 ? 1 : round == 1 ? -1 : 0);
     check_scalar();
 #if defined(__x86_64__)
     if (avx2)
@@ -180,6 +190,6 @@ int main(void)
       check_avx512();
 #endif
   }
-  printf("guards (%s): %d values per check, %ld failures\n", ran, 4 * N, failures);
+  printf("guards (%s): %d values per check, %ld failures\n", ran, 5 * N, failures);
   return failures != 0;
 }

@@ -17,7 +17,7 @@ local function digest(files)
       end
     end
   end
-  return bit.band(h, 0xffffffff)
+  return h % 0x100000000 -- unsigned: bit.band would give a negative number, which %08x spells in 16 digits
 end
 
 -- Adds to files (through add) the units of kernels, which units_of maps to
