@@ -1191,6 +1191,55 @@ START_TEST(test_kernel_at_limits)
 }
 END_TEST
 
+/* Tuned dispatch (optgen tune's ISA per size class): optk__tuned_isa takes
+ * the record's ISA for n's class only where it runs here and lies at or
+ * below the active ISA; optk_step then gives the bits of every other ISA. */
+START_TEST(test_tuned_dispatch)
+{
+  const optk_kernel *k = optk_find("adam", OPTK_F32);
+  ck_assert_ptr_nonnull(k);
+  ck_assert_int_eq(k->tuned_isa[0] | k->tuned_isa[1] | k->tuned_isa[2], 0); /* this build: untuned */
+  optk_kernel kk = *k;
+  kk.class_max[0] = 64;
+  kk.class_max[1] = 1024;
+  const optk_isa active = optk_active_isa();
+  /* L1: scalar; L2: the ISA just below the active one; beyond: an ISA above
+   * the active one where there is one (refused), else none. */
+  kk.tuned_isa[0] = 1 + OPTK_ISA_SCALAR;
+  kk.tuned_isa[1] = (unsigned char)(1 + tu_lower_isa(active));
+  kk.tuned_isa[2] = (unsigned char)(active + 1 < OPTK_ISA_COUNT ? 1 + active + 1 : 0);
+  ck_assert_int_eq(optk__tuned_isa(&kk, 0, active), OPTK_ISA_SCALAR);
+  ck_assert_int_eq(optk__tuned_isa(&kk, 64, active), OPTK_ISA_SCALAR);
+  ck_assert_int_eq(optk__tuned_isa(&kk, 65, active), tu_lower_isa(active));
+  ck_assert_int_eq(optk__tuned_isa(&kk, 1024, active), tu_lower_isa(active));
+  ck_assert_int_eq(optk__tuned_isa(&kk, 1025, active), active);
+  ck_assert_int_eq(optk__tuned_isa(&kk, 1025, OPTK_ISA_SCALAR), OPTK_ISA_SCALAR);
+  ck_assert_int_eq(optk__tuned_isa(&kk, 65, OPTK_ISA_SCALAR), OPTK_ISA_SCALAR); /* below the cap only */
+  kk.impl[OPTK_ISA_SCALAR] = NULL; /* not built: the active ISA */
+  ck_assert_int_eq(optk__tuned_isa(&kk, 1, active), active);
+  kk.impl[OPTK_ISA_SCALAR] = k->impl[OPTK_ISA_SCALAR];
+  /* The same bits through optk_step with and without the tuned record. */
+  enum { N = 3000 };
+  static float p1[N], p2[N], g[N], m1[N], v1[N], m2[N], v2[N];
+  double hp[8];
+  optk_default_hparams(k, hp);
+  for (size_t n = 1; n <= N; n = n * 3 + 7) {
+    for (int i = 0; i < N; i++) {
+      p1[i] = p2[i] = 1.0f + (float)(i % 17) * 0.01f;
+      g[i] = (float)((i * 7919) % 101 - 50) * 1e-3f;
+      m1[i] = m2[i] = v1[i] = v2[i] = 0;
+    }
+    void *s1[2] = { m1, v1 }, *s2[2] = { m2, v2 };
+    for (int64_t t = 1; t <= 3; t++) {
+      ck_assert_int_eq(optk_step(k, n, p1, g, s1, hp, t), OPTK_OK);
+      ck_assert_int_eq(optk_step(&kk, n, p2, g, s2, hp, t), OPTK_OK);
+    }
+    ck_assert_int_eq(memcmp(p1, p2, sizeof p1), 0);
+    ck_assert_int_eq(memcmp(v1, v2, sizeof v1), 0);
+  }
+}
+END_TEST
+
 static void add_limits_tcases(Suite *s)
 {
   TCase *tc = tcase_create("limits");
@@ -1210,6 +1259,7 @@ Suite *api_suite(void)
   tcase_add_test(tc, test_find_unknown);
   tcase_add_test(tc, test_strerror);
   tcase_add_test(tc, test_seed_contract);
+  tcase_add_test(tc, test_tuned_dispatch);
   tcase_add_loop_test(tc, test_sgd_null_state, 0, 4);
   suite_add_tcase(s, tc);
   size_t nk = optk_count();
