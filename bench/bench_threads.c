@@ -164,6 +164,10 @@ static void bench_growth(void)
  * element (med, ns) and the smallest step it splits in two (n). */
 static void bench_model(void)
 {
+  /* The threshold in force: n = 1 when a tuning profile measured it. */
+  const double mp = (double)optk__split_min_part_ns();
+  struct stat3 ms = { mp, mp, mp };
+  row("pool", "split", "-", "-", "min-part", optk_get_num_threads(), optk_tuned_min_part_ns != 0, 0, ms);
   static const char *const picks[][2] = { { "adam", "f32" }, { "sgd", "f32" }, { "adam", "bf16" } };
   for (size_t pi = 0; pi < sizeof picks / sizeof picks[0]; pi++) {
     optk_dtype d = strcmp(picks[pi][1], "f32") == 0 ? OPTK_F32 : OPTK_BF16;

@@ -220,8 +220,12 @@ w("![thread scaling](threads.png)")
 w()
 w("## The pool")
 w()
+local mp = select_rows(function(x) return x.section == "pool" and x.variant == "min-part" end)[1]
+local mp_text = mp and string.format("%.1f µs of one thread's work, %s", mp.med / 1000,
+  mp.n == 1 and "measured on this CPU by optgen tune (the profile's split)" or "the default without a tuning profile")
+  or "a minimum of one thread's work"
 w("The split model: each kernel's time per element, measured by the library in cache, and the smallest step it " ..
-  "splits in two (every part must hold 10 µs of one thread's work).  Wake: a step of p parts of 8 Ki Adam f32 " ..
+  "splits in two (every part must hold " .. mp_text .. ").  Wake: a step of p parts of 8 Ki Adam f32 " ..
   "elements less one part alone; spinning: steps back to back; sleeping: each step after 2 ms idle.  Growth: " ..
   "after optk_set_num_threads(c) in the order shown, the workers woken (of 1..c-1) and beyond.")
 w()
@@ -229,7 +233,9 @@ w("| measure | kernel | threads | figure |")
 w("|---|---|---|---|")
 for _, r in ipairs(select_rows(function(x) return x.section == "pool" end)) do
   local fig
-  if r.variant == "model-cost" then
+  if r.variant == "min-part" then
+    fig = string.format("every part at least %.1f µs (%s)", r.med / 1000, r.n == 1 and "tuned" or "default")
+  elseif r.variant == "model-cost" then
     fig = string.format("%.3f ns/elem; split in two from %s elements", r.med, human(r.n))
   elseif r.variant:match("^wake") then
     fig = string.format("%.2f µs (%.2f..%.2f)", r.med / 1000, r.lo / 1000, r.hi / 1000)

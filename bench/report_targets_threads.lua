@@ -18,10 +18,24 @@ do
   end
   local cores_note = all >= 16 and "" or string.format(" (a 16-core target; this machine has %d)", all)
   if all > 1 then
-    local worst_big, wb, slower, ntot = math.huge, nil, {}, 0
+    local worst_big, wb, slower, ntot, unsplit = math.huge, nil, {}, 0, 0
+    -- The smallest step the model splits, per kernel (the pool rows): below
+    -- it a model or default step runs one thread's code path, so a ratio
+    -- there is the spread of two measurements of the same call.
+    local split_from = {}
+    for _, r in ipairs(rows) do
+      if r.section == "pool" and r.variant == "model-cost" then
+        split_from[r.optimizer .. " " .. r.dtype .. " " .. r.isa] = r.n
+      end
+    end
     for _, r in ipairs(rows) do
       if r.section == "threads" and (r.variant == "default" or r.variant == "model") then
         local one = one_thread(r)
+        local from = split_from[r.optimizer .. " " .. r.dtype .. " " .. r.isa]
+        if one and from and r.n < from then
+          unsplit = unsplit + 1
+          one = nil
+        end
         if one then
           local s = one.med / r.med
           ntot = ntot + 1
@@ -41,7 +55,9 @@ do
     if ntot > 0 then
       add_target("Threads: with the default split model, at no size and count slower than one thread " ..
         "(5% tolerance for noise)" .. cores_note,
-        #slower == 0 and string.format("none slower (%d size/count pairs)", ntot) or table.concat(slower, "; "),
+        (#slower == 0 and string.format("none slower (%d split size/count pairs)", ntot) or
+          table.concat(slower, "; ")) ..
+          string.format("; %d pairs below the split size run one thread's path", unsplit),
         #slower == 0,
         #slower == 0 and "" or "see the thread-scaling table: split sizes the model judged worth splitting")
     end
