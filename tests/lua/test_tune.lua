@@ -207,6 +207,20 @@ return {
     h.eq(status, 0, "generate from it:\n" .. out)
     h.rm(d)
   end },
+  { "a two-phase kernel (LAMB) is tuned with its scratch arrays", function()
+    local runnable = tune.cpu_isas(tune.cpu(), backends)[1]
+    if not runnable or os.execute("command -v cc >/dev/null 2>&1") ~= 0 then return end
+    local d = h.dir()
+    local status, out = sh(optgen .. " tune --quick --optim lamb --dtype f32 --isa " .. runnable
+                           .. " --sizes 256,1024,4096 --no-split --out " .. fs.quote(d .. "/p.lua") .. " --samples "
+                           .. fs.quote(d .. "/s.lua"))
+    h.eq(status, 0, "status:\n" .. out)
+    has(out, "split threshold: not measured (--no-split)", "--no-split")
+    local p = tune.load_profile(d .. "/p.lua")
+    h.eq(p.kernels["lamb/f32/" .. runnable] ~= nil, true, "tuned")
+    h.eq(p.split, nil, "no split entry")
+    h.rm(d)
+  end },
   { "a format 1 profile (every sample in it) is still read", function()
     local path = h.tmpfile("return { format = 1, kernels = { [\"sgd/f32/avx2\"] = { default = \"u4\", chosen = \"u2\","
                            .. " ns = { { variant = \"u4\", l1 = { 1, 1 }, l2 = { 1, 1 }, big = { 1, 1 } } } } } }\n")

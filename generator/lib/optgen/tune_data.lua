@@ -57,6 +57,9 @@ function M.arrays(kir, dtype, cap, specials, shift)
   local k = kir.spec
   local t = { names = { "p", "g" }, base = {}, work = {}, size = {}, keep = {} }
   for _, s in ipairs(k.state) do t.names[#t.names + 1] = s.name end
+  -- A two-phase kernel's first phase (optgen.phases) also writes its
+  -- scratch arrays, after the state, in the compute type.
+  for i = 0, (kir.nscratch or 0) - 1 do t.names[#t.names + 1] = "n" .. i end
   t.st = {}
   for i, name in ipairs(t.names) do t.st[i] = lower.storage(i <= 2 and name or "state", dtype) end
   for i, st in ipairs(t.st) do
@@ -75,7 +78,7 @@ function M.arrays(kir, dtype, cap, specials, shift)
     t.base[i], t.work[i], t.size[i] = alloc(), alloc(), lower.bytes[st]
     fill(t.base[i], cap, st, i > 2, i * 7919, specials)
   end
-  t.nstate, t.cap = #k.state, cap
+  t.nstate, t.cap = #t.names - 2, cap
   t.statev = ffi.new("void *[?]", math.max(1, t.nstate))
   return t
 end
