@@ -133,6 +133,8 @@ int main(int argc, char **argv)
     { "sub c, normal out",      FMA, 1.5, 0, 2.5, 0, 1e-39, 0 },
     { "sub c, sub out",         FMA, 0.0, 0, 0.0, 0, 1e-39, 0 },
     { "normal in, sub out",     FMA, 1e3, 1, 1e-6, 0, 0, 0 },
+    { "sub a, sub out",         FMA, 0.3, 1, 0.5, 0, 0, 0 },
+    { "sub a and c, sub out",   FMA, 0.3, 1, 0.1, 0, 1e-39, 0 },
     { "normal",                 DIV, 1.5, 0, 2.5, 0, 0, 0 },
     { "sub num, normal out",    DIV, 0.3, 1, 1e-6, 0, 0, 0 },
     { "sub num, sub out",       DIV, 0.3, 1, 1.5, 0, 0, 0 },

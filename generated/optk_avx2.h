@@ -64,15 +64,23 @@ OPTK_AVX2_FN __m256d optk_avx2_pow_pd(__m256d x, __m256d y)
  * or results it is slow on.  Each tests the vector with a few integer
  * operations and takes the exact path only when a lane needs it. */
 
-/* sqrt(x) for x = m * 2^-149 (a positive subnormal, m its integer bits) is
- * sqrt(2m) * 2^-75 exactly: 2m is a normal float, made with integer code
- * (m | 2^23's bits is 2^23 + m) and exact subtraction, and the product is
- * normal, so the only rounding is the square root's.  A negative subnormal
- * is as slow (a centered RMSprop's square_avg - grad_avg^2 rounds below zero
- * on subnormal rows), and its square root is the default NaN, as is that of
- * the negative normal the same integer code makes of it (m | 2^23's bits,
- * sign kept, is -(2^23 + m)); the NaN times 2^-75 is itself.  The test is
- * the division's below: 0 < |x| < 2^-126 on the bits shifted past the sign. */
+/* sqrt(x) for a subnormal x is sqrt(x 2^64) 2^-32 (f32; f64: sqrt(x 2^128)
+ * 2^-64): x 2^64 is exact and normal, its square root is 2^32 sqrt(x)
+ * exactly, rounded once, and the scaling back is exact (the result is
+ * normal), so these are SQRTPS's bits.  The scaling up is an FMA with -0,
+ * not a product: MULPS with a subnormal operand gives a result that slows
+ * the SQRTPS consuming it on Zen 4 and 5 (2.58 against 2.14 ns per
+ * vector), FMA's does not.  A negative subnormal is as slow (measured:
+ * SQRTPS 150 us vs 63 us per 200 x 2048 lanes for -1e-40 and -1, SQRTPD
+ * 288 vs 209), and a centered RMSprop makes them: square_avg - grad_avg^2
+ * rounds below zero on subnormal rows.  Its square root is the default
+ * NaN, as is that of the negative normal the scaling makes of it, and the
+ * NaN times 2^-32 is itself.  The test is the division's below:
+ * 0 < |x| < 2^-126 on the bits shifted past the sign.  The AVX-512 guard
+ * scales without a branch; here that form (a compare, two blends, the FMA
+ * and the product on every vector) cost 15-20% on normal data (AVX2
+ * torch_adam f32 0.44 -> 0.53 ns/elem, torch_adadelta 0.49 -> 0.58), more
+ * than it saved on subnormal data. */
 OPTK_AVX2_GUARD __m256 optk_avx2_sqrt_ps(__m256 x)
 {
   const __m256i fx = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(x), 1), _mm256_set1_epi32(0x7ffffffe));
@@ -80,14 +88,13 @@ OPTK_AVX2_GUARD __m256 optk_avx2_sqrt_ps(__m256 x)
       _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(0x01000000u - 2u + 0x80000000u)), fx));
   if (__builtin_expect(_mm256_testz_ps(s, s), 1))
     return _mm256_sqrt_ps(x);
-  const __m256 big = _mm256_set1_ps(0x1p23f);
-  const __m256 m = _mm256_sub_ps(_mm256_or_ps(x, big), big);
-  const __m256 r = _mm256_sqrt_ps(_mm256_blendv_ps(x, _mm256_add_ps(m, m), s));
-  return _mm256_mul_ps(r, _mm256_blendv_ps(_mm256_set1_ps(1.0f), _mm256_set1_ps(0x1p-75f), s));
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 r = _mm256_sqrt_ps(
+      _mm256_fmadd_ps(x, _mm256_blendv_ps(one, _mm256_set1_ps(0x1p64f), s), _mm256_set1_ps(-0.0f)));
+  return _mm256_mul_ps(r, _mm256_blendv_ps(one, _mm256_set1_ps(0x1p-32f), s));
 }
 
-/* As above: x = m * 2^-1074, sqrt(x) = sqrt(m) * 2^-537; negative
- * subnormals too. */
+/* As above: sqrt(x 2^128) 2^-64; negative subnormals too. */
 OPTK_AVX2_GUARD __m256d optk_avx2_sqrt_pd(__m256d x)
 {
   const __m256i fx = _mm256_add_epi64(_mm256_slli_epi64(_mm256_castpd_si256(x), 1),
@@ -96,30 +103,50 @@ OPTK_AVX2_GUARD __m256d optk_avx2_sqrt_pd(__m256d x)
       _mm256_set1_epi64x((long long)((1ull << 53) - 2u + 0x8000000000000000ull)), fx));
   if (__builtin_expect(_mm256_testz_pd(s, s), 1))
     return _mm256_sqrt_pd(x);
-  const __m256d big = _mm256_set1_pd(0x1p52);
-  const __m256d m = _mm256_sub_pd(_mm256_or_pd(x, big), big);
-  const __m256d r = _mm256_sqrt_pd(_mm256_blendv_pd(x, m, s));
-  return _mm256_mul_pd(r, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p-537), s));
+  const __m256d one = _mm256_set1_pd(1.0);
+  const __m256d r = _mm256_sqrt_pd(
+      _mm256_fmadd_pd(x, _mm256_blendv_pd(one, _mm256_set1_pd(0x1p128), s), _mm256_set1_pd(-0.0)));
+  return _mm256_mul_pd(r, _mm256_blendv_pd(one, _mm256_set1_pd(0x1p-64), s));
 }
 
 /* a / b where a is nonzero and below 2^-120 in magnitude (a subnormal
- * numerator, or a subnormal quotient unless |b| > 64): in double, where
- * every float is normal and so is every quotient of two floats, then rounded
- * once to float.  Double rounding is innocuous for division when the wide
- * format has at least 2p + 2 bits (53 >= 2 * 24 + 2; Figueroa 1995),
- * subnormal results included (they keep fewer bits), and NaNs come out as
- * DIVPS makes them, so these are DIVPS's bits.  Left to the hardware, slow
- * but exact: a subnormal divisor or a quotient subnormal because |b| > 64,
- * which the kernels' divisors (sqrt(v) + eps and the like) are not; testing
- * b too cost 3 more operations per vector on every vector.  The test, on a's
- * bits shifted past the sign: 0 < x < t <=> x - 2 <u t - 2 (zero wraps past
- * every limit), unsigned through a bias of 2^31. */
+ * numerator, or a subnormal quotient unless |b| > 64).  Such lanes are
+ * scaled: a 2^64 is exact and normal.  Where |a 2^64| >= RN(|b| 2^-61),
+ * |a / b| >= 2^-126 (when |b| 2^-61 rounds, b is so small that a / b is
+ * far above), so q = RN((a 2^64) / b) >= 2^-62 and r = q 2^-64 is normal:
+ * scaling by a power of two commutes with rounding, and r is DIVPS's
+ * result.  The scalings are FMAs with -0, not products: MULPS with a
+ * subnormal operand gives a result that slows the DIVPS consuming it on
+ * Zen 4 and 5 (1.29 against 0.72 ns per vector), FMA's does not, nor has
+ * FMA a penalty for a subnormal result.  A vector with a lane whose
+ * quotient may be subnormal (a divisor near 1 or above) takes the double
+ * path: in double, where every float is normal and so is every quotient of
+ * two floats, rounded once to float.  Double rounding is innocuous for
+ * division when the wide format has at least 2p + 2 bits (53 >= 2 * 24 + 2;
+ * Figueroa 1995), subnormal results included.  (Rounding twice in float
+ * and correcting the halfway lanes by the remainder, as optk_avx2_div_pd
+ * does, is exact too but measured slower: 2.99 against 2.54 ns per vector.)
+ * NaNs come out as DIVPS makes them: a NaN keeps its payload through the
+ * scalings and the conversions.  Left to the hardware, slow but exact: a
+ * subnormal divisor with a numerator at or above 2^-120; optimizer
+ * divisors are sqrt(v) + eps and the like, and testing b on every vector
+ * cost 3 more operations there.  The test, on a's bits shifted past the
+ * sign: 0 < x < t <=> x - 2 <u t - 2 (zero wraps past every limit),
+ * unsigned through a bias of 2^31. */
 OPTK_AVX2_GUARD __m256 optk_avx2_div_ps(__m256 a, __m256 b)
 {
   const __m256i fa = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(a), 1), _mm256_set1_epi32(0x7ffffffe));
-  const __m256i s = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(0x07000000u - 2u + 0x80000000u)), fa); /* 2^-120 */
-  if (__builtin_expect(_mm256_testz_si256(s, s), 1))
+  const __m256 s = _mm256_castsi256_ps(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(0x07000000u - 2u + 0x80000000u)), fa)); /* 2^-120 */
+  if (__builtin_expect(_mm256_testz_ps(s, s), 1))
     return _mm256_div_ps(a, b);
+  const __m256 one = _mm256_set1_ps(1.0f), nz = _mm256_set1_ps(-0.0f);
+  const __m256 sa = _mm256_fmadd_ps(a, _mm256_blendv_ps(one, _mm256_set1_ps(0x1p64f), s), nz);
+  const __m256 small = _mm256_and_ps(s, _mm256_cmp_ps(_mm256_andnot_ps(nz, sa),
+                                                      _mm256_fmadd_ps(_mm256_andnot_ps(nz, b), _mm256_set1_ps(0x1p-61f), nz),
+                                                      _CMP_LT_OQ));
+  if (__builtin_expect(_mm256_testz_ps(small, small), 1))
+    return _mm256_fmadd_ps(_mm256_div_ps(sa, b), _mm256_blendv_ps(one, _mm256_set1_ps(0x1p-64f), s), nz);
   const __m128 lo = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
                                                   _mm256_cvtps_pd(_mm256_castps256_ps128(b))));
   const __m128 hi = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)),
@@ -128,9 +155,10 @@ OPTK_AVX2_GUARD __m256 optk_avx2_div_ps(__m256 a, __m256 b)
 }
 
 /* a / b where a is a nonzero subnormal: a 2^128 is exact and normal, and so
- * is the quotient q = RN((a 2^128) / b); then r = RN(q 2^-128), by an FMA
- * with -0 so that a subnormal r costs nothing (Zen 4's FMA has no subnormal
- * penalty).  Where r is normal it is q 2^-128 exactly, and scaling by a
+ * is the quotient q = RN((a 2^128) / b); then r = RN(q 2^-128).  Both
+ * scalings are FMAs with -0: a subnormal r costs nothing (Zen 4's FMA has
+ * no subnormal penalty), and MULPD's result from a subnormal a would slow
+ * the DIVPD that consumes it (optk_avx2_div_ps).  Where r is normal it is q 2^-128 exactly, and scaling by a
  * power of two commutes with rounding: r is DIVPD's result.  Where r is
  * subnormal (the quotient of a subnormal m by 1 - u_t in Nadam), rounding
  * twice (to q's 53 bits, then to the subnormal grid) differs from rounding
@@ -156,7 +184,7 @@ OPTK_AVX2_GUARD __m256d optk_avx2_div_pd(__m256d a, __m256d b)
   if (__builtin_expect(_mm256_testz_pd(s, s), 1))
     return _mm256_div_pd(a, b);
   const __m256d up = _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p128), s);
-  const __m256d sa = _mm256_mul_pd(a, up);
+  const __m256d sa = _mm256_fmadd_pd(a, up, _mm256_set1_pd(-0.0));
   const __m256d q = _mm256_div_pd(sa, b);
   const __m256d r = _mm256_fmadd_pd(q, _mm256_blendv_pd(_mm256_set1_pd(1.0), _mm256_set1_pd(0x1p-128), s),
                                     _mm256_set1_pd(-0.0));

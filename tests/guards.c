@@ -88,6 +88,8 @@ static void check_scalar(void)
       fail32("optk_sqrtf_g", xa[i], 0, optk_sqrtf_g(xa[i]), sqrtf(xa[i]));
     if (!same32(optk_divf_g(xa[i], xb[i]), xa[i] / xb[i]))
       fail32("optk_divf_g", xa[i], xb[i], optk_divf_g(xa[i], xb[i]), xa[i] / xb[i]);
+    if (!same32(optk_mulf_g(xa[i], xb[i]), xa[i] * xb[i]))
+      fail32("optk_mulf_g", xa[i], xb[i], optk_mulf_g(xa[i], xb[i]), xa[i] * xb[i]);
     if (!same64(optk_sqrt_g(da[i]), sqrt(da[i])))
       fail64("optk_sqrt_g", da[i], optk_sqrt_g(da[i]), sqrt(da[i]));
     if (!same64(optk_div_g(da[i], db[i]), da[i] / db[i]))

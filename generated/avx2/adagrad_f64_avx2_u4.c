@@ -23,7 +23,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
   for (; i + 16 <= n; i += 16) {
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
-    const __m256d t1_0 = _mm256_mul_pd(k1, vg_0);
+    const __m256d t1_0 = _mm256_fmadd_pd(k1, vg_0, _mm256_set1_pd(-0.0));
     const __m256d vacc_0 = _mm256_loadu_pd(acc + i);
     const __m256d t2_0 = _mm256_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m256d t3_0 = _mm256_add_pd(k2, t2_0);
@@ -34,7 +34,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     _mm256_storeu_pd(acc + i, t2_0);
     const __m256d vp_1 = _mm256_loadu_pd(p + i + 4);
     const __m256d vg_1 = _mm256_loadu_pd(g + i + 4);
-    const __m256d t1_1 = _mm256_mul_pd(k1, vg_1);
+    const __m256d t1_1 = _mm256_fmadd_pd(k1, vg_1, _mm256_set1_pd(-0.0));
     const __m256d vacc_1 = _mm256_loadu_pd(acc + i + 4);
     const __m256d t2_1 = _mm256_fmadd_pd(vg_1, vg_1, vacc_1);
     const __m256d t3_1 = _mm256_add_pd(k2, t2_1);
@@ -45,7 +45,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     _mm256_storeu_pd(acc + i + 4, t2_1);
     const __m256d vp_2 = _mm256_loadu_pd(p + i + 8);
     const __m256d vg_2 = _mm256_loadu_pd(g + i + 8);
-    const __m256d t1_2 = _mm256_mul_pd(k1, vg_2);
+    const __m256d t1_2 = _mm256_fmadd_pd(k1, vg_2, _mm256_set1_pd(-0.0));
     const __m256d vacc_2 = _mm256_loadu_pd(acc + i + 8);
     const __m256d t2_2 = _mm256_fmadd_pd(vg_2, vg_2, vacc_2);
     const __m256d t3_2 = _mm256_add_pd(k2, t2_2);
@@ -56,7 +56,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     _mm256_storeu_pd(acc + i + 8, t2_2);
     const __m256d vp_3 = _mm256_loadu_pd(p + i + 12);
     const __m256d vg_3 = _mm256_loadu_pd(g + i + 12);
-    const __m256d t1_3 = _mm256_mul_pd(k1, vg_3);
+    const __m256d t1_3 = _mm256_fmadd_pd(k1, vg_3, _mm256_set1_pd(-0.0));
     const __m256d vacc_3 = _mm256_loadu_pd(acc + i + 12);
     const __m256d t2_3 = _mm256_fmadd_pd(vg_3, vg_3, vacc_3);
     const __m256d t3_3 = _mm256_add_pd(k2, t2_3);
@@ -69,7 +69,7 @@ void optk_adagrad_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
   for (; i + 4 <= n; i += 4) {
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
-    const __m256d t1_0 = _mm256_mul_pd(k1, vg_0);
+    const __m256d t1_0 = _mm256_fmadd_pd(k1, vg_0, _mm256_set1_pd(-0.0));
     const __m256d vacc_0 = _mm256_loadu_pd(acc + i);
     const __m256d t2_0 = _mm256_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m256d t3_0 = _mm256_add_pd(k2, t2_0);

@@ -131,7 +131,7 @@ void optk_adam_amsgrad_f16_avx2_u4(size_t n, void *param, const void *grad, void
     const float svm = m[i];
     const float st1 = svg - svm;
     const float st2 = fmaf(st1, sk1, svm);
-    const float st3 = sk2 * st2;
+    const float st3 = optk_mulf_g(sk2, st2);
     const float svvhat = vhat[i];
     const float svv = v[i];
     const float st4 = fmaf(svg, svg, -svv);

@@ -32,7 +32,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d vm_0 = _mm256_loadu_pd(m + i);
     const __m256d t1_0 = _mm256_sub_pd(vg_0, vm_0);
     const __m256d t2_0 = _mm256_fmadd_pd(t1_0, k1, vm_0);
-    const __m256d t3_0 = _mm256_mul_pd(k2, t2_0);
+    const __m256d t3_0 = _mm256_fmadd_pd(k2, t2_0, _mm256_set1_pd(-0.0));
     const __m256d vvhat_0 = _mm256_loadu_pd(vhat + i);
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d t4_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
@@ -51,7 +51,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d vm_1 = _mm256_loadu_pd(m + i + 4);
     const __m256d t1_1 = _mm256_sub_pd(vg_1, vm_1);
     const __m256d t2_1 = _mm256_fmadd_pd(t1_1, k1, vm_1);
-    const __m256d t3_1 = _mm256_mul_pd(k2, t2_1);
+    const __m256d t3_1 = _mm256_fmadd_pd(k2, t2_1, _mm256_set1_pd(-0.0));
     const __m256d vvhat_1 = _mm256_loadu_pd(vhat + i + 4);
     const __m256d vv_1 = _mm256_loadu_pd(v + i + 4);
     const __m256d t4_1 = _mm256_fmsub_pd(vg_1, vg_1, vv_1);
@@ -70,7 +70,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d vm_2 = _mm256_loadu_pd(m + i + 8);
     const __m256d t1_2 = _mm256_sub_pd(vg_2, vm_2);
     const __m256d t2_2 = _mm256_fmadd_pd(t1_2, k1, vm_2);
-    const __m256d t3_2 = _mm256_mul_pd(k2, t2_2);
+    const __m256d t3_2 = _mm256_fmadd_pd(k2, t2_2, _mm256_set1_pd(-0.0));
     const __m256d vvhat_2 = _mm256_loadu_pd(vhat + i + 8);
     const __m256d vv_2 = _mm256_loadu_pd(v + i + 8);
     const __m256d t4_2 = _mm256_fmsub_pd(vg_2, vg_2, vv_2);
@@ -89,7 +89,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d vm_3 = _mm256_loadu_pd(m + i + 12);
     const __m256d t1_3 = _mm256_sub_pd(vg_3, vm_3);
     const __m256d t2_3 = _mm256_fmadd_pd(t1_3, k1, vm_3);
-    const __m256d t3_3 = _mm256_mul_pd(k2, t2_3);
+    const __m256d t3_3 = _mm256_fmadd_pd(k2, t2_3, _mm256_set1_pd(-0.0));
     const __m256d vvhat_3 = _mm256_loadu_pd(vhat + i + 12);
     const __m256d vv_3 = _mm256_loadu_pd(v + i + 12);
     const __m256d t4_3 = _mm256_fmsub_pd(vg_3, vg_3, vv_3);
@@ -110,7 +110,7 @@ void optk_adam_amsgrad_f64_avx2_u4(size_t n, void *param, const void *grad, void
     const __m256d vm_0 = _mm256_loadu_pd(m + i);
     const __m256d t1_0 = _mm256_sub_pd(vg_0, vm_0);
     const __m256d t2_0 = _mm256_fmadd_pd(t1_0, k1, vm_0);
-    const __m256d t3_0 = _mm256_mul_pd(k2, t2_0);
+    const __m256d t3_0 = _mm256_fmadd_pd(k2, t2_0, _mm256_set1_pd(-0.0));
     const __m256d vvhat_0 = _mm256_loadu_pd(vhat + i);
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d t4_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);

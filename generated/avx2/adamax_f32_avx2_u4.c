@@ -115,9 +115,9 @@ void optk_adamax_f32_avx2_u4(size_t n, void *param, const void *grad, void *cons
     const float svm = m[i];
     const float st1 = svg - svm;
     const float st2 = fmaf(st1, sk1, svm);
-    const float st3 = sk2 * st2;
+    const float st3 = optk_mulf_g(sk2, st2);
     const float svu = u[i];
-    const float st4 = sk3 * svu;
+    const float st4 = optk_mulf_g(sk3, svu);
     const float st5 = fabsf(svg);
     const float st6 = st4 > st5 ? st4 : st5;
     const float st7 = sk4 + st6;

@@ -31,13 +31,13 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
-    const __m256d t1_0 = _mm256_mul_pd(k1, vp_0);
+    const __m256d t1_0 = _mm256_fmadd_pd(k1, vp_0, _mm256_set1_pd(-0.0));
     const __m256d t2_0 = _mm256_fnmadd_pd(k2, t1_0, vp_0);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
     const __m256d vm_0 = _mm256_loadu_pd(m + i);
     const __m256d t3_0 = _mm256_sub_pd(vg_0, vm_0);
     const __m256d t4_0 = _mm256_fmadd_pd(t3_0, k3, vm_0);
-    const __m256d t5_0 = _mm256_mul_pd(k4, t4_0);
+    const __m256d t5_0 = _mm256_fmadd_pd(k4, t4_0, _mm256_set1_pd(-0.0));
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d t6_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t7_0 = _mm256_fmadd_pd(t6_0, k5, vv_0);
@@ -49,13 +49,13 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     _mm256_storeu_pd(m + i, t4_0);
     _mm256_storeu_pd(v + i, t7_0);
     const __m256d vp_1 = _mm256_loadu_pd(p + i + 4);
-    const __m256d t1_1 = _mm256_mul_pd(k1, vp_1);
+    const __m256d t1_1 = _mm256_fmadd_pd(k1, vp_1, _mm256_set1_pd(-0.0));
     const __m256d t2_1 = _mm256_fnmadd_pd(k2, t1_1, vp_1);
     const __m256d vg_1 = _mm256_loadu_pd(g + i + 4);
     const __m256d vm_1 = _mm256_loadu_pd(m + i + 4);
     const __m256d t3_1 = _mm256_sub_pd(vg_1, vm_1);
     const __m256d t4_1 = _mm256_fmadd_pd(t3_1, k3, vm_1);
-    const __m256d t5_1 = _mm256_mul_pd(k4, t4_1);
+    const __m256d t5_1 = _mm256_fmadd_pd(k4, t4_1, _mm256_set1_pd(-0.0));
     const __m256d vv_1 = _mm256_loadu_pd(v + i + 4);
     const __m256d t6_1 = _mm256_fmsub_pd(vg_1, vg_1, vv_1);
     const __m256d t7_1 = _mm256_fmadd_pd(t6_1, k5, vv_1);
@@ -67,13 +67,13 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     _mm256_storeu_pd(m + i + 4, t4_1);
     _mm256_storeu_pd(v + i + 4, t7_1);
     const __m256d vp_2 = _mm256_loadu_pd(p + i + 8);
-    const __m256d t1_2 = _mm256_mul_pd(k1, vp_2);
+    const __m256d t1_2 = _mm256_fmadd_pd(k1, vp_2, _mm256_set1_pd(-0.0));
     const __m256d t2_2 = _mm256_fnmadd_pd(k2, t1_2, vp_2);
     const __m256d vg_2 = _mm256_loadu_pd(g + i + 8);
     const __m256d vm_2 = _mm256_loadu_pd(m + i + 8);
     const __m256d t3_2 = _mm256_sub_pd(vg_2, vm_2);
     const __m256d t4_2 = _mm256_fmadd_pd(t3_2, k3, vm_2);
-    const __m256d t5_2 = _mm256_mul_pd(k4, t4_2);
+    const __m256d t5_2 = _mm256_fmadd_pd(k4, t4_2, _mm256_set1_pd(-0.0));
     const __m256d vv_2 = _mm256_loadu_pd(v + i + 8);
     const __m256d t6_2 = _mm256_fmsub_pd(vg_2, vg_2, vv_2);
     const __m256d t7_2 = _mm256_fmadd_pd(t6_2, k5, vv_2);
@@ -85,13 +85,13 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
     _mm256_storeu_pd(m + i + 8, t4_2);
     _mm256_storeu_pd(v + i + 8, t7_2);
     const __m256d vp_3 = _mm256_loadu_pd(p + i + 12);
-    const __m256d t1_3 = _mm256_mul_pd(k1, vp_3);
+    const __m256d t1_3 = _mm256_fmadd_pd(k1, vp_3, _mm256_set1_pd(-0.0));
     const __m256d t2_3 = _mm256_fnmadd_pd(k2, t1_3, vp_3);
     const __m256d vg_3 = _mm256_loadu_pd(g + i + 12);
     const __m256d vm_3 = _mm256_loadu_pd(m + i + 12);
     const __m256d t3_3 = _mm256_sub_pd(vg_3, vm_3);
     const __m256d t4_3 = _mm256_fmadd_pd(t3_3, k3, vm_3);
-    const __m256d t5_3 = _mm256_mul_pd(k4, t4_3);
+    const __m256d t5_3 = _mm256_fmadd_pd(k4, t4_3, _mm256_set1_pd(-0.0));
     const __m256d vv_3 = _mm256_loadu_pd(v + i + 12);
     const __m256d t6_3 = _mm256_fmsub_pd(vg_3, vg_3, vv_3);
     const __m256d t7_3 = _mm256_fmadd_pd(t6_3, k5, vv_3);
@@ -105,13 +105,13 @@ void optk_adamw_f64_avx2_u4(size_t n, void *param, const void *grad, void *const
   }
   for (; i + 4 <= n; i += 4) {
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
-    const __m256d t1_0 = _mm256_mul_pd(k1, vp_0);
+    const __m256d t1_0 = _mm256_fmadd_pd(k1, vp_0, _mm256_set1_pd(-0.0));
     const __m256d t2_0 = _mm256_fnmadd_pd(k2, t1_0, vp_0);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
     const __m256d vm_0 = _mm256_loadu_pd(m + i);
     const __m256d t3_0 = _mm256_sub_pd(vg_0, vm_0);
     const __m256d t4_0 = _mm256_fmadd_pd(t3_0, k3, vm_0);
-    const __m256d t5_0 = _mm256_mul_pd(k4, t4_0);
+    const __m256d t5_0 = _mm256_fmadd_pd(k4, t4_0, _mm256_set1_pd(-0.0));
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d t6_0 = _mm256_fmsub_pd(vg_0, vg_0, vv_0);
     const __m256d t7_0 = _mm256_fmadd_pd(t6_0, k5, vv_0);

@@ -35,7 +35,7 @@ void optk_lion_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
   for (; i + 16 <= n; i += 16) {
     const __m256d vm_0 = _mm256_loadu_pd(m + i);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
-    const __m256d t1_0 = _mm256_mul_pd(vg_0, k1);
+    const __m256d t1_0 = _mm256_fmadd_pd(vg_0, k1, _mm256_set1_pd(-0.0));
     const __m256d t2_0 = _mm256_fmadd_pd(k2, vm_0, t1_0);
     const __m256d t3_0 = _mm256_cmp_pd(t2_0, l1, _CMP_GT_OQ);
     const __m256d t4_0 = _mm256_cmp_pd(t2_0, l1, _CMP_LT_OQ);
@@ -43,13 +43,13 @@ void optk_lion_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t6_0 = _mm256_blendv_pd(t5_0, l3, t3_0);
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d t7_0 = _mm256_fnmadd_pd(k3, t6_0, vp_0);
-    const __m256d t8_0 = _mm256_mul_pd(vg_0, k4);
+    const __m256d t8_0 = _mm256_fmadd_pd(vg_0, k4, _mm256_set1_pd(-0.0));
     const __m256d t9_0 = _mm256_fmadd_pd(k5, vm_0, t8_0);
     _mm256_storeu_pd(p + i, t7_0);
     _mm256_storeu_pd(m + i, t9_0);
     const __m256d vm_1 = _mm256_loadu_pd(m + i + 4);
     const __m256d vg_1 = _mm256_loadu_pd(g + i + 4);
-    const __m256d t1_1 = _mm256_mul_pd(vg_1, k1);
+    const __m256d t1_1 = _mm256_fmadd_pd(vg_1, k1, _mm256_set1_pd(-0.0));
     const __m256d t2_1 = _mm256_fmadd_pd(k2, vm_1, t1_1);
     const __m256d t3_1 = _mm256_cmp_pd(t2_1, l1, _CMP_GT_OQ);
     const __m256d t4_1 = _mm256_cmp_pd(t2_1, l1, _CMP_LT_OQ);
@@ -57,13 +57,13 @@ void optk_lion_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t6_1 = _mm256_blendv_pd(t5_1, l3, t3_1);
     const __m256d vp_1 = _mm256_loadu_pd(p + i + 4);
     const __m256d t7_1 = _mm256_fnmadd_pd(k3, t6_1, vp_1);
-    const __m256d t8_1 = _mm256_mul_pd(vg_1, k4);
+    const __m256d t8_1 = _mm256_fmadd_pd(vg_1, k4, _mm256_set1_pd(-0.0));
     const __m256d t9_1 = _mm256_fmadd_pd(k5, vm_1, t8_1);
     _mm256_storeu_pd(p + i + 4, t7_1);
     _mm256_storeu_pd(m + i + 4, t9_1);
     const __m256d vm_2 = _mm256_loadu_pd(m + i + 8);
     const __m256d vg_2 = _mm256_loadu_pd(g + i + 8);
-    const __m256d t1_2 = _mm256_mul_pd(vg_2, k1);
+    const __m256d t1_2 = _mm256_fmadd_pd(vg_2, k1, _mm256_set1_pd(-0.0));
     const __m256d t2_2 = _mm256_fmadd_pd(k2, vm_2, t1_2);
     const __m256d t3_2 = _mm256_cmp_pd(t2_2, l1, _CMP_GT_OQ);
     const __m256d t4_2 = _mm256_cmp_pd(t2_2, l1, _CMP_LT_OQ);
@@ -71,13 +71,13 @@ void optk_lion_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t6_2 = _mm256_blendv_pd(t5_2, l3, t3_2);
     const __m256d vp_2 = _mm256_loadu_pd(p + i + 8);
     const __m256d t7_2 = _mm256_fnmadd_pd(k3, t6_2, vp_2);
-    const __m256d t8_2 = _mm256_mul_pd(vg_2, k4);
+    const __m256d t8_2 = _mm256_fmadd_pd(vg_2, k4, _mm256_set1_pd(-0.0));
     const __m256d t9_2 = _mm256_fmadd_pd(k5, vm_2, t8_2);
     _mm256_storeu_pd(p + i + 8, t7_2);
     _mm256_storeu_pd(m + i + 8, t9_2);
     const __m256d vm_3 = _mm256_loadu_pd(m + i + 12);
     const __m256d vg_3 = _mm256_loadu_pd(g + i + 12);
-    const __m256d t1_3 = _mm256_mul_pd(vg_3, k1);
+    const __m256d t1_3 = _mm256_fmadd_pd(vg_3, k1, _mm256_set1_pd(-0.0));
     const __m256d t2_3 = _mm256_fmadd_pd(k2, vm_3, t1_3);
     const __m256d t3_3 = _mm256_cmp_pd(t2_3, l1, _CMP_GT_OQ);
     const __m256d t4_3 = _mm256_cmp_pd(t2_3, l1, _CMP_LT_OQ);
@@ -85,7 +85,7 @@ void optk_lion_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t6_3 = _mm256_blendv_pd(t5_3, l3, t3_3);
     const __m256d vp_3 = _mm256_loadu_pd(p + i + 12);
     const __m256d t7_3 = _mm256_fnmadd_pd(k3, t6_3, vp_3);
-    const __m256d t8_3 = _mm256_mul_pd(vg_3, k4);
+    const __m256d t8_3 = _mm256_fmadd_pd(vg_3, k4, _mm256_set1_pd(-0.0));
     const __m256d t9_3 = _mm256_fmadd_pd(k5, vm_3, t8_3);
     _mm256_storeu_pd(p + i + 12, t7_3);
     _mm256_storeu_pd(m + i + 12, t9_3);
@@ -93,7 +93,7 @@ void optk_lion_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
   for (; i + 4 <= n; i += 4) {
     const __m256d vm_0 = _mm256_loadu_pd(m + i);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
-    const __m256d t1_0 = _mm256_mul_pd(vg_0, k1);
+    const __m256d t1_0 = _mm256_fmadd_pd(vg_0, k1, _mm256_set1_pd(-0.0));
     const __m256d t2_0 = _mm256_fmadd_pd(k2, vm_0, t1_0);
     const __m256d t3_0 = _mm256_cmp_pd(t2_0, l1, _CMP_GT_OQ);
     const __m256d t4_0 = _mm256_cmp_pd(t2_0, l1, _CMP_LT_OQ);
@@ -101,7 +101,7 @@ void optk_lion_f64_avx2_u4(size_t n, void *param, const void *grad, void *const 
     const __m256d t6_0 = _mm256_blendv_pd(t5_0, l3, t3_0);
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d t7_0 = _mm256_fnmadd_pd(k3, t6_0, vp_0);
-    const __m256d t8_0 = _mm256_mul_pd(vg_0, k4);
+    const __m256d t8_0 = _mm256_fmadd_pd(vg_0, k4, _mm256_set1_pd(-0.0));
     const __m256d t9_0 = _mm256_fmadd_pd(k5, vm_0, t8_0);
     _mm256_storeu_pd(p + i, t7_0);
     _mm256_storeu_pd(m + i, t9_0);

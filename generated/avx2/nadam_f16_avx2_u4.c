@@ -155,12 +155,12 @@ void optk_nadam_f16_avx2_u4(size_t n, void *param, const void *grad, void *const
     const float svm = m[i];
     const float st1 = svg - svm;
     const float st2 = fmaf(st1, sk1, svm);
-    const float st3 = sk2 * st2;
+    const float st3 = optk_mulf_g(sk2, st2);
     const float st4 = optk_divf_g(st3, sk3);
-    const float st5 = svg * sk4;
+    const float st5 = optk_mulf_g(svg, sk4);
     const float st6 = optk_divf_g(st5, sk5);
     const float st7 = st4 + st6;
-    const float st8 = sk6 * st7;
+    const float st8 = optk_mulf_g(sk6, st7);
     const float svv = v[i];
     const float st9 = fmaf(svg, svg, -svv);
     const float st10 = fmaf(st9, sk7, svv);

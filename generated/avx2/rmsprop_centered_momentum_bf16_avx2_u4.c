@@ -136,12 +136,12 @@ void optk_rmsprop_centered_momentum_bf16_avx2_u4(size_t n, void *param, const vo
     const float svp = optk_bf16_to_f32(p[i]);
     const float svmom = mom[i];
     const float svg = optk_bf16_to_f32(g[i]);
-    const float st1 = sk1 * svg;
+    const float st1 = optk_mulf_g(sk1, svg);
     const float sva = a[i];
-    const float st2 = svg * sk2;
+    const float st2 = optk_mulf_g(svg, sk2);
     const float st3 = fmaf(sk3, sva, st2);
     const float svv = v[i];
-    const float st4 = svg * st2;
+    const float st4 = optk_mulf_g(svg, st2);
     const float st5 = fmaf(sk3, svv, st4);
     const float st6 = fmaf(-st3, st3, st5);
     const float st7 = sk4 + st6;

@@ -27,10 +27,10 @@ void optk_rmsprop_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
   for (; i + 16 <= n; i += 16) {
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
-    const __m256d t1_0 = _mm256_mul_pd(k1, vg_0);
+    const __m256d t1_0 = _mm256_fmadd_pd(k1, vg_0, _mm256_set1_pd(-0.0));
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
-    const __m256d t2_0 = _mm256_mul_pd(vg_0, k2);
-    const __m256d t3_0 = _mm256_mul_pd(vg_0, t2_0);
+    const __m256d t2_0 = _mm256_fmadd_pd(vg_0, k2, _mm256_set1_pd(-0.0));
+    const __m256d t3_0 = _mm256_fmadd_pd(vg_0, t2_0, _mm256_set1_pd(-0.0));
     const __m256d t4_0 = _mm256_fmadd_pd(k3, vv_0, t3_0);
     const __m256d t5_0 = _mm256_add_pd(k4, t4_0);
     const __m256d t6_0 = optk_avx2_sqrt_pd(t5_0);
@@ -40,10 +40,10 @@ void optk_rmsprop_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     _mm256_storeu_pd(v + i, t4_0);
     const __m256d vp_1 = _mm256_loadu_pd(p + i + 4);
     const __m256d vg_1 = _mm256_loadu_pd(g + i + 4);
-    const __m256d t1_1 = _mm256_mul_pd(k1, vg_1);
+    const __m256d t1_1 = _mm256_fmadd_pd(k1, vg_1, _mm256_set1_pd(-0.0));
     const __m256d vv_1 = _mm256_loadu_pd(v + i + 4);
-    const __m256d t2_1 = _mm256_mul_pd(vg_1, k2);
-    const __m256d t3_1 = _mm256_mul_pd(vg_1, t2_1);
+    const __m256d t2_1 = _mm256_fmadd_pd(vg_1, k2, _mm256_set1_pd(-0.0));
+    const __m256d t3_1 = _mm256_fmadd_pd(vg_1, t2_1, _mm256_set1_pd(-0.0));
     const __m256d t4_1 = _mm256_fmadd_pd(k3, vv_1, t3_1);
     const __m256d t5_1 = _mm256_add_pd(k4, t4_1);
     const __m256d t6_1 = optk_avx2_sqrt_pd(t5_1);
@@ -53,10 +53,10 @@ void optk_rmsprop_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     _mm256_storeu_pd(v + i + 4, t4_1);
     const __m256d vp_2 = _mm256_loadu_pd(p + i + 8);
     const __m256d vg_2 = _mm256_loadu_pd(g + i + 8);
-    const __m256d t1_2 = _mm256_mul_pd(k1, vg_2);
+    const __m256d t1_2 = _mm256_fmadd_pd(k1, vg_2, _mm256_set1_pd(-0.0));
     const __m256d vv_2 = _mm256_loadu_pd(v + i + 8);
-    const __m256d t2_2 = _mm256_mul_pd(vg_2, k2);
-    const __m256d t3_2 = _mm256_mul_pd(vg_2, t2_2);
+    const __m256d t2_2 = _mm256_fmadd_pd(vg_2, k2, _mm256_set1_pd(-0.0));
+    const __m256d t3_2 = _mm256_fmadd_pd(vg_2, t2_2, _mm256_set1_pd(-0.0));
     const __m256d t4_2 = _mm256_fmadd_pd(k3, vv_2, t3_2);
     const __m256d t5_2 = _mm256_add_pd(k4, t4_2);
     const __m256d t6_2 = optk_avx2_sqrt_pd(t5_2);
@@ -66,10 +66,10 @@ void optk_rmsprop_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
     _mm256_storeu_pd(v + i + 8, t4_2);
     const __m256d vp_3 = _mm256_loadu_pd(p + i + 12);
     const __m256d vg_3 = _mm256_loadu_pd(g + i + 12);
-    const __m256d t1_3 = _mm256_mul_pd(k1, vg_3);
+    const __m256d t1_3 = _mm256_fmadd_pd(k1, vg_3, _mm256_set1_pd(-0.0));
     const __m256d vv_3 = _mm256_loadu_pd(v + i + 12);
-    const __m256d t2_3 = _mm256_mul_pd(vg_3, k2);
-    const __m256d t3_3 = _mm256_mul_pd(vg_3, t2_3);
+    const __m256d t2_3 = _mm256_fmadd_pd(vg_3, k2, _mm256_set1_pd(-0.0));
+    const __m256d t3_3 = _mm256_fmadd_pd(vg_3, t2_3, _mm256_set1_pd(-0.0));
     const __m256d t4_3 = _mm256_fmadd_pd(k3, vv_3, t3_3);
     const __m256d t5_3 = _mm256_add_pd(k4, t4_3);
     const __m256d t6_3 = optk_avx2_sqrt_pd(t5_3);
@@ -81,10 +81,10 @@ void optk_rmsprop_f64_avx2_u4(size_t n, void *param, const void *grad, void *con
   for (; i + 4 <= n; i += 4) {
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
-    const __m256d t1_0 = _mm256_mul_pd(k1, vg_0);
+    const __m256d t1_0 = _mm256_fmadd_pd(k1, vg_0, _mm256_set1_pd(-0.0));
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
-    const __m256d t2_0 = _mm256_mul_pd(vg_0, k2);
-    const __m256d t3_0 = _mm256_mul_pd(vg_0, t2_0);
+    const __m256d t2_0 = _mm256_fmadd_pd(vg_0, k2, _mm256_set1_pd(-0.0));
+    const __m256d t3_0 = _mm256_fmadd_pd(vg_0, t2_0, _mm256_set1_pd(-0.0));
     const __m256d t4_0 = _mm256_fmadd_pd(k3, vv_0, t3_0);
     const __m256d t5_0 = _mm256_add_pd(k4, t4_0);
     const __m256d t6_0 = optk_avx2_sqrt_pd(t5_0);

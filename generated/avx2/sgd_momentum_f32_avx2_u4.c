@@ -68,7 +68,7 @@ void optk_sgd_momentum_f32_avx2_u4(size_t n, void *param, const void *grad, void
     const float svp = p[i];
     const float svg = g[i];
     const float svv = v[i];
-    const float st1 = sk1 * svv;
+    const float st1 = optk_mulf_g(sk1, svv);
     const float st2 = fmaf(-sk2, svg, st1);
     const float st3 = svp + st2;
     p[i] = st3;

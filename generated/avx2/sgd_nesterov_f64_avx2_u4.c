@@ -23,7 +23,7 @@ void optk_sgd_nesterov_f64_avx2_u4(size_t n, void *param, const void *grad, void
   for (; i + 16 <= n; i += 16) {
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
-    const __m256d t1_0 = _mm256_mul_pd(k1, vg_0);
+    const __m256d t1_0 = _mm256_fmadd_pd(k1, vg_0, _mm256_set1_pd(-0.0));
     const __m256d t2_0 = _mm256_fmsub_pd(k2, vv_0, t1_0);
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d t3_0 = _mm256_fmadd_pd(k2, t2_0, vp_0);
@@ -32,7 +32,7 @@ void optk_sgd_nesterov_f64_avx2_u4(size_t n, void *param, const void *grad, void
     _mm256_storeu_pd(v + i, t2_0);
     const __m256d vv_1 = _mm256_loadu_pd(v + i + 4);
     const __m256d vg_1 = _mm256_loadu_pd(g + i + 4);
-    const __m256d t1_1 = _mm256_mul_pd(k1, vg_1);
+    const __m256d t1_1 = _mm256_fmadd_pd(k1, vg_1, _mm256_set1_pd(-0.0));
     const __m256d t2_1 = _mm256_fmsub_pd(k2, vv_1, t1_1);
     const __m256d vp_1 = _mm256_loadu_pd(p + i + 4);
     const __m256d t3_1 = _mm256_fmadd_pd(k2, t2_1, vp_1);
@@ -41,7 +41,7 @@ void optk_sgd_nesterov_f64_avx2_u4(size_t n, void *param, const void *grad, void
     _mm256_storeu_pd(v + i + 4, t2_1);
     const __m256d vv_2 = _mm256_loadu_pd(v + i + 8);
     const __m256d vg_2 = _mm256_loadu_pd(g + i + 8);
-    const __m256d t1_2 = _mm256_mul_pd(k1, vg_2);
+    const __m256d t1_2 = _mm256_fmadd_pd(k1, vg_2, _mm256_set1_pd(-0.0));
     const __m256d t2_2 = _mm256_fmsub_pd(k2, vv_2, t1_2);
     const __m256d vp_2 = _mm256_loadu_pd(p + i + 8);
     const __m256d t3_2 = _mm256_fmadd_pd(k2, t2_2, vp_2);
@@ -50,7 +50,7 @@ void optk_sgd_nesterov_f64_avx2_u4(size_t n, void *param, const void *grad, void
     _mm256_storeu_pd(v + i + 8, t2_2);
     const __m256d vv_3 = _mm256_loadu_pd(v + i + 12);
     const __m256d vg_3 = _mm256_loadu_pd(g + i + 12);
-    const __m256d t1_3 = _mm256_mul_pd(k1, vg_3);
+    const __m256d t1_3 = _mm256_fmadd_pd(k1, vg_3, _mm256_set1_pd(-0.0));
     const __m256d t2_3 = _mm256_fmsub_pd(k2, vv_3, t1_3);
     const __m256d vp_3 = _mm256_loadu_pd(p + i + 12);
     const __m256d t3_3 = _mm256_fmadd_pd(k2, t2_3, vp_3);
@@ -61,7 +61,7 @@ void optk_sgd_nesterov_f64_avx2_u4(size_t n, void *param, const void *grad, void
   for (; i + 4 <= n; i += 4) {
     const __m256d vv_0 = _mm256_loadu_pd(v + i);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
-    const __m256d t1_0 = _mm256_mul_pd(k1, vg_0);
+    const __m256d t1_0 = _mm256_fmadd_pd(k1, vg_0, _mm256_set1_pd(-0.0));
     const __m256d t2_0 = _mm256_fmsub_pd(k2, vv_0, t1_0);
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
     const __m256d t3_0 = _mm256_fmadd_pd(k2, t2_0, vp_0);

@@ -168,11 +168,11 @@ void optk_torch_adam_f32_avx2_u4(size_t n, void *param, const void *grad, void *
     const float st5 = fmaf(sk3, svp, st4);
     const float st6 = st1 ? st5 : st4;
     const float svexp_avg = exp_avg[i];
-    const float st7 = sk4 * svexp_avg;
+    const float st7 = optk_mulf_g(sk4, svexp_avg);
     const float st8 = fmaf(st6, sk5, st7);
-    const float st9 = st6 * sk6;
+    const float st9 = optk_mulf_g(st6, sk6);
     const float svexp_avg_sq = exp_avg_sq[i];
-    const float st10 = sk7 * svexp_avg_sq;
+    const float st10 = optk_mulf_g(sk7, svexp_avg_sq);
     const float st11 = fmaf(st6, st9, st10);
     const float st12 = optk_sqrtf_g(st11);
     const float st13 = optk_divf_g(st12, sk8);

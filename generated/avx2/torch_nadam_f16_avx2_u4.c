@@ -180,7 +180,7 @@ void optk_torch_nadam_f16_avx2_u4(size_t n, void *param, const void *grad, void 
   for (; i < n; i++) {
     const int st1 = sk1 != sl1;
     const float svp = optk_f16_to_f32(p[i]);
-    const float st2 = sk2 * svp;
+    const float st2 = optk_mulf_g(sk2, svp);
     const int st3 = sk3 != sl1;
     const float svg = optk_f16_to_f32(g[i]);
     const float st4 = -svg;
@@ -188,11 +188,11 @@ void optk_torch_nadam_f16_avx2_u4(size_t n, void *param, const void *grad, void 
     const float st6 = fmaf(sk4, st2, st5);
     const float st7 = st1 ? st6 : st5;
     const float svexp_avg = exp_avg[i];
-    const float st8 = sk5 * svexp_avg;
+    const float st8 = optk_mulf_g(sk5, svexp_avg);
     const float st9 = fmaf(st7, sk6, st8);
-    const float st10 = st7 * sk7;
+    const float st10 = optk_mulf_g(st7, sk7);
     const float svexp_avg_sq = exp_avg_sq[i];
-    const float st11 = sk8 * svexp_avg_sq;
+    const float st11 = optk_mulf_g(sk8, svexp_avg_sq);
     const float st12 = fmaf(st7, st10, st11);
     const float st13 = optk_sqrtf_g(st12);
     const float st14 = optk_divf_g(st13, sk9);

@@ -46,7 +46,7 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
   for (; i + 16 <= n; i += 16) {
     const __m256d t1_0 = _mm256_cmp_pd(k1, l1, _CMP_NEQ_UQ);
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
-    const __m256d t2_0 = _mm256_mul_pd(k2, vp_0);
+    const __m256d t2_0 = _mm256_fmadd_pd(k2, vp_0, _mm256_set1_pd(-0.0));
     const __m256d t3_0 = _mm256_cmp_pd(k3, l1, _CMP_NEQ_UQ);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
     const __m256d t4_0 = _mm256_xor_pd(vg_0, _mm256_set1_pd(-0.0));
@@ -54,11 +54,11 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t6_0 = _mm256_fmadd_pd(k4, t2_0, t5_0);
     const __m256d t7_0 = _mm256_blendv_pd(t5_0, t6_0, t1_0);
     const __m256d vexp_avg_0 = _mm256_loadu_pd(exp_avg + i);
-    const __m256d t8_0 = _mm256_mul_pd(k5, vexp_avg_0);
+    const __m256d t8_0 = _mm256_fmadd_pd(k5, vexp_avg_0, _mm256_set1_pd(-0.0));
     const __m256d t9_0 = _mm256_fmadd_pd(t7_0, k6, t8_0);
-    const __m256d t10_0 = _mm256_mul_pd(t7_0, k7);
+    const __m256d t10_0 = _mm256_fmadd_pd(t7_0, k7, _mm256_set1_pd(-0.0));
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
-    const __m256d t11_0 = _mm256_mul_pd(k8, vexp_avg_sq_0);
+    const __m256d t11_0 = _mm256_fmadd_pd(k8, vexp_avg_sq_0, _mm256_set1_pd(-0.0));
     const __m256d t12_0 = _mm256_fmadd_pd(t7_0, t10_0, t11_0);
     const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
     const __m256d t14_0 = optk_avx2_div_pd(t13_0, k9);
@@ -72,7 +72,7 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     _mm256_storeu_pd(exp_avg_sq + i, t12_0);
     const __m256d t1_1 = _mm256_cmp_pd(k1, l1, _CMP_NEQ_UQ);
     const __m256d vp_1 = _mm256_loadu_pd(p + i + 4);
-    const __m256d t2_1 = _mm256_mul_pd(k2, vp_1);
+    const __m256d t2_1 = _mm256_fmadd_pd(k2, vp_1, _mm256_set1_pd(-0.0));
     const __m256d t3_1 = _mm256_cmp_pd(k3, l1, _CMP_NEQ_UQ);
     const __m256d vg_1 = _mm256_loadu_pd(g + i + 4);
     const __m256d t4_1 = _mm256_xor_pd(vg_1, _mm256_set1_pd(-0.0));
@@ -80,11 +80,11 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t6_1 = _mm256_fmadd_pd(k4, t2_1, t5_1);
     const __m256d t7_1 = _mm256_blendv_pd(t5_1, t6_1, t1_1);
     const __m256d vexp_avg_1 = _mm256_loadu_pd(exp_avg + i + 4);
-    const __m256d t8_1 = _mm256_mul_pd(k5, vexp_avg_1);
+    const __m256d t8_1 = _mm256_fmadd_pd(k5, vexp_avg_1, _mm256_set1_pd(-0.0));
     const __m256d t9_1 = _mm256_fmadd_pd(t7_1, k6, t8_1);
-    const __m256d t10_1 = _mm256_mul_pd(t7_1, k7);
+    const __m256d t10_1 = _mm256_fmadd_pd(t7_1, k7, _mm256_set1_pd(-0.0));
     const __m256d vexp_avg_sq_1 = _mm256_loadu_pd(exp_avg_sq + i + 4);
-    const __m256d t11_1 = _mm256_mul_pd(k8, vexp_avg_sq_1);
+    const __m256d t11_1 = _mm256_fmadd_pd(k8, vexp_avg_sq_1, _mm256_set1_pd(-0.0));
     const __m256d t12_1 = _mm256_fmadd_pd(t7_1, t10_1, t11_1);
     const __m256d t13_1 = optk_avx2_sqrt_pd(t12_1);
     const __m256d t14_1 = optk_avx2_div_pd(t13_1, k9);
@@ -98,7 +98,7 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     _mm256_storeu_pd(exp_avg_sq + i + 4, t12_1);
     const __m256d t1_2 = _mm256_cmp_pd(k1, l1, _CMP_NEQ_UQ);
     const __m256d vp_2 = _mm256_loadu_pd(p + i + 8);
-    const __m256d t2_2 = _mm256_mul_pd(k2, vp_2);
+    const __m256d t2_2 = _mm256_fmadd_pd(k2, vp_2, _mm256_set1_pd(-0.0));
     const __m256d t3_2 = _mm256_cmp_pd(k3, l1, _CMP_NEQ_UQ);
     const __m256d vg_2 = _mm256_loadu_pd(g + i + 8);
     const __m256d t4_2 = _mm256_xor_pd(vg_2, _mm256_set1_pd(-0.0));
@@ -106,11 +106,11 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t6_2 = _mm256_fmadd_pd(k4, t2_2, t5_2);
     const __m256d t7_2 = _mm256_blendv_pd(t5_2, t6_2, t1_2);
     const __m256d vexp_avg_2 = _mm256_loadu_pd(exp_avg + i + 8);
-    const __m256d t8_2 = _mm256_mul_pd(k5, vexp_avg_2);
+    const __m256d t8_2 = _mm256_fmadd_pd(k5, vexp_avg_2, _mm256_set1_pd(-0.0));
     const __m256d t9_2 = _mm256_fmadd_pd(t7_2, k6, t8_2);
-    const __m256d t10_2 = _mm256_mul_pd(t7_2, k7);
+    const __m256d t10_2 = _mm256_fmadd_pd(t7_2, k7, _mm256_set1_pd(-0.0));
     const __m256d vexp_avg_sq_2 = _mm256_loadu_pd(exp_avg_sq + i + 8);
-    const __m256d t11_2 = _mm256_mul_pd(k8, vexp_avg_sq_2);
+    const __m256d t11_2 = _mm256_fmadd_pd(k8, vexp_avg_sq_2, _mm256_set1_pd(-0.0));
     const __m256d t12_2 = _mm256_fmadd_pd(t7_2, t10_2, t11_2);
     const __m256d t13_2 = optk_avx2_sqrt_pd(t12_2);
     const __m256d t14_2 = optk_avx2_div_pd(t13_2, k9);
@@ -124,7 +124,7 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     _mm256_storeu_pd(exp_avg_sq + i + 8, t12_2);
     const __m256d t1_3 = _mm256_cmp_pd(k1, l1, _CMP_NEQ_UQ);
     const __m256d vp_3 = _mm256_loadu_pd(p + i + 12);
-    const __m256d t2_3 = _mm256_mul_pd(k2, vp_3);
+    const __m256d t2_3 = _mm256_fmadd_pd(k2, vp_3, _mm256_set1_pd(-0.0));
     const __m256d t3_3 = _mm256_cmp_pd(k3, l1, _CMP_NEQ_UQ);
     const __m256d vg_3 = _mm256_loadu_pd(g + i + 12);
     const __m256d t4_3 = _mm256_xor_pd(vg_3, _mm256_set1_pd(-0.0));
@@ -132,11 +132,11 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t6_3 = _mm256_fmadd_pd(k4, t2_3, t5_3);
     const __m256d t7_3 = _mm256_blendv_pd(t5_3, t6_3, t1_3);
     const __m256d vexp_avg_3 = _mm256_loadu_pd(exp_avg + i + 12);
-    const __m256d t8_3 = _mm256_mul_pd(k5, vexp_avg_3);
+    const __m256d t8_3 = _mm256_fmadd_pd(k5, vexp_avg_3, _mm256_set1_pd(-0.0));
     const __m256d t9_3 = _mm256_fmadd_pd(t7_3, k6, t8_3);
-    const __m256d t10_3 = _mm256_mul_pd(t7_3, k7);
+    const __m256d t10_3 = _mm256_fmadd_pd(t7_3, k7, _mm256_set1_pd(-0.0));
     const __m256d vexp_avg_sq_3 = _mm256_loadu_pd(exp_avg_sq + i + 12);
-    const __m256d t11_3 = _mm256_mul_pd(k8, vexp_avg_sq_3);
+    const __m256d t11_3 = _mm256_fmadd_pd(k8, vexp_avg_sq_3, _mm256_set1_pd(-0.0));
     const __m256d t12_3 = _mm256_fmadd_pd(t7_3, t10_3, t11_3);
     const __m256d t13_3 = optk_avx2_sqrt_pd(t12_3);
     const __m256d t14_3 = optk_avx2_div_pd(t13_3, k9);
@@ -152,7 +152,7 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
   for (; i + 4 <= n; i += 4) {
     const __m256d t1_0 = _mm256_cmp_pd(k1, l1, _CMP_NEQ_UQ);
     const __m256d vp_0 = _mm256_loadu_pd(p + i);
-    const __m256d t2_0 = _mm256_mul_pd(k2, vp_0);
+    const __m256d t2_0 = _mm256_fmadd_pd(k2, vp_0, _mm256_set1_pd(-0.0));
     const __m256d t3_0 = _mm256_cmp_pd(k3, l1, _CMP_NEQ_UQ);
     const __m256d vg_0 = _mm256_loadu_pd(g + i);
     const __m256d t4_0 = _mm256_xor_pd(vg_0, _mm256_set1_pd(-0.0));
@@ -160,11 +160,11 @@ void optk_torch_nadam_f64_avx2_u4(size_t n, void *param, const void *grad, void 
     const __m256d t6_0 = _mm256_fmadd_pd(k4, t2_0, t5_0);
     const __m256d t7_0 = _mm256_blendv_pd(t5_0, t6_0, t1_0);
     const __m256d vexp_avg_0 = _mm256_loadu_pd(exp_avg + i);
-    const __m256d t8_0 = _mm256_mul_pd(k5, vexp_avg_0);
+    const __m256d t8_0 = _mm256_fmadd_pd(k5, vexp_avg_0, _mm256_set1_pd(-0.0));
     const __m256d t9_0 = _mm256_fmadd_pd(t7_0, k6, t8_0);
-    const __m256d t10_0 = _mm256_mul_pd(t7_0, k7);
+    const __m256d t10_0 = _mm256_fmadd_pd(t7_0, k7, _mm256_set1_pd(-0.0));
     const __m256d vexp_avg_sq_0 = _mm256_loadu_pd(exp_avg_sq + i);
-    const __m256d t11_0 = _mm256_mul_pd(k8, vexp_avg_sq_0);
+    const __m256d t11_0 = _mm256_fmadd_pd(k8, vexp_avg_sq_0, _mm256_set1_pd(-0.0));
     const __m256d t12_0 = _mm256_fmadd_pd(t7_0, t10_0, t11_0);
     const __m256d t13_0 = optk_avx2_sqrt_pd(t12_0);
     const __m256d t14_0 = optk_avx2_div_pd(t13_0, k9);

@@ -176,10 +176,10 @@ void optk_torch_rmsprop_centered_momentum_bf16_avx2_u4(size_t n, void *param, co
     const float st5 = fmaf(sk3, svp, st4);
     const float st6 = st1 ? st5 : st4;
     const float svgrad_avg = grad_avg[i];
-    const float st7 = st6 * sk4;
+    const float st7 = optk_mulf_g(st6, sk4);
     const float st8 = fmaf(sk5, svgrad_avg, st7);
     const float svsquare_avg = square_avg[i];
-    const float st9 = sk5 * svsquare_avg;
+    const float st9 = optk_mulf_g(sk5, svsquare_avg);
     const float st10 = fmaf(st6, st7, st9);
     const float st11 = fmaf(-st8, st8, st10);
     const float st12 = optk_sqrtf_g(st11);

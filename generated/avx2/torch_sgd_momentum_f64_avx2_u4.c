@@ -46,7 +46,7 @@ void optk_torch_sgd_momentum_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t7_0 = _mm256_fmadd_pd(k5, vp_0, t6_0);
     const __m256d t8_0 = _mm256_blendv_pd(t6_0, t7_0, t3_0);
     const __m256d vmomentum_buffer_0 = _mm256_loadu_pd(momentum_buffer + i);
-    const __m256d t9_0 = _mm256_mul_pd(k6, vmomentum_buffer_0);
+    const __m256d t9_0 = _mm256_fmadd_pd(k6, vmomentum_buffer_0, _mm256_set1_pd(-0.0));
     const __m256d t10_0 = _mm256_fmadd_pd(t8_0, k7, t9_0);
     const __m256d t11_0 = _mm256_blendv_pd(t10_0, t8_0, t2_0);
     const __m256d t12_0 = _mm256_fmadd_pd(k6, t11_0, t8_0);
@@ -65,7 +65,7 @@ void optk_torch_sgd_momentum_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t7_1 = _mm256_fmadd_pd(k5, vp_1, t6_1);
     const __m256d t8_1 = _mm256_blendv_pd(t6_1, t7_1, t3_1);
     const __m256d vmomentum_buffer_1 = _mm256_loadu_pd(momentum_buffer + i + 4);
-    const __m256d t9_1 = _mm256_mul_pd(k6, vmomentum_buffer_1);
+    const __m256d t9_1 = _mm256_fmadd_pd(k6, vmomentum_buffer_1, _mm256_set1_pd(-0.0));
     const __m256d t10_1 = _mm256_fmadd_pd(t8_1, k7, t9_1);
     const __m256d t11_1 = _mm256_blendv_pd(t10_1, t8_1, t2_1);
     const __m256d t12_1 = _mm256_fmadd_pd(k6, t11_1, t8_1);
@@ -84,7 +84,7 @@ void optk_torch_sgd_momentum_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t7_2 = _mm256_fmadd_pd(k5, vp_2, t6_2);
     const __m256d t8_2 = _mm256_blendv_pd(t6_2, t7_2, t3_2);
     const __m256d vmomentum_buffer_2 = _mm256_loadu_pd(momentum_buffer + i + 8);
-    const __m256d t9_2 = _mm256_mul_pd(k6, vmomentum_buffer_2);
+    const __m256d t9_2 = _mm256_fmadd_pd(k6, vmomentum_buffer_2, _mm256_set1_pd(-0.0));
     const __m256d t10_2 = _mm256_fmadd_pd(t8_2, k7, t9_2);
     const __m256d t11_2 = _mm256_blendv_pd(t10_2, t8_2, t2_2);
     const __m256d t12_2 = _mm256_fmadd_pd(k6, t11_2, t8_2);
@@ -103,7 +103,7 @@ void optk_torch_sgd_momentum_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t7_3 = _mm256_fmadd_pd(k5, vp_3, t6_3);
     const __m256d t8_3 = _mm256_blendv_pd(t6_3, t7_3, t3_3);
     const __m256d vmomentum_buffer_3 = _mm256_loadu_pd(momentum_buffer + i + 12);
-    const __m256d t9_3 = _mm256_mul_pd(k6, vmomentum_buffer_3);
+    const __m256d t9_3 = _mm256_fmadd_pd(k6, vmomentum_buffer_3, _mm256_set1_pd(-0.0));
     const __m256d t10_3 = _mm256_fmadd_pd(t8_3, k7, t9_3);
     const __m256d t11_3 = _mm256_blendv_pd(t10_3, t8_3, t2_3);
     const __m256d t12_3 = _mm256_fmadd_pd(k6, t11_3, t8_3);
@@ -124,7 +124,7 @@ void optk_torch_sgd_momentum_f64_avx2_u4(size_t n, void *param, const void *grad
     const __m256d t7_0 = _mm256_fmadd_pd(k5, vp_0, t6_0);
     const __m256d t8_0 = _mm256_blendv_pd(t6_0, t7_0, t3_0);
     const __m256d vmomentum_buffer_0 = _mm256_loadu_pd(momentum_buffer + i);
-    const __m256d t9_0 = _mm256_mul_pd(k6, vmomentum_buffer_0);
+    const __m256d t9_0 = _mm256_fmadd_pd(k6, vmomentum_buffer_0, _mm256_set1_pd(-0.0));
     const __m256d t10_0 = _mm256_fmadd_pd(t8_0, k7, t9_0);
     const __m256d t11_0 = _mm256_blendv_pd(t10_0, t8_0, t2_0);
     const __m256d t12_0 = _mm256_fmadd_pd(k6, t11_0, t8_0);

@@ -21,7 +21,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
   for (; i + 32 <= n; i += 32) {
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d vacc_0 = _mm512_loadu_pd(acc + i);
     const __m512d t2_0 = _mm512_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m512d t3_0 = _mm512_add_pd(k2, t2_0);
@@ -32,7 +32,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     _mm512_storeu_pd(acc + i, t2_0);
     const __m512d vp_1 = _mm512_loadu_pd(p + i + 8);
     const __m512d vg_1 = _mm512_loadu_pd(g + i + 8);
-    const __m512d t1_1 = _mm512_mul_pd(k1, vg_1);
+    const __m512d t1_1 = _mm512_fmadd_pd(k1, vg_1, _mm512_set1_pd(-0.0));
     const __m512d vacc_1 = _mm512_loadu_pd(acc + i + 8);
     const __m512d t2_1 = _mm512_fmadd_pd(vg_1, vg_1, vacc_1);
     const __m512d t3_1 = _mm512_add_pd(k2, t2_1);
@@ -43,7 +43,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     _mm512_storeu_pd(acc + i + 8, t2_1);
     const __m512d vp_2 = _mm512_loadu_pd(p + i + 16);
     const __m512d vg_2 = _mm512_loadu_pd(g + i + 16);
-    const __m512d t1_2 = _mm512_mul_pd(k1, vg_2);
+    const __m512d t1_2 = _mm512_fmadd_pd(k1, vg_2, _mm512_set1_pd(-0.0));
     const __m512d vacc_2 = _mm512_loadu_pd(acc + i + 16);
     const __m512d t2_2 = _mm512_fmadd_pd(vg_2, vg_2, vacc_2);
     const __m512d t3_2 = _mm512_add_pd(k2, t2_2);
@@ -54,7 +54,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     _mm512_storeu_pd(acc + i + 16, t2_2);
     const __m512d vp_3 = _mm512_loadu_pd(p + i + 24);
     const __m512d vg_3 = _mm512_loadu_pd(g + i + 24);
-    const __m512d t1_3 = _mm512_mul_pd(k1, vg_3);
+    const __m512d t1_3 = _mm512_fmadd_pd(k1, vg_3, _mm512_set1_pd(-0.0));
     const __m512d vacc_3 = _mm512_loadu_pd(acc + i + 24);
     const __m512d t2_3 = _mm512_fmadd_pd(vg_3, vg_3, vacc_3);
     const __m512d t3_3 = _mm512_add_pd(k2, t2_3);
@@ -67,7 +67,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
   for (; i + 8 <= n; i += 8) {
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d vacc_0 = _mm512_loadu_pd(acc + i);
     const __m512d t2_0 = _mm512_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m512d t3_0 = _mm512_add_pd(k2, t2_0);
@@ -81,7 +81,7 @@ void optk_adagrad_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     const __mmask8 m0 = (__mmask8)((1u << (n - i)) - 1u);
     const __m512d vp_0 = _mm512_maskz_loadu_pd(m0, p + i);
     const __m512d vg_0 = _mm512_maskz_loadu_pd(m0, g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d vacc_0 = _mm512_maskz_loadu_pd(m0, acc + i);
     const __m512d t2_0 = _mm512_fmadd_pd(vg_0, vg_0, vacc_0);
     const __m512d t3_0 = _mm512_add_pd(k2, t2_0);

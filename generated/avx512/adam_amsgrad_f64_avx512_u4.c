@@ -28,7 +28,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vm_0 = _mm512_loadu_pd(m + i);
     const __m512d t1_0 = _mm512_sub_pd(vg_0, vm_0);
     const __m512d t2_0 = _mm512_fmadd_pd(t1_0, k1, vm_0);
-    const __m512d t3_0 = _mm512_mul_pd(k2, t2_0);
+    const __m512d t3_0 = _mm512_fmadd_pd(k2, t2_0, _mm512_set1_pd(-0.0));
     const __m512d vvhat_0 = _mm512_loadu_pd(vhat + i);
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d t4_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
@@ -47,7 +47,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vm_1 = _mm512_loadu_pd(m + i + 8);
     const __m512d t1_1 = _mm512_sub_pd(vg_1, vm_1);
     const __m512d t2_1 = _mm512_fmadd_pd(t1_1, k1, vm_1);
-    const __m512d t3_1 = _mm512_mul_pd(k2, t2_1);
+    const __m512d t3_1 = _mm512_fmadd_pd(k2, t2_1, _mm512_set1_pd(-0.0));
     const __m512d vvhat_1 = _mm512_loadu_pd(vhat + i + 8);
     const __m512d vv_1 = _mm512_loadu_pd(v + i + 8);
     const __m512d t4_1 = _mm512_fmsub_pd(vg_1, vg_1, vv_1);
@@ -66,7 +66,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vm_2 = _mm512_loadu_pd(m + i + 16);
     const __m512d t1_2 = _mm512_sub_pd(vg_2, vm_2);
     const __m512d t2_2 = _mm512_fmadd_pd(t1_2, k1, vm_2);
-    const __m512d t3_2 = _mm512_mul_pd(k2, t2_2);
+    const __m512d t3_2 = _mm512_fmadd_pd(k2, t2_2, _mm512_set1_pd(-0.0));
     const __m512d vvhat_2 = _mm512_loadu_pd(vhat + i + 16);
     const __m512d vv_2 = _mm512_loadu_pd(v + i + 16);
     const __m512d t4_2 = _mm512_fmsub_pd(vg_2, vg_2, vv_2);
@@ -85,7 +85,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vm_3 = _mm512_loadu_pd(m + i + 24);
     const __m512d t1_3 = _mm512_sub_pd(vg_3, vm_3);
     const __m512d t2_3 = _mm512_fmadd_pd(t1_3, k1, vm_3);
-    const __m512d t3_3 = _mm512_mul_pd(k2, t2_3);
+    const __m512d t3_3 = _mm512_fmadd_pd(k2, t2_3, _mm512_set1_pd(-0.0));
     const __m512d vvhat_3 = _mm512_loadu_pd(vhat + i + 24);
     const __m512d vv_3 = _mm512_loadu_pd(v + i + 24);
     const __m512d t4_3 = _mm512_fmsub_pd(vg_3, vg_3, vv_3);
@@ -106,7 +106,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vm_0 = _mm512_loadu_pd(m + i);
     const __m512d t1_0 = _mm512_sub_pd(vg_0, vm_0);
     const __m512d t2_0 = _mm512_fmadd_pd(t1_0, k1, vm_0);
-    const __m512d t3_0 = _mm512_mul_pd(k2, t2_0);
+    const __m512d t3_0 = _mm512_fmadd_pd(k2, t2_0, _mm512_set1_pd(-0.0));
     const __m512d vvhat_0 = _mm512_loadu_pd(vhat + i);
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d t4_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
@@ -128,7 +128,7 @@ void optk_adam_amsgrad_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vm_0 = _mm512_maskz_loadu_pd(m0, m + i);
     const __m512d t1_0 = _mm512_sub_pd(vg_0, vm_0);
     const __m512d t2_0 = _mm512_fmadd_pd(t1_0, k1, vm_0);
-    const __m512d t3_0 = _mm512_mul_pd(k2, t2_0);
+    const __m512d t3_0 = _mm512_fmadd_pd(k2, t2_0, _mm512_set1_pd(-0.0));
     const __m512d vvhat_0 = _mm512_maskz_loadu_pd(m0, vhat + i);
     const __m512d vv_0 = _mm512_maskz_loadu_pd(m0, v + i);
     const __m512d t4_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);

@@ -25,13 +25,13 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vp_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vp_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fnmadd_pd(k2, t1_0, vp_0);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
     const __m512d vm_0 = _mm512_loadu_pd(m + i);
     const __m512d t3_0 = _mm512_sub_pd(vg_0, vm_0);
     const __m512d t4_0 = _mm512_fmadd_pd(t3_0, k3, vm_0);
-    const __m512d t5_0 = _mm512_mul_pd(k4, t4_0);
+    const __m512d t5_0 = _mm512_fmadd_pd(k4, t4_0, _mm512_set1_pd(-0.0));
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d t6_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);
@@ -43,13 +43,13 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     _mm512_storeu_pd(m + i, t4_0);
     _mm512_storeu_pd(v + i, t7_0);
     const __m512d vp_1 = _mm512_loadu_pd(p + i + 8);
-    const __m512d t1_1 = _mm512_mul_pd(k1, vp_1);
+    const __m512d t1_1 = _mm512_fmadd_pd(k1, vp_1, _mm512_set1_pd(-0.0));
     const __m512d t2_1 = _mm512_fnmadd_pd(k2, t1_1, vp_1);
     const __m512d vg_1 = _mm512_loadu_pd(g + i + 8);
     const __m512d vm_1 = _mm512_loadu_pd(m + i + 8);
     const __m512d t3_1 = _mm512_sub_pd(vg_1, vm_1);
     const __m512d t4_1 = _mm512_fmadd_pd(t3_1, k3, vm_1);
-    const __m512d t5_1 = _mm512_mul_pd(k4, t4_1);
+    const __m512d t5_1 = _mm512_fmadd_pd(k4, t4_1, _mm512_set1_pd(-0.0));
     const __m512d vv_1 = _mm512_loadu_pd(v + i + 8);
     const __m512d t6_1 = _mm512_fmsub_pd(vg_1, vg_1, vv_1);
     const __m512d t7_1 = _mm512_fmadd_pd(t6_1, k5, vv_1);
@@ -61,13 +61,13 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     _mm512_storeu_pd(m + i + 8, t4_1);
     _mm512_storeu_pd(v + i + 8, t7_1);
     const __m512d vp_2 = _mm512_loadu_pd(p + i + 16);
-    const __m512d t1_2 = _mm512_mul_pd(k1, vp_2);
+    const __m512d t1_2 = _mm512_fmadd_pd(k1, vp_2, _mm512_set1_pd(-0.0));
     const __m512d t2_2 = _mm512_fnmadd_pd(k2, t1_2, vp_2);
     const __m512d vg_2 = _mm512_loadu_pd(g + i + 16);
     const __m512d vm_2 = _mm512_loadu_pd(m + i + 16);
     const __m512d t3_2 = _mm512_sub_pd(vg_2, vm_2);
     const __m512d t4_2 = _mm512_fmadd_pd(t3_2, k3, vm_2);
-    const __m512d t5_2 = _mm512_mul_pd(k4, t4_2);
+    const __m512d t5_2 = _mm512_fmadd_pd(k4, t4_2, _mm512_set1_pd(-0.0));
     const __m512d vv_2 = _mm512_loadu_pd(v + i + 16);
     const __m512d t6_2 = _mm512_fmsub_pd(vg_2, vg_2, vv_2);
     const __m512d t7_2 = _mm512_fmadd_pd(t6_2, k5, vv_2);
@@ -79,13 +79,13 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
     _mm512_storeu_pd(m + i + 16, t4_2);
     _mm512_storeu_pd(v + i + 16, t7_2);
     const __m512d vp_3 = _mm512_loadu_pd(p + i + 24);
-    const __m512d t1_3 = _mm512_mul_pd(k1, vp_3);
+    const __m512d t1_3 = _mm512_fmadd_pd(k1, vp_3, _mm512_set1_pd(-0.0));
     const __m512d t2_3 = _mm512_fnmadd_pd(k2, t1_3, vp_3);
     const __m512d vg_3 = _mm512_loadu_pd(g + i + 24);
     const __m512d vm_3 = _mm512_loadu_pd(m + i + 24);
     const __m512d t3_3 = _mm512_sub_pd(vg_3, vm_3);
     const __m512d t4_3 = _mm512_fmadd_pd(t3_3, k3, vm_3);
-    const __m512d t5_3 = _mm512_mul_pd(k4, t4_3);
+    const __m512d t5_3 = _mm512_fmadd_pd(k4, t4_3, _mm512_set1_pd(-0.0));
     const __m512d vv_3 = _mm512_loadu_pd(v + i + 24);
     const __m512d t6_3 = _mm512_fmsub_pd(vg_3, vg_3, vv_3);
     const __m512d t7_3 = _mm512_fmadd_pd(t6_3, k5, vv_3);
@@ -99,13 +99,13 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
   }
   for (; i + 8 <= n; i += 8) {
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vp_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vp_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fnmadd_pd(k2, t1_0, vp_0);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
     const __m512d vm_0 = _mm512_loadu_pd(m + i);
     const __m512d t3_0 = _mm512_sub_pd(vg_0, vm_0);
     const __m512d t4_0 = _mm512_fmadd_pd(t3_0, k3, vm_0);
-    const __m512d t5_0 = _mm512_mul_pd(k4, t4_0);
+    const __m512d t5_0 = _mm512_fmadd_pd(k4, t4_0, _mm512_set1_pd(-0.0));
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d t6_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);
@@ -120,13 +120,13 @@ void optk_adamw_f64_avx512_u4(size_t n, void *param, const void *grad, void *con
   if (i < n) {
     const __mmask8 m0 = (__mmask8)((1u << (n - i)) - 1u);
     const __m512d vp_0 = _mm512_maskz_loadu_pd(m0, p + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vp_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vp_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fnmadd_pd(k2, t1_0, vp_0);
     const __m512d vg_0 = _mm512_maskz_loadu_pd(m0, g + i);
     const __m512d vm_0 = _mm512_maskz_loadu_pd(m0, m + i);
     const __m512d t3_0 = _mm512_sub_pd(vg_0, vm_0);
     const __m512d t4_0 = _mm512_fmadd_pd(t3_0, k3, vm_0);
-    const __m512d t5_0 = _mm512_mul_pd(k4, t4_0);
+    const __m512d t5_0 = _mm512_fmadd_pd(k4, t4_0, _mm512_set1_pd(-0.0));
     const __m512d vv_0 = _mm512_maskz_loadu_pd(m0, v + i);
     const __m512d t6_0 = _mm512_fmsub_pd(vg_0, vg_0, vv_0);
     const __m512d t7_0 = _mm512_fmadd_pd(t6_0, k5, vv_0);

@@ -27,7 +27,7 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
   for (; i + 32 <= n; i += 32) {
     const __m512d vm_0 = _mm512_loadu_pd(m + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
-    const __m512d t1_0 = _mm512_mul_pd(vg_0, k1);
+    const __m512d t1_0 = _mm512_fmadd_pd(vg_0, k1, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fmadd_pd(k2, vm_0, t1_0);
     const __mmask8 t3_0 = _mm512_cmp_pd_mask(t2_0, l1, _CMP_GT_OQ);
     const __mmask8 t4_0 = _mm512_cmp_pd_mask(t2_0, l1, _CMP_LT_OQ);
@@ -35,13 +35,13 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t6_0 = _mm512_mask_blend_pd(t3_0, t5_0, l3);
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d t7_0 = _mm512_fnmadd_pd(k3, t6_0, vp_0);
-    const __m512d t8_0 = _mm512_mul_pd(vg_0, k4);
+    const __m512d t8_0 = _mm512_fmadd_pd(vg_0, k4, _mm512_set1_pd(-0.0));
     const __m512d t9_0 = _mm512_fmadd_pd(k5, vm_0, t8_0);
     _mm512_storeu_pd(p + i, t7_0);
     _mm512_storeu_pd(m + i, t9_0);
     const __m512d vm_1 = _mm512_loadu_pd(m + i + 8);
     const __m512d vg_1 = _mm512_loadu_pd(g + i + 8);
-    const __m512d t1_1 = _mm512_mul_pd(vg_1, k1);
+    const __m512d t1_1 = _mm512_fmadd_pd(vg_1, k1, _mm512_set1_pd(-0.0));
     const __m512d t2_1 = _mm512_fmadd_pd(k2, vm_1, t1_1);
     const __mmask8 t3_1 = _mm512_cmp_pd_mask(t2_1, l1, _CMP_GT_OQ);
     const __mmask8 t4_1 = _mm512_cmp_pd_mask(t2_1, l1, _CMP_LT_OQ);
@@ -49,13 +49,13 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t6_1 = _mm512_mask_blend_pd(t3_1, t5_1, l3);
     const __m512d vp_1 = _mm512_loadu_pd(p + i + 8);
     const __m512d t7_1 = _mm512_fnmadd_pd(k3, t6_1, vp_1);
-    const __m512d t8_1 = _mm512_mul_pd(vg_1, k4);
+    const __m512d t8_1 = _mm512_fmadd_pd(vg_1, k4, _mm512_set1_pd(-0.0));
     const __m512d t9_1 = _mm512_fmadd_pd(k5, vm_1, t8_1);
     _mm512_storeu_pd(p + i + 8, t7_1);
     _mm512_storeu_pd(m + i + 8, t9_1);
     const __m512d vm_2 = _mm512_loadu_pd(m + i + 16);
     const __m512d vg_2 = _mm512_loadu_pd(g + i + 16);
-    const __m512d t1_2 = _mm512_mul_pd(vg_2, k1);
+    const __m512d t1_2 = _mm512_fmadd_pd(vg_2, k1, _mm512_set1_pd(-0.0));
     const __m512d t2_2 = _mm512_fmadd_pd(k2, vm_2, t1_2);
     const __mmask8 t3_2 = _mm512_cmp_pd_mask(t2_2, l1, _CMP_GT_OQ);
     const __mmask8 t4_2 = _mm512_cmp_pd_mask(t2_2, l1, _CMP_LT_OQ);
@@ -63,13 +63,13 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t6_2 = _mm512_mask_blend_pd(t3_2, t5_2, l3);
     const __m512d vp_2 = _mm512_loadu_pd(p + i + 16);
     const __m512d t7_2 = _mm512_fnmadd_pd(k3, t6_2, vp_2);
-    const __m512d t8_2 = _mm512_mul_pd(vg_2, k4);
+    const __m512d t8_2 = _mm512_fmadd_pd(vg_2, k4, _mm512_set1_pd(-0.0));
     const __m512d t9_2 = _mm512_fmadd_pd(k5, vm_2, t8_2);
     _mm512_storeu_pd(p + i + 16, t7_2);
     _mm512_storeu_pd(m + i + 16, t9_2);
     const __m512d vm_3 = _mm512_loadu_pd(m + i + 24);
     const __m512d vg_3 = _mm512_loadu_pd(g + i + 24);
-    const __m512d t1_3 = _mm512_mul_pd(vg_3, k1);
+    const __m512d t1_3 = _mm512_fmadd_pd(vg_3, k1, _mm512_set1_pd(-0.0));
     const __m512d t2_3 = _mm512_fmadd_pd(k2, vm_3, t1_3);
     const __mmask8 t3_3 = _mm512_cmp_pd_mask(t2_3, l1, _CMP_GT_OQ);
     const __mmask8 t4_3 = _mm512_cmp_pd_mask(t2_3, l1, _CMP_LT_OQ);
@@ -77,7 +77,7 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t6_3 = _mm512_mask_blend_pd(t3_3, t5_3, l3);
     const __m512d vp_3 = _mm512_loadu_pd(p + i + 24);
     const __m512d t7_3 = _mm512_fnmadd_pd(k3, t6_3, vp_3);
-    const __m512d t8_3 = _mm512_mul_pd(vg_3, k4);
+    const __m512d t8_3 = _mm512_fmadd_pd(vg_3, k4, _mm512_set1_pd(-0.0));
     const __m512d t9_3 = _mm512_fmadd_pd(k5, vm_3, t8_3);
     _mm512_storeu_pd(p + i + 24, t7_3);
     _mm512_storeu_pd(m + i + 24, t9_3);
@@ -85,7 +85,7 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
   for (; i + 8 <= n; i += 8) {
     const __m512d vm_0 = _mm512_loadu_pd(m + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
-    const __m512d t1_0 = _mm512_mul_pd(vg_0, k1);
+    const __m512d t1_0 = _mm512_fmadd_pd(vg_0, k1, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fmadd_pd(k2, vm_0, t1_0);
     const __mmask8 t3_0 = _mm512_cmp_pd_mask(t2_0, l1, _CMP_GT_OQ);
     const __mmask8 t4_0 = _mm512_cmp_pd_mask(t2_0, l1, _CMP_LT_OQ);
@@ -93,7 +93,7 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t6_0 = _mm512_mask_blend_pd(t3_0, t5_0, l3);
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d t7_0 = _mm512_fnmadd_pd(k3, t6_0, vp_0);
-    const __m512d t8_0 = _mm512_mul_pd(vg_0, k4);
+    const __m512d t8_0 = _mm512_fmadd_pd(vg_0, k4, _mm512_set1_pd(-0.0));
     const __m512d t9_0 = _mm512_fmadd_pd(k5, vm_0, t8_0);
     _mm512_storeu_pd(p + i, t7_0);
     _mm512_storeu_pd(m + i, t9_0);
@@ -102,7 +102,7 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __mmask8 m0 = (__mmask8)((1u << (n - i)) - 1u);
     const __m512d vm_0 = _mm512_maskz_loadu_pd(m0, m + i);
     const __m512d vg_0 = _mm512_maskz_loadu_pd(m0, g + i);
-    const __m512d t1_0 = _mm512_mul_pd(vg_0, k1);
+    const __m512d t1_0 = _mm512_fmadd_pd(vg_0, k1, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fmadd_pd(k2, vm_0, t1_0);
     const __mmask8 t3_0 = _mm512_cmp_pd_mask(t2_0, l1, _CMP_GT_OQ);
     const __mmask8 t4_0 = _mm512_cmp_pd_mask(t2_0, l1, _CMP_LT_OQ);
@@ -110,7 +110,7 @@ void optk_lion_f64_avx512_u4(size_t n, void *param, const void *grad, void *cons
     const __m512d t6_0 = _mm512_mask_blend_pd(t3_0, t5_0, l3);
     const __m512d vp_0 = _mm512_maskz_loadu_pd(m0, p + i);
     const __m512d t7_0 = _mm512_fnmadd_pd(k3, t6_0, vp_0);
-    const __m512d t8_0 = _mm512_mul_pd(vg_0, k4);
+    const __m512d t8_0 = _mm512_fmadd_pd(vg_0, k4, _mm512_set1_pd(-0.0));
     const __m512d t9_0 = _mm512_fmadd_pd(k5, vm_0, t8_0);
     _mm512_mask_storeu_pd(p + i, m0, t7_0);
     _mm512_mask_storeu_pd(m + i, m0, t9_0);

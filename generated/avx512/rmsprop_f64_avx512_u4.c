@@ -23,10 +23,10 @@ void optk_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
   for (; i + 32 <= n; i += 32) {
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
-    const __m512d t2_0 = _mm512_mul_pd(vg_0, k2);
-    const __m512d t3_0 = _mm512_mul_pd(vg_0, t2_0);
+    const __m512d t2_0 = _mm512_fmadd_pd(vg_0, k2, _mm512_set1_pd(-0.0));
+    const __m512d t3_0 = _mm512_fmadd_pd(vg_0, t2_0, _mm512_set1_pd(-0.0));
     const __m512d t4_0 = _mm512_fmadd_pd(k3, vv_0, t3_0);
     const __m512d t5_0 = _mm512_add_pd(k4, t4_0);
     const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);
@@ -36,10 +36,10 @@ void optk_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     _mm512_storeu_pd(v + i, t4_0);
     const __m512d vp_1 = _mm512_loadu_pd(p + i + 8);
     const __m512d vg_1 = _mm512_loadu_pd(g + i + 8);
-    const __m512d t1_1 = _mm512_mul_pd(k1, vg_1);
+    const __m512d t1_1 = _mm512_fmadd_pd(k1, vg_1, _mm512_set1_pd(-0.0));
     const __m512d vv_1 = _mm512_loadu_pd(v + i + 8);
-    const __m512d t2_1 = _mm512_mul_pd(vg_1, k2);
-    const __m512d t3_1 = _mm512_mul_pd(vg_1, t2_1);
+    const __m512d t2_1 = _mm512_fmadd_pd(vg_1, k2, _mm512_set1_pd(-0.0));
+    const __m512d t3_1 = _mm512_fmadd_pd(vg_1, t2_1, _mm512_set1_pd(-0.0));
     const __m512d t4_1 = _mm512_fmadd_pd(k3, vv_1, t3_1);
     const __m512d t5_1 = _mm512_add_pd(k4, t4_1);
     const __m512d t6_1 = optk_avx512_sqrt_pd(t5_1);
@@ -49,10 +49,10 @@ void optk_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     _mm512_storeu_pd(v + i + 8, t4_1);
     const __m512d vp_2 = _mm512_loadu_pd(p + i + 16);
     const __m512d vg_2 = _mm512_loadu_pd(g + i + 16);
-    const __m512d t1_2 = _mm512_mul_pd(k1, vg_2);
+    const __m512d t1_2 = _mm512_fmadd_pd(k1, vg_2, _mm512_set1_pd(-0.0));
     const __m512d vv_2 = _mm512_loadu_pd(v + i + 16);
-    const __m512d t2_2 = _mm512_mul_pd(vg_2, k2);
-    const __m512d t3_2 = _mm512_mul_pd(vg_2, t2_2);
+    const __m512d t2_2 = _mm512_fmadd_pd(vg_2, k2, _mm512_set1_pd(-0.0));
+    const __m512d t3_2 = _mm512_fmadd_pd(vg_2, t2_2, _mm512_set1_pd(-0.0));
     const __m512d t4_2 = _mm512_fmadd_pd(k3, vv_2, t3_2);
     const __m512d t5_2 = _mm512_add_pd(k4, t4_2);
     const __m512d t6_2 = optk_avx512_sqrt_pd(t5_2);
@@ -62,10 +62,10 @@ void optk_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     _mm512_storeu_pd(v + i + 16, t4_2);
     const __m512d vp_3 = _mm512_loadu_pd(p + i + 24);
     const __m512d vg_3 = _mm512_loadu_pd(g + i + 24);
-    const __m512d t1_3 = _mm512_mul_pd(k1, vg_3);
+    const __m512d t1_3 = _mm512_fmadd_pd(k1, vg_3, _mm512_set1_pd(-0.0));
     const __m512d vv_3 = _mm512_loadu_pd(v + i + 24);
-    const __m512d t2_3 = _mm512_mul_pd(vg_3, k2);
-    const __m512d t3_3 = _mm512_mul_pd(vg_3, t2_3);
+    const __m512d t2_3 = _mm512_fmadd_pd(vg_3, k2, _mm512_set1_pd(-0.0));
+    const __m512d t3_3 = _mm512_fmadd_pd(vg_3, t2_3, _mm512_set1_pd(-0.0));
     const __m512d t4_3 = _mm512_fmadd_pd(k3, vv_3, t3_3);
     const __m512d t5_3 = _mm512_add_pd(k4, t4_3);
     const __m512d t6_3 = optk_avx512_sqrt_pd(t5_3);
@@ -77,10 +77,10 @@ void optk_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
   for (; i + 8 <= n; i += 8) {
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
-    const __m512d t2_0 = _mm512_mul_pd(vg_0, k2);
-    const __m512d t3_0 = _mm512_mul_pd(vg_0, t2_0);
+    const __m512d t2_0 = _mm512_fmadd_pd(vg_0, k2, _mm512_set1_pd(-0.0));
+    const __m512d t3_0 = _mm512_fmadd_pd(vg_0, t2_0, _mm512_set1_pd(-0.0));
     const __m512d t4_0 = _mm512_fmadd_pd(k3, vv_0, t3_0);
     const __m512d t5_0 = _mm512_add_pd(k4, t4_0);
     const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);
@@ -93,10 +93,10 @@ void optk_rmsprop_f64_avx512_u4(size_t n, void *param, const void *grad, void *c
     const __mmask8 m0 = (__mmask8)((1u << (n - i)) - 1u);
     const __m512d vp_0 = _mm512_maskz_loadu_pd(m0, p + i);
     const __m512d vg_0 = _mm512_maskz_loadu_pd(m0, g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d vv_0 = _mm512_maskz_loadu_pd(m0, v + i);
-    const __m512d t2_0 = _mm512_mul_pd(vg_0, k2);
-    const __m512d t3_0 = _mm512_mul_pd(vg_0, t2_0);
+    const __m512d t2_0 = _mm512_fmadd_pd(vg_0, k2, _mm512_set1_pd(-0.0));
+    const __m512d t3_0 = _mm512_fmadd_pd(vg_0, t2_0, _mm512_set1_pd(-0.0));
     const __m512d t4_0 = _mm512_fmadd_pd(k3, vv_0, t3_0);
     const __m512d t5_0 = _mm512_add_pd(k4, t4_0);
     const __m512d t6_0 = optk_avx512_sqrt_pd(t5_0);

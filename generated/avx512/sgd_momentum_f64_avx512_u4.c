@@ -22,7 +22,7 @@ void optk_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vv_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vv_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fnmadd_pd(k2, vg_0, t1_0);
     const __m512d t3_0 = _mm512_add_pd(vp_0, t2_0);
     _mm512_storeu_pd(p + i, t3_0);
@@ -30,7 +30,7 @@ void optk_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vp_1 = _mm512_loadu_pd(p + i + 8);
     const __m512d vg_1 = _mm512_loadu_pd(g + i + 8);
     const __m512d vv_1 = _mm512_loadu_pd(v + i + 8);
-    const __m512d t1_1 = _mm512_mul_pd(k1, vv_1);
+    const __m512d t1_1 = _mm512_fmadd_pd(k1, vv_1, _mm512_set1_pd(-0.0));
     const __m512d t2_1 = _mm512_fnmadd_pd(k2, vg_1, t1_1);
     const __m512d t3_1 = _mm512_add_pd(vp_1, t2_1);
     _mm512_storeu_pd(p + i + 8, t3_1);
@@ -38,7 +38,7 @@ void optk_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vp_2 = _mm512_loadu_pd(p + i + 16);
     const __m512d vg_2 = _mm512_loadu_pd(g + i + 16);
     const __m512d vv_2 = _mm512_loadu_pd(v + i + 16);
-    const __m512d t1_2 = _mm512_mul_pd(k1, vv_2);
+    const __m512d t1_2 = _mm512_fmadd_pd(k1, vv_2, _mm512_set1_pd(-0.0));
     const __m512d t2_2 = _mm512_fnmadd_pd(k2, vg_2, t1_2);
     const __m512d t3_2 = _mm512_add_pd(vp_2, t2_2);
     _mm512_storeu_pd(p + i + 16, t3_2);
@@ -46,7 +46,7 @@ void optk_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vp_3 = _mm512_loadu_pd(p + i + 24);
     const __m512d vg_3 = _mm512_loadu_pd(g + i + 24);
     const __m512d vv_3 = _mm512_loadu_pd(v + i + 24);
-    const __m512d t1_3 = _mm512_mul_pd(k1, vv_3);
+    const __m512d t1_3 = _mm512_fmadd_pd(k1, vv_3, _mm512_set1_pd(-0.0));
     const __m512d t2_3 = _mm512_fnmadd_pd(k2, vg_3, t1_3);
     const __m512d t3_3 = _mm512_add_pd(vp_3, t2_3);
     _mm512_storeu_pd(p + i + 24, t3_3);
@@ -56,7 +56,7 @@ void optk_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vv_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vv_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fnmadd_pd(k2, vg_0, t1_0);
     const __m512d t3_0 = _mm512_add_pd(vp_0, t2_0);
     _mm512_storeu_pd(p + i, t3_0);
@@ -67,7 +67,7 @@ void optk_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __m512d vp_0 = _mm512_maskz_loadu_pd(m0, p + i);
     const __m512d vg_0 = _mm512_maskz_loadu_pd(m0, g + i);
     const __m512d vv_0 = _mm512_maskz_loadu_pd(m0, v + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vv_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vv_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fnmadd_pd(k2, vg_0, t1_0);
     const __m512d t3_0 = _mm512_add_pd(vp_0, t2_0);
     _mm512_mask_storeu_pd(p + i, m0, t3_0);

@@ -21,7 +21,7 @@ void optk_sgd_nesterov_f64_avx512_u4(size_t n, void *param, const void *grad, vo
   for (; i + 32 <= n; i += 32) {
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fmsub_pd(k2, vv_0, t1_0);
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d t3_0 = _mm512_fmadd_pd(k2, t2_0, vp_0);
@@ -30,7 +30,7 @@ void optk_sgd_nesterov_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     _mm512_storeu_pd(v + i, t2_0);
     const __m512d vv_1 = _mm512_loadu_pd(v + i + 8);
     const __m512d vg_1 = _mm512_loadu_pd(g + i + 8);
-    const __m512d t1_1 = _mm512_mul_pd(k1, vg_1);
+    const __m512d t1_1 = _mm512_fmadd_pd(k1, vg_1, _mm512_set1_pd(-0.0));
     const __m512d t2_1 = _mm512_fmsub_pd(k2, vv_1, t1_1);
     const __m512d vp_1 = _mm512_loadu_pd(p + i + 8);
     const __m512d t3_1 = _mm512_fmadd_pd(k2, t2_1, vp_1);
@@ -39,7 +39,7 @@ void optk_sgd_nesterov_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     _mm512_storeu_pd(v + i + 8, t2_1);
     const __m512d vv_2 = _mm512_loadu_pd(v + i + 16);
     const __m512d vg_2 = _mm512_loadu_pd(g + i + 16);
-    const __m512d t1_2 = _mm512_mul_pd(k1, vg_2);
+    const __m512d t1_2 = _mm512_fmadd_pd(k1, vg_2, _mm512_set1_pd(-0.0));
     const __m512d t2_2 = _mm512_fmsub_pd(k2, vv_2, t1_2);
     const __m512d vp_2 = _mm512_loadu_pd(p + i + 16);
     const __m512d t3_2 = _mm512_fmadd_pd(k2, t2_2, vp_2);
@@ -48,7 +48,7 @@ void optk_sgd_nesterov_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     _mm512_storeu_pd(v + i + 16, t2_2);
     const __m512d vv_3 = _mm512_loadu_pd(v + i + 24);
     const __m512d vg_3 = _mm512_loadu_pd(g + i + 24);
-    const __m512d t1_3 = _mm512_mul_pd(k1, vg_3);
+    const __m512d t1_3 = _mm512_fmadd_pd(k1, vg_3, _mm512_set1_pd(-0.0));
     const __m512d t2_3 = _mm512_fmsub_pd(k2, vv_3, t1_3);
     const __m512d vp_3 = _mm512_loadu_pd(p + i + 24);
     const __m512d t3_3 = _mm512_fmadd_pd(k2, t2_3, vp_3);
@@ -59,7 +59,7 @@ void optk_sgd_nesterov_f64_avx512_u4(size_t n, void *param, const void *grad, vo
   for (; i + 8 <= n; i += 8) {
     const __m512d vv_0 = _mm512_loadu_pd(v + i);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fmsub_pd(k2, vv_0, t1_0);
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
     const __m512d t3_0 = _mm512_fmadd_pd(k2, t2_0, vp_0);
@@ -71,7 +71,7 @@ void optk_sgd_nesterov_f64_avx512_u4(size_t n, void *param, const void *grad, vo
     const __mmask8 m0 = (__mmask8)((1u << (n - i)) - 1u);
     const __m512d vv_0 = _mm512_maskz_loadu_pd(m0, v + i);
     const __m512d vg_0 = _mm512_maskz_loadu_pd(m0, g + i);
-    const __m512d t1_0 = _mm512_mul_pd(k1, vg_0);
+    const __m512d t1_0 = _mm512_fmadd_pd(k1, vg_0, _mm512_set1_pd(-0.0));
     const __m512d t2_0 = _mm512_fmsub_pd(k2, vv_0, t1_0);
     const __m512d vp_0 = _mm512_maskz_loadu_pd(m0, p + i);
     const __m512d t3_0 = _mm512_fmadd_pd(k2, t2_0, vp_0);

@@ -33,7 +33,7 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
   for (; i + 32 <= n; i += 32) {
     const __mmask8 t1_0 = _mm512_cmp_pd_mask(k1, l1, _CMP_NEQ_UQ);
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
-    const __m512d t2_0 = _mm512_mul_pd(k2, vp_0);
+    const __m512d t2_0 = _mm512_fmadd_pd(k2, vp_0, _mm512_set1_pd(-0.0));
     const __mmask8 t3_0 = _mm512_cmp_pd_mask(k3, l1, _CMP_NEQ_UQ);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
     const __m512d t4_0 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(vg_0), _mm512_set1_epi64(INT64_MIN)));
@@ -41,11 +41,11 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t6_0 = _mm512_fmadd_pd(k4, t2_0, t5_0);
     const __m512d t7_0 = _mm512_mask_blend_pd(t1_0, t5_0, t6_0);
     const __m512d vexp_avg_0 = _mm512_loadu_pd(exp_avg + i);
-    const __m512d t8_0 = _mm512_mul_pd(k5, vexp_avg_0);
+    const __m512d t8_0 = _mm512_fmadd_pd(k5, vexp_avg_0, _mm512_set1_pd(-0.0));
     const __m512d t9_0 = _mm512_fmadd_pd(t7_0, k6, t8_0);
-    const __m512d t10_0 = _mm512_mul_pd(t7_0, k7);
+    const __m512d t10_0 = _mm512_fmadd_pd(t7_0, k7, _mm512_set1_pd(-0.0));
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
-    const __m512d t11_0 = _mm512_mul_pd(k8, vexp_avg_sq_0);
+    const __m512d t11_0 = _mm512_fmadd_pd(k8, vexp_avg_sq_0, _mm512_set1_pd(-0.0));
     const __m512d t12_0 = _mm512_fmadd_pd(t7_0, t10_0, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = optk_avx512_div_pd(t13_0, k9);
@@ -59,7 +59,7 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     _mm512_storeu_pd(exp_avg_sq + i, t12_0);
     const __mmask8 t1_1 = _mm512_cmp_pd_mask(k1, l1, _CMP_NEQ_UQ);
     const __m512d vp_1 = _mm512_loadu_pd(p + i + 8);
-    const __m512d t2_1 = _mm512_mul_pd(k2, vp_1);
+    const __m512d t2_1 = _mm512_fmadd_pd(k2, vp_1, _mm512_set1_pd(-0.0));
     const __mmask8 t3_1 = _mm512_cmp_pd_mask(k3, l1, _CMP_NEQ_UQ);
     const __m512d vg_1 = _mm512_loadu_pd(g + i + 8);
     const __m512d t4_1 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(vg_1), _mm512_set1_epi64(INT64_MIN)));
@@ -67,11 +67,11 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t6_1 = _mm512_fmadd_pd(k4, t2_1, t5_1);
     const __m512d t7_1 = _mm512_mask_blend_pd(t1_1, t5_1, t6_1);
     const __m512d vexp_avg_1 = _mm512_loadu_pd(exp_avg + i + 8);
-    const __m512d t8_1 = _mm512_mul_pd(k5, vexp_avg_1);
+    const __m512d t8_1 = _mm512_fmadd_pd(k5, vexp_avg_1, _mm512_set1_pd(-0.0));
     const __m512d t9_1 = _mm512_fmadd_pd(t7_1, k6, t8_1);
-    const __m512d t10_1 = _mm512_mul_pd(t7_1, k7);
+    const __m512d t10_1 = _mm512_fmadd_pd(t7_1, k7, _mm512_set1_pd(-0.0));
     const __m512d vexp_avg_sq_1 = _mm512_loadu_pd(exp_avg_sq + i + 8);
-    const __m512d t11_1 = _mm512_mul_pd(k8, vexp_avg_sq_1);
+    const __m512d t11_1 = _mm512_fmadd_pd(k8, vexp_avg_sq_1, _mm512_set1_pd(-0.0));
     const __m512d t12_1 = _mm512_fmadd_pd(t7_1, t10_1, t11_1);
     const __m512d t13_1 = optk_avx512_sqrt_pd(t12_1);
     const __m512d t14_1 = optk_avx512_div_pd(t13_1, k9);
@@ -85,7 +85,7 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     _mm512_storeu_pd(exp_avg_sq + i + 8, t12_1);
     const __mmask8 t1_2 = _mm512_cmp_pd_mask(k1, l1, _CMP_NEQ_UQ);
     const __m512d vp_2 = _mm512_loadu_pd(p + i + 16);
-    const __m512d t2_2 = _mm512_mul_pd(k2, vp_2);
+    const __m512d t2_2 = _mm512_fmadd_pd(k2, vp_2, _mm512_set1_pd(-0.0));
     const __mmask8 t3_2 = _mm512_cmp_pd_mask(k3, l1, _CMP_NEQ_UQ);
     const __m512d vg_2 = _mm512_loadu_pd(g + i + 16);
     const __m512d t4_2 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(vg_2), _mm512_set1_epi64(INT64_MIN)));
@@ -93,11 +93,11 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t6_2 = _mm512_fmadd_pd(k4, t2_2, t5_2);
     const __m512d t7_2 = _mm512_mask_blend_pd(t1_2, t5_2, t6_2);
     const __m512d vexp_avg_2 = _mm512_loadu_pd(exp_avg + i + 16);
-    const __m512d t8_2 = _mm512_mul_pd(k5, vexp_avg_2);
+    const __m512d t8_2 = _mm512_fmadd_pd(k5, vexp_avg_2, _mm512_set1_pd(-0.0));
     const __m512d t9_2 = _mm512_fmadd_pd(t7_2, k6, t8_2);
-    const __m512d t10_2 = _mm512_mul_pd(t7_2, k7);
+    const __m512d t10_2 = _mm512_fmadd_pd(t7_2, k7, _mm512_set1_pd(-0.0));
     const __m512d vexp_avg_sq_2 = _mm512_loadu_pd(exp_avg_sq + i + 16);
-    const __m512d t11_2 = _mm512_mul_pd(k8, vexp_avg_sq_2);
+    const __m512d t11_2 = _mm512_fmadd_pd(k8, vexp_avg_sq_2, _mm512_set1_pd(-0.0));
     const __m512d t12_2 = _mm512_fmadd_pd(t7_2, t10_2, t11_2);
     const __m512d t13_2 = optk_avx512_sqrt_pd(t12_2);
     const __m512d t14_2 = optk_avx512_div_pd(t13_2, k9);
@@ -111,7 +111,7 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     _mm512_storeu_pd(exp_avg_sq + i + 16, t12_2);
     const __mmask8 t1_3 = _mm512_cmp_pd_mask(k1, l1, _CMP_NEQ_UQ);
     const __m512d vp_3 = _mm512_loadu_pd(p + i + 24);
-    const __m512d t2_3 = _mm512_mul_pd(k2, vp_3);
+    const __m512d t2_3 = _mm512_fmadd_pd(k2, vp_3, _mm512_set1_pd(-0.0));
     const __mmask8 t3_3 = _mm512_cmp_pd_mask(k3, l1, _CMP_NEQ_UQ);
     const __m512d vg_3 = _mm512_loadu_pd(g + i + 24);
     const __m512d t4_3 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(vg_3), _mm512_set1_epi64(INT64_MIN)));
@@ -119,11 +119,11 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t6_3 = _mm512_fmadd_pd(k4, t2_3, t5_3);
     const __m512d t7_3 = _mm512_mask_blend_pd(t1_3, t5_3, t6_3);
     const __m512d vexp_avg_3 = _mm512_loadu_pd(exp_avg + i + 24);
-    const __m512d t8_3 = _mm512_mul_pd(k5, vexp_avg_3);
+    const __m512d t8_3 = _mm512_fmadd_pd(k5, vexp_avg_3, _mm512_set1_pd(-0.0));
     const __m512d t9_3 = _mm512_fmadd_pd(t7_3, k6, t8_3);
-    const __m512d t10_3 = _mm512_mul_pd(t7_3, k7);
+    const __m512d t10_3 = _mm512_fmadd_pd(t7_3, k7, _mm512_set1_pd(-0.0));
     const __m512d vexp_avg_sq_3 = _mm512_loadu_pd(exp_avg_sq + i + 24);
-    const __m512d t11_3 = _mm512_mul_pd(k8, vexp_avg_sq_3);
+    const __m512d t11_3 = _mm512_fmadd_pd(k8, vexp_avg_sq_3, _mm512_set1_pd(-0.0));
     const __m512d t12_3 = _mm512_fmadd_pd(t7_3, t10_3, t11_3);
     const __m512d t13_3 = optk_avx512_sqrt_pd(t12_3);
     const __m512d t14_3 = optk_avx512_div_pd(t13_3, k9);
@@ -139,7 +139,7 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
   for (; i + 8 <= n; i += 8) {
     const __mmask8 t1_0 = _mm512_cmp_pd_mask(k1, l1, _CMP_NEQ_UQ);
     const __m512d vp_0 = _mm512_loadu_pd(p + i);
-    const __m512d t2_0 = _mm512_mul_pd(k2, vp_0);
+    const __m512d t2_0 = _mm512_fmadd_pd(k2, vp_0, _mm512_set1_pd(-0.0));
     const __mmask8 t3_0 = _mm512_cmp_pd_mask(k3, l1, _CMP_NEQ_UQ);
     const __m512d vg_0 = _mm512_loadu_pd(g + i);
     const __m512d t4_0 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(vg_0), _mm512_set1_epi64(INT64_MIN)));
@@ -147,11 +147,11 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t6_0 = _mm512_fmadd_pd(k4, t2_0, t5_0);
     const __m512d t7_0 = _mm512_mask_blend_pd(t1_0, t5_0, t6_0);
     const __m512d vexp_avg_0 = _mm512_loadu_pd(exp_avg + i);
-    const __m512d t8_0 = _mm512_mul_pd(k5, vexp_avg_0);
+    const __m512d t8_0 = _mm512_fmadd_pd(k5, vexp_avg_0, _mm512_set1_pd(-0.0));
     const __m512d t9_0 = _mm512_fmadd_pd(t7_0, k6, t8_0);
-    const __m512d t10_0 = _mm512_mul_pd(t7_0, k7);
+    const __m512d t10_0 = _mm512_fmadd_pd(t7_0, k7, _mm512_set1_pd(-0.0));
     const __m512d vexp_avg_sq_0 = _mm512_loadu_pd(exp_avg_sq + i);
-    const __m512d t11_0 = _mm512_mul_pd(k8, vexp_avg_sq_0);
+    const __m512d t11_0 = _mm512_fmadd_pd(k8, vexp_avg_sq_0, _mm512_set1_pd(-0.0));
     const __m512d t12_0 = _mm512_fmadd_pd(t7_0, t10_0, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = optk_avx512_div_pd(t13_0, k9);
@@ -168,7 +168,7 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __mmask8 m0 = (__mmask8)((1u << (n - i)) - 1u);
     const __mmask8 t1_0 = _mm512_cmp_pd_mask(k1, l1, _CMP_NEQ_UQ);
     const __m512d vp_0 = _mm512_maskz_loadu_pd(m0, p + i);
-    const __m512d t2_0 = _mm512_mul_pd(k2, vp_0);
+    const __m512d t2_0 = _mm512_fmadd_pd(k2, vp_0, _mm512_set1_pd(-0.0));
     const __mmask8 t3_0 = _mm512_cmp_pd_mask(k3, l1, _CMP_NEQ_UQ);
     const __m512d vg_0 = _mm512_maskz_loadu_pd(m0, g + i);
     const __m512d t4_0 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(vg_0), _mm512_set1_epi64(INT64_MIN)));
@@ -176,11 +176,11 @@ void optk_torch_nadam_f64_avx512_u4(size_t n, void *param, const void *grad, voi
     const __m512d t6_0 = _mm512_fmadd_pd(k4, t2_0, t5_0);
     const __m512d t7_0 = _mm512_mask_blend_pd(t1_0, t5_0, t6_0);
     const __m512d vexp_avg_0 = _mm512_maskz_loadu_pd(m0, exp_avg + i);
-    const __m512d t8_0 = _mm512_mul_pd(k5, vexp_avg_0);
+    const __m512d t8_0 = _mm512_fmadd_pd(k5, vexp_avg_0, _mm512_set1_pd(-0.0));
     const __m512d t9_0 = _mm512_fmadd_pd(t7_0, k6, t8_0);
-    const __m512d t10_0 = _mm512_mul_pd(t7_0, k7);
+    const __m512d t10_0 = _mm512_fmadd_pd(t7_0, k7, _mm512_set1_pd(-0.0));
     const __m512d vexp_avg_sq_0 = _mm512_maskz_loadu_pd(m0, exp_avg_sq + i);
-    const __m512d t11_0 = _mm512_mul_pd(k8, vexp_avg_sq_0);
+    const __m512d t11_0 = _mm512_fmadd_pd(k8, vexp_avg_sq_0, _mm512_set1_pd(-0.0));
     const __m512d t12_0 = _mm512_fmadd_pd(t7_0, t10_0, t11_0);
     const __m512d t13_0 = optk_avx512_sqrt_pd(t12_0);
     const __m512d t14_0 = optk_avx512_div_pd(t13_0, k9);

@@ -37,7 +37,7 @@ void optk_torch_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t7_0 = _mm512_fmadd_pd(k5, vp_0, t6_0);
     const __m512d t8_0 = _mm512_mask_blend_pd(t3_0, t6_0, t7_0);
     const __m512d vmomentum_buffer_0 = _mm512_loadu_pd(momentum_buffer + i);
-    const __m512d t9_0 = _mm512_mul_pd(k6, vmomentum_buffer_0);
+    const __m512d t9_0 = _mm512_fmadd_pd(k6, vmomentum_buffer_0, _mm512_set1_pd(-0.0));
     const __m512d t10_0 = _mm512_fmadd_pd(t8_0, k7, t9_0);
     const __m512d t11_0 = _mm512_mask_blend_pd(t2_0, t10_0, t8_0);
     const __m512d t12_0 = _mm512_fmadd_pd(k6, t11_0, t8_0);
@@ -56,7 +56,7 @@ void optk_torch_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t7_1 = _mm512_fmadd_pd(k5, vp_1, t6_1);
     const __m512d t8_1 = _mm512_mask_blend_pd(t3_1, t6_1, t7_1);
     const __m512d vmomentum_buffer_1 = _mm512_loadu_pd(momentum_buffer + i + 8);
-    const __m512d t9_1 = _mm512_mul_pd(k6, vmomentum_buffer_1);
+    const __m512d t9_1 = _mm512_fmadd_pd(k6, vmomentum_buffer_1, _mm512_set1_pd(-0.0));
     const __m512d t10_1 = _mm512_fmadd_pd(t8_1, k7, t9_1);
     const __m512d t11_1 = _mm512_mask_blend_pd(t2_1, t10_1, t8_1);
     const __m512d t12_1 = _mm512_fmadd_pd(k6, t11_1, t8_1);
@@ -75,7 +75,7 @@ void optk_torch_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t7_2 = _mm512_fmadd_pd(k5, vp_2, t6_2);
     const __m512d t8_2 = _mm512_mask_blend_pd(t3_2, t6_2, t7_2);
     const __m512d vmomentum_buffer_2 = _mm512_loadu_pd(momentum_buffer + i + 16);
-    const __m512d t9_2 = _mm512_mul_pd(k6, vmomentum_buffer_2);
+    const __m512d t9_2 = _mm512_fmadd_pd(k6, vmomentum_buffer_2, _mm512_set1_pd(-0.0));
     const __m512d t10_2 = _mm512_fmadd_pd(t8_2, k7, t9_2);
     const __m512d t11_2 = _mm512_mask_blend_pd(t2_2, t10_2, t8_2);
     const __m512d t12_2 = _mm512_fmadd_pd(k6, t11_2, t8_2);
@@ -94,7 +94,7 @@ void optk_torch_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t7_3 = _mm512_fmadd_pd(k5, vp_3, t6_3);
     const __m512d t8_3 = _mm512_mask_blend_pd(t3_3, t6_3, t7_3);
     const __m512d vmomentum_buffer_3 = _mm512_loadu_pd(momentum_buffer + i + 24);
-    const __m512d t9_3 = _mm512_mul_pd(k6, vmomentum_buffer_3);
+    const __m512d t9_3 = _mm512_fmadd_pd(k6, vmomentum_buffer_3, _mm512_set1_pd(-0.0));
     const __m512d t10_3 = _mm512_fmadd_pd(t8_3, k7, t9_3);
     const __m512d t11_3 = _mm512_mask_blend_pd(t2_3, t10_3, t8_3);
     const __m512d t12_3 = _mm512_fmadd_pd(k6, t11_3, t8_3);
@@ -115,7 +115,7 @@ void optk_torch_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t7_0 = _mm512_fmadd_pd(k5, vp_0, t6_0);
     const __m512d t8_0 = _mm512_mask_blend_pd(t3_0, t6_0, t7_0);
     const __m512d vmomentum_buffer_0 = _mm512_loadu_pd(momentum_buffer + i);
-    const __m512d t9_0 = _mm512_mul_pd(k6, vmomentum_buffer_0);
+    const __m512d t9_0 = _mm512_fmadd_pd(k6, vmomentum_buffer_0, _mm512_set1_pd(-0.0));
     const __m512d t10_0 = _mm512_fmadd_pd(t8_0, k7, t9_0);
     const __m512d t11_0 = _mm512_mask_blend_pd(t2_0, t10_0, t8_0);
     const __m512d t12_0 = _mm512_fmadd_pd(k6, t11_0, t8_0);
@@ -137,7 +137,7 @@ void optk_torch_sgd_momentum_f64_avx512_u4(size_t n, void *param, const void *gr
     const __m512d t7_0 = _mm512_fmadd_pd(k5, vp_0, t6_0);
     const __m512d t8_0 = _mm512_mask_blend_pd(t3_0, t6_0, t7_0);
     const __m512d vmomentum_buffer_0 = _mm512_maskz_loadu_pd(m0, momentum_buffer + i);
-    const __m512d t9_0 = _mm512_mul_pd(k6, vmomentum_buffer_0);
+    const __m512d t9_0 = _mm512_fmadd_pd(k6, vmomentum_buffer_0, _mm512_set1_pd(-0.0));
     const __m512d t10_0 = _mm512_fmadd_pd(t8_0, k7, t9_0);
     const __m512d t11_0 = _mm512_mask_blend_pd(t2_0, t10_0, t8_0);
     const __m512d t12_0 = _mm512_fmadd_pd(k6, t11_0, t8_0);

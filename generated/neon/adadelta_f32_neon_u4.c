@@ -138,10 +138,10 @@ void optk_adadelta_f32_neon_u4(size_t n, void *param, const void *grad, void *co
     const float svaccumulated_delta_var = accumulated_delta_var[i];
     const float st1 = sk1 + svaccumulated_delta_var;
     const float st2 = optk_sqrtf_g(st1);
-    const float st3 = svg * st2;
+    const float st3 = optk_mulf_g(svg, st2);
     const float svaccumulated_grad = accumulated_grad[i];
-    const float st4 = svg * svg;
-    const float st5 = sk2 * st4;
+    const float st4 = optk_mulf_g(svg, svg);
+    const float st5 = optk_mulf_g(sk2, st4);
     const float st6 = fmaf(sk3, svaccumulated_grad, st5);
     const float st7 = sk1 + st6;
     const float st8 = optk_sqrtf_g(st7);
@@ -149,8 +149,8 @@ void optk_adadelta_f32_neon_u4(size_t n, void *param, const void *grad, void *co
     const float st10 = -st9;
     const float svp = p[i];
     const float st11 = fmaf(sk4, st10, svp);
-    const float st12 = st10 * st10;
-    const float st13 = sk2 * st12;
+    const float st12 = optk_mulf_g(st10, st10);
+    const float st13 = optk_mulf_g(sk2, st12);
     const float st14 = fmaf(sk3, svaccumulated_delta_var, st13);
     p[i] = st11;
     accumulated_grad[i] = st6;

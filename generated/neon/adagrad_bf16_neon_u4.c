@@ -81,7 +81,7 @@ void optk_adagrad_bf16_neon_u4(size_t n, void *param, const void *grad, void *co
   for (; i < n; i++) {
     const float svp = optk_bf16_to_f32(p[i]);
     const float svg = optk_bf16_to_f32(g[i]);
-    const float st1 = sk1 * svg;
+    const float st1 = optk_mulf_g(sk1, svg);
     const float svacc = acc[i];
     const float st2 = fmaf(svg, svg, svacc);
     const float st3 = sk2 + st2;

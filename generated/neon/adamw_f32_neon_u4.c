@@ -124,13 +124,13 @@ void optk_adamw_f32_neon_u4(size_t n, void *param, const void *grad, void *const
   }
   for (; i < n; i++) {
     const float svp = p[i];
-    const float st1 = sk1 * svp;
+    const float st1 = optk_mulf_g(sk1, svp);
     const float st2 = fmaf(-sk2, st1, svp);
     const float svg = g[i];
     const float svm = m[i];
     const float st3 = svg - svm;
     const float st4 = fmaf(st3, sk3, svm);
-    const float st5 = sk4 * st4;
+    const float st5 = optk_mulf_g(sk4, st4);
     const float svv = v[i];
     const float st6 = fmaf(svg, svg, -svv);
     const float st7 = fmaf(st6, sk5, svv);

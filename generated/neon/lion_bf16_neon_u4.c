@@ -108,7 +108,7 @@ void optk_lion_bf16_neon_u4(size_t n, void *param, const void *grad, void *const
   for (; i < n; i++) {
     const float svm = m[i];
     const float svg = optk_bf16_to_f32(g[i]);
-    const float st1 = svg * sk1;
+    const float st1 = optk_mulf_g(svg, sk1);
     const float st2 = fmaf(sk2, svm, st1);
     const int st3 = st2 > sl1;
     const int st4 = st2 < sl1;
@@ -116,7 +116,7 @@ void optk_lion_bf16_neon_u4(size_t n, void *param, const void *grad, void *const
     const float st6 = st3 ? sl3 : st5;
     const float svp = optk_bf16_to_f32(p[i]);
     const float st7 = fmaf(-sk3, st6, svp);
-    const float st8 = svg * sk4;
+    const float st8 = optk_mulf_g(svg, sk4);
     const float st9 = fmaf(sk5, svm, st8);
     p[i] = optk_f32_to_bf16(st7);
     m[i] = st9;

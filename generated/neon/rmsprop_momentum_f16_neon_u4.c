@@ -114,10 +114,10 @@ void optk_rmsprop_momentum_f16_neon_u4(size_t n, void *param, const void *grad, 
     const float svp = optk_f16_to_f32(p[i]);
     const float svmom = mom[i];
     const float svg = optk_f16_to_f32(g[i]);
-    const float st1 = sk1 * svg;
+    const float st1 = optk_mulf_g(sk1, svg);
     const float svv = v[i];
-    const float st2 = svg * sk2;
-    const float st3 = svg * st2;
+    const float st2 = optk_mulf_g(svg, sk2);
+    const float st3 = optk_mulf_g(svg, st2);
     const float st4 = fmaf(sk3, svv, st3);
     const float st5 = sk4 + st4;
     const float st6 = optk_sqrtf_g(st5);

@@ -67,7 +67,7 @@ void optk_sgd_momentum_bf16_neon_u4(size_t n, void *param, const void *grad, voi
     const float svp = optk_bf16_to_f32(p[i]);
     const float svg = optk_bf16_to_f32(g[i]);
     const float svv = v[i];
-    const float st1 = sk1 * svv;
+    const float st1 = optk_mulf_g(sk1, svv);
     const float st2 = fmaf(-sk2, svg, st1);
     const float st3 = svp + st2;
     p[i] = optk_f32_to_bf16(st3);

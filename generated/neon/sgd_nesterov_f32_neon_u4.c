@@ -71,7 +71,7 @@ void optk_sgd_nesterov_f32_neon_u4(size_t n, void *param, const void *grad, void
   for (; i < n; i++) {
     const float svv = v[i];
     const float svg = g[i];
-    const float st1 = sk1 * svg;
+    const float st1 = optk_mulf_g(sk1, svg);
     const float st2 = fmaf(sk2, svv, -st1);
     const float svp = p[i];
     const float st3 = fmaf(sk2, st2, svp);

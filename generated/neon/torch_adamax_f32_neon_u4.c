@@ -153,10 +153,10 @@ void optk_torch_adamax_f32_neon_u4(size_t n, void *param, const void *grad, void
     const float st5 = fmaf(sk3, svp, st4);
     const float st6 = st1 ? st5 : st4;
     const float svexp_avg = exp_avg[i];
-    const float st7 = sk4 * svexp_avg;
+    const float st7 = optk_mulf_g(sk4, svexp_avg);
     const float st8 = fmaf(st6, sk5, st7);
     const float svexp_inf = exp_inf[i];
-    const float st9 = sk6 * svexp_inf;
+    const float st9 = optk_mulf_g(sk6, svexp_inf);
     const float st10 = fabsf(st6);
     const float st11 = sk7 + st10;
     const float st12 = st9 > st11 ? st9 : st11;

@@ -167,12 +167,12 @@ void optk_torch_adamw_amsgrad_f16_neon_u4(size_t n, void *param, const void *gra
     const float st2 = -svg;
     const float st3 = st1 ? st2 : svg;
     const float svexp_avg = exp_avg[i];
-    const float st4 = sk2 * svexp_avg;
+    const float st4 = optk_mulf_g(sk2, svexp_avg);
     const float st5 = fmaf(st3, sk3, st4);
     const float svmax_exp_avg_sq = max_exp_avg_sq[i];
-    const float st6 = st3 * sk4;
+    const float st6 = optk_mulf_g(st3, sk4);
     const float svexp_avg_sq = exp_avg_sq[i];
-    const float st7 = sk5 * svexp_avg_sq;
+    const float st7 = optk_mulf_g(sk5, svexp_avg_sq);
     const float st8 = fmaf(st3, st6, st7);
     const float st9 = svmax_exp_avg_sq > st8 ? svmax_exp_avg_sq : st8;
     const float st10 = optk_sqrtf_g(st9);
@@ -180,7 +180,7 @@ void optk_torch_adamw_amsgrad_f16_neon_u4(size_t n, void *param, const void *gra
     const float st12 = sk7 + st11;
     const float st13 = optk_divf_g(st5, st12);
     const float svp = optk_f16_to_f32(p[i]);
-    const float st14 = sk8 * svp;
+    const float st14 = optk_mulf_g(sk8, svp);
     const float st15 = fmaf(-sk9, st13, st14);
     p[i] = optk_f32_to_f16(st15);
     exp_avg[i] = st5;

@@ -134,9 +134,9 @@ void optk_torch_rmsprop_f16_neon_u4(size_t n, void *param, const void *grad, voi
     const float st4 = st2 ? st3 : svg;
     const float st5 = fmaf(sk3, svp, st4);
     const float st6 = st1 ? st5 : st4;
-    const float st7 = st6 * sk4;
+    const float st7 = optk_mulf_g(st6, sk4);
     const float svsquare_avg = square_avg[i];
-    const float st8 = sk5 * svsquare_avg;
+    const float st8 = optk_mulf_g(sk5, svsquare_avg);
     const float st9 = fmaf(st6, st7, st8);
     const float st10 = optk_sqrtf_g(st9);
     const float st11 = sk6 + st10;

@@ -144,7 +144,7 @@ void optk_torch_sgd_momentum_f32_neon_u4(size_t n, void *param, const void *grad
     const float st7 = fmaf(sk5, svp, st6);
     const float st8 = st3 ? st7 : st6;
     const float svmomentum_buffer = momentum_buffer[i];
-    const float st9 = sk6 * svmomentum_buffer;
+    const float st9 = optk_mulf_g(sk6, svmomentum_buffer);
     const float st10 = fmaf(st8, sk7, st9);
     const float st11 = st2 ? st8 : st10;
     const float st12 = fmaf(sk6, st11, st8);

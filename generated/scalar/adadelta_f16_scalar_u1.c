@@ -25,10 +25,10 @@ void optk_adadelta_f16_scalar_u1(size_t n, void *param, const void *grad, void *
     const float vaccumulated_delta_var = accumulated_delta_var[i];
     const float t1 = k1 + vaccumulated_delta_var;
     const float t2 = optk_sqrtf_g(t1);
-    const float t3 = vg * t2;
+    const float t3 = optk_mulf_g(vg, t2);
     const float vaccumulated_grad = accumulated_grad[i];
-    const float t4 = vg * vg;
-    const float t5 = k2 * t4;
+    const float t4 = optk_mulf_g(vg, vg);
+    const float t5 = optk_mulf_g(k2, t4);
     const float t6 = fmaf(k3, vaccumulated_grad, t5);
     const float t7 = k1 + t6;
     const float t8 = optk_sqrtf_g(t7);
@@ -36,8 +36,8 @@ void optk_adadelta_f16_scalar_u1(size_t n, void *param, const void *grad, void *
     const float t10 = -t9;
     const float vp = optk_f16_to_f32(p[i]);
     const float t11 = fmaf(k4, t10, vp);
-    const float t12 = t10 * t10;
-    const float t13 = k2 * t12;
+    const float t12 = optk_mulf_g(t10, t10);
+    const float t13 = optk_mulf_g(k2, t12);
     const float t14 = fmaf(k3, vaccumulated_delta_var, t13);
     p[i] = optk_f32_to_f16(t11);
     accumulated_grad[i] = t6;

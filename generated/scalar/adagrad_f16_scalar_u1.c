@@ -20,7 +20,7 @@ void optk_adagrad_f16_scalar_u1(size_t n, void *param, const void *grad, void *c
   for (; i < n; i++) {
     const float vp = optk_f16_to_f32(p[i]);
     const float vg = optk_f16_to_f32(g[i]);
-    const float t1 = k1 * vg;
+    const float t1 = optk_mulf_g(k1, vg);
     const float vacc = acc[i];
     const float t2 = fmaf(vg, vg, vacc);
     const float t3 = k2 + t2;

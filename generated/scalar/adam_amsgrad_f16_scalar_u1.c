@@ -27,7 +27,7 @@ void optk_adam_amsgrad_f16_scalar_u1(size_t n, void *param, const void *grad, vo
     const float vm = m[i];
     const float t1 = vg - vm;
     const float t2 = fmaf(t1, k1, vm);
-    const float t3 = k2 * t2;
+    const float t3 = optk_mulf_g(k2, t2);
     const float vvhat = vhat[i];
     const float vv = v[i];
     const float t4 = fmaf(vg, vg, -vv);

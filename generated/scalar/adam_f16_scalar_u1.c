@@ -26,7 +26,7 @@ void optk_adam_f16_scalar_u1(size_t n, void *param, const void *grad, void *cons
     const float vm = m[i];
     const float t1 = vg - vm;
     const float t2 = fmaf(t1, k1, vm);
-    const float t3 = k2 * t2;
+    const float t3 = optk_mulf_g(k2, t2);
     const float vv = v[i];
     const float t4 = fmaf(vg, vg, -vv);
     const float t5 = fmaf(t4, k3, vv);

@@ -26,9 +26,9 @@ void optk_adamax_f32_scalar_u1(size_t n, void *param, const void *grad, void *co
     const float vm = m[i];
     const float t1 = vg - vm;
     const float t2 = fmaf(t1, k1, vm);
-    const float t3 = k2 * t2;
+    const float t3 = optk_mulf_g(k2, t2);
     const float vu = u[i];
-    const float t4 = k3 * vu;
+    const float t4 = optk_mulf_g(k3, vu);
     const float t5 = fabsf(vg);
     const float t6 = t4 > t5 ? t4 : t5;
     const float t7 = k4 + t6;

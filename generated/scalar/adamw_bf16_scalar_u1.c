@@ -24,13 +24,13 @@ void optk_adamw_bf16_scalar_u1(size_t n, void *param, const void *grad, void *co
   size_t i = 0;
   for (; i < n; i++) {
     const float vp = optk_bf16_to_f32(p[i]);
-    const float t1 = k1 * vp;
+    const float t1 = optk_mulf_g(k1, vp);
     const float t2 = fmaf(-k2, t1, vp);
     const float vg = optk_bf16_to_f32(g[i]);
     const float vm = m[i];
     const float t3 = vg - vm;
     const float t4 = fmaf(t3, k3, vm);
-    const float t5 = k4 * t4;
+    const float t5 = optk_mulf_g(k4, t4);
     const float vv = v[i];
     const float t6 = fmaf(vg, vg, -vv);
     const float t7 = fmaf(t6, k5, vv);

@@ -26,7 +26,7 @@ void optk_lion_f16_scalar_u1(size_t n, void *param, const void *grad, void *cons
   for (; i < n; i++) {
     const float vm = m[i];
     const float vg = optk_f16_to_f32(g[i]);
-    const float t1 = vg * k1;
+    const float t1 = optk_mulf_g(vg, k1);
     const float t2 = fmaf(k2, vm, t1);
     const int t3 = t2 > l1;
     const int t4 = t2 < l1;
@@ -34,7 +34,7 @@ void optk_lion_f16_scalar_u1(size_t n, void *param, const void *grad, void *cons
     const float t6 = t3 ? l3 : t5;
     const float vp = optk_f16_to_f32(p[i]);
     const float t7 = fmaf(-k3, t6, vp);
-    const float t8 = vg * k4;
+    const float t8 = optk_mulf_g(vg, k4);
     const float t9 = fmaf(k5, vm, t8);
     p[i] = optk_f32_to_f16(t7);
     m[i] = t9;

@@ -31,12 +31,12 @@ void optk_nadam_f32_scalar_u1(size_t n, void *param, const void *grad, void *con
     const float vm = m[i];
     const float t1 = vg - vm;
     const float t2 = fmaf(t1, k1, vm);
-    const float t3 = k2 * t2;
+    const float t3 = optk_mulf_g(k2, t2);
     const float t4 = optk_divf_g(t3, k3);
-    const float t5 = vg * k4;
+    const float t5 = optk_mulf_g(vg, k4);
     const float t6 = optk_divf_g(t5, k5);
     const float t7 = t4 + t6;
-    const float t8 = k6 * t7;
+    const float t8 = optk_mulf_g(k6, t7);
     const float vv = v[i];
     const float t9 = fmaf(vg, vg, -vv);
     const float t10 = fmaf(t9, k7, vv);

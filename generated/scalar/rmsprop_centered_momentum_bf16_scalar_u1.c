@@ -26,12 +26,12 @@ void optk_rmsprop_centered_momentum_bf16_scalar_u1(size_t n, void *param, const 
     const float vp = optk_bf16_to_f32(p[i]);
     const float vmom = mom[i];
     const float vg = optk_bf16_to_f32(g[i]);
-    const float t1 = k1 * vg;
+    const float t1 = optk_mulf_g(k1, vg);
     const float va = a[i];
-    const float t2 = vg * k2;
+    const float t2 = optk_mulf_g(vg, k2);
     const float t3 = fmaf(k3, va, t2);
     const float vv = v[i];
-    const float t4 = vg * t2;
+    const float t4 = optk_mulf_g(vg, t2);
     const float t5 = fmaf(k3, vv, t4);
     const float t6 = fmaf(-t3, t3, t5);
     const float t7 = k4 + t6;

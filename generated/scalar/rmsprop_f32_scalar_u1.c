@@ -22,10 +22,10 @@ void optk_rmsprop_f32_scalar_u1(size_t n, void *param, const void *grad, void *c
   for (; i < n; i++) {
     const float vp = p[i];
     const float vg = g[i];
-    const float t1 = k1 * vg;
+    const float t1 = optk_mulf_g(k1, vg);
     const float vv = v[i];
-    const float t2 = vg * k2;
-    const float t3 = vg * t2;
+    const float t2 = optk_mulf_g(vg, k2);
+    const float t3 = optk_mulf_g(vg, t2);
     const float t4 = fmaf(k3, vv, t3);
     const float t5 = k4 + t4;
     const float t6 = optk_sqrtf_g(t5);

@@ -25,10 +25,10 @@ void optk_rmsprop_momentum_bf16_scalar_u1(size_t n, void *param, const void *gra
     const float vp = optk_bf16_to_f32(p[i]);
     const float vmom = mom[i];
     const float vg = optk_bf16_to_f32(g[i]);
-    const float t1 = k1 * vg;
+    const float t1 = optk_mulf_g(k1, vg);
     const float vv = v[i];
-    const float t2 = vg * k2;
-    const float t3 = vg * t2;
+    const float t2 = optk_mulf_g(vg, k2);
+    const float t3 = optk_mulf_g(vg, t2);
     const float t4 = fmaf(k3, vv, t3);
     const float t5 = k4 + t4;
     const float t6 = optk_sqrtf_g(t5);

@@ -21,7 +21,7 @@ void optk_sgd_momentum_f32_scalar_u1(size_t n, void *param, const void *grad, vo
     const float vp = p[i];
     const float vg = g[i];
     const float vv = v[i];
-    const float t1 = k1 * vv;
+    const float t1 = optk_mulf_g(k1, vv);
     const float t2 = fmaf(-k2, vg, t1);
     const float t3 = vp + t2;
     p[i] = t3;

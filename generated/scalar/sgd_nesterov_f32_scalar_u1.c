@@ -20,7 +20,7 @@ void optk_sgd_nesterov_f32_scalar_u1(size_t n, void *param, const void *grad, vo
   for (; i < n; i++) {
     const float vv = v[i];
     const float vg = g[i];
-    const float t1 = k1 * vg;
+    const float t1 = optk_mulf_g(k1, vg);
     const float t2 = fmaf(k2, vv, -t1);
     const float vp = p[i];
     const float t3 = fmaf(k2, t2, vp);

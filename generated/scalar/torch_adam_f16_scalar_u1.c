@@ -37,11 +37,11 @@ void optk_torch_adam_f16_scalar_u1(size_t n, void *param, const void *grad, void
     const float t5 = fmaf(k3, vp, t4);
     const float t6 = t1 ? t5 : t4;
     const float vexp_avg = exp_avg[i];
-    const float t7 = k4 * vexp_avg;
+    const float t7 = optk_mulf_g(k4, vexp_avg);
     const float t8 = fmaf(t6, k5, t7);
-    const float t9 = t6 * k6;
+    const float t9 = optk_mulf_g(t6, k6);
     const float vexp_avg_sq = exp_avg_sq[i];
-    const float t10 = k7 * vexp_avg_sq;
+    const float t10 = optk_mulf_g(k7, vexp_avg_sq);
     const float t11 = fmaf(t6, t9, t10);
     const float t12 = optk_sqrtf_g(t11);
     const float t13 = optk_divf_g(t12, k8);

@@ -35,10 +35,10 @@ void optk_torch_adamax_bf16_scalar_u1(size_t n, void *param, const void *grad, v
     const float t5 = fmaf(k3, vp, t4);
     const float t6 = t1 ? t5 : t4;
     const float vexp_avg = exp_avg[i];
-    const float t7 = k4 * vexp_avg;
+    const float t7 = optk_mulf_g(k4, vexp_avg);
     const float t8 = fmaf(t6, k5, t7);
     const float vexp_inf = exp_inf[i];
-    const float t9 = k6 * vexp_inf;
+    const float t9 = optk_mulf_g(k6, vexp_inf);
     const float t10 = fabsf(t6);
     const float t11 = k7 + t10;
     const float t12 = t9 > t11 ? t9 : t11;

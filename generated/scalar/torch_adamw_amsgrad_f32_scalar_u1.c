@@ -33,12 +33,12 @@ void optk_torch_adamw_amsgrad_f32_scalar_u1(size_t n, void *param, const void *g
     const float t2 = -vg;
     const float t3 = t1 ? t2 : vg;
     const float vexp_avg = exp_avg[i];
-    const float t4 = k2 * vexp_avg;
+    const float t4 = optk_mulf_g(k2, vexp_avg);
     const float t5 = fmaf(t3, k3, t4);
     const float vmax_exp_avg_sq = max_exp_avg_sq[i];
-    const float t6 = t3 * k4;
+    const float t6 = optk_mulf_g(t3, k4);
     const float vexp_avg_sq = exp_avg_sq[i];
-    const float t7 = k5 * vexp_avg_sq;
+    const float t7 = optk_mulf_g(k5, vexp_avg_sq);
     const float t8 = fmaf(t3, t6, t7);
     const float t9 = vmax_exp_avg_sq > t8 ? vmax_exp_avg_sq : t8;
     const float t10 = optk_sqrtf_g(t9);
@@ -46,7 +46,7 @@ void optk_torch_adamw_amsgrad_f32_scalar_u1(size_t n, void *param, const void *g
     const float t12 = k7 + t11;
     const float t13 = optk_divf_g(t5, t12);
     const float vp = p[i];
-    const float t14 = k8 * vp;
+    const float t14 = optk_mulf_g(k8, vp);
     const float t15 = fmaf(-k9, t13, t14);
     p[i] = t15;
     exp_avg[i] = t5;

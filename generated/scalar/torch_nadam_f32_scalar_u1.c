@@ -32,7 +32,7 @@ void optk_torch_nadam_f32_scalar_u1(size_t n, void *param, const void *grad, voi
   for (; i < n; i++) {
     const int t1 = k1 != l1;
     const float vp = p[i];
-    const float t2 = k2 * vp;
+    const float t2 = optk_mulf_g(k2, vp);
     const int t3 = k3 != l1;
     const float vg = g[i];
     const float t4 = -vg;
@@ -40,11 +40,11 @@ void optk_torch_nadam_f32_scalar_u1(size_t n, void *param, const void *grad, voi
     const float t6 = fmaf(k4, t2, t5);
     const float t7 = t1 ? t6 : t5;
     const float vexp_avg = exp_avg[i];
-    const float t8 = k5 * vexp_avg;
+    const float t8 = optk_mulf_g(k5, vexp_avg);
     const float t9 = fmaf(t7, k6, t8);
-    const float t10 = t7 * k7;
+    const float t10 = optk_mulf_g(t7, k7);
     const float vexp_avg_sq = exp_avg_sq[i];
-    const float t11 = k8 * vexp_avg_sq;
+    const float t11 = optk_mulf_g(k8, vexp_avg_sq);
     const float t12 = fmaf(t7, t10, t11);
     const float t13 = optk_sqrtf_g(t12);
     const float t14 = optk_divf_g(t13, k9);

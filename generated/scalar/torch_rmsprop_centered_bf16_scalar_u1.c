@@ -34,10 +34,10 @@ void optk_torch_rmsprop_centered_bf16_scalar_u1(size_t n, void *param, const voi
     const float t5 = fmaf(k3, vp, t4);
     const float t6 = t1 ? t5 : t4;
     const float vgrad_avg = grad_avg[i];
-    const float t7 = t6 * k4;
+    const float t7 = optk_mulf_g(t6, k4);
     const float t8 = fmaf(k5, vgrad_avg, t7);
     const float vsquare_avg = square_avg[i];
-    const float t9 = k5 * vsquare_avg;
+    const float t9 = optk_mulf_g(k5, vsquare_avg);
     const float t10 = fmaf(t6, t7, t9);
     const float t11 = fmaf(-t8, t8, t10);
     const float t12 = optk_sqrtf_g(t11);

@@ -35,9 +35,9 @@ void optk_torch_rmsprop_momentum_bf16_scalar_u1(size_t n, void *param, const voi
     const float t4 = t2 ? t3 : vg;
     const float t5 = fmaf(k3, vp, t4);
     const float t6 = t1 ? t5 : t4;
-    const float t7 = t6 * k4;
+    const float t7 = optk_mulf_g(t6, k4);
     const float vsquare_avg = square_avg[i];
-    const float t8 = k5 * vsquare_avg;
+    const float t8 = optk_mulf_g(k5, vsquare_avg);
     const float t9 = fmaf(t6, t7, t8);
     const float t10 = optk_sqrtf_g(t9);
     const float t11 = k6 + t10;

@@ -36,7 +36,7 @@ void optk_torch_sgd_momentum_f32_scalar_u1(size_t n, void *param, const void *gr
     const float t7 = fmaf(k5, vp, t6);
     const float t8 = t3 ? t7 : t6;
     const float vmomentum_buffer = momentum_buffer[i];
-    const float t9 = k6 * vmomentum_buffer;
+    const float t9 = optk_mulf_g(k6, vmomentum_buffer);
     const float t10 = fmaf(t8, k7, t9);
     const float t11 = t2 ? t8 : t10;
     const float t12 = fmaf(k6, t11, t8);

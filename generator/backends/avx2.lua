@@ -17,12 +17,12 @@ local function arith(s, vtype, lanes, negzero)
     pow = "optk_avx2_pow_" .. s .. "($1, $2)", -- lane by lane (templates/optk_avx2.h.tpl)
     -- Subnormal guards (optgen.guard): the same bits without the slow path.
     -- A product as an FMA with -0 (a*b + -0 is a*b in every case, signed
-    -- zeros included): Zen's FMA has no penalty on a subnormal result.  f32
-    -- only: on f64 subnormal data the FMA spelling measured slower (adamax
-    -- f64 0.39 -> 0.85 ns/elem; docs/subnormal.md).
+    -- zeros included): Zen's FMA has no penalty on a subnormal result, and
+    -- its result, unlike MULPS/MULPD's from a subnormal operand, does not
+    -- slow the DIV or SQRT that consumes it (docs/subnormal.md).
     sqrt_g = "optk_avx2_sqrt_" .. s .. "($1)",
     div_g = "optk_avx2_div_" .. s .. "($1, $2)",
-    mul_g = s == "ps" and f("fmadd") .. "($1, $2, " .. f("set1") .. "(" .. negzero .. "))" or nil,
+    mul_g = f("fmadd") .. "($1, $2, " .. f("set1") .. "(" .. negzero .. "))",
   }
 end
 

@@ -21,7 +21,7 @@ local function arith(s, vtype, mtype, lanes, signbit)
     -- Subnormal guards (optgen.guard), as in avx2.lua.
     sqrt_g = "optk_avx512_sqrt_" .. s .. "($1)",
     div_g = "optk_avx512_div_" .. s .. "($1, $2)",
-    mul_g = s == "ps" and f("fmadd") .. "($1, $2, " .. f("set1") .. "(-0.0f))" or nil,
+    mul_g = f("fmadd") .. "($1, $2, " .. f("set1") .. "(" .. (s == "ps" and "-0.0f" or "-0.0") .. "))",
     tail_mtype = mtype, tail_mask = "(" .. mtype .. ")((1u << ($1)) - 1u)",
   }
 end

@@ -15,9 +15,11 @@ local function arith(sfx, ctype)
     lt = "$1 < $2", le = "$1 <= $2", gt = "$1 > $2", ge = "$1 >= $2", eq = "$1 == $2", ne = "$1 != $2",
     select = "$1 ? $2 : $3",
     pow = "optk__pow" .. sfx .. "($1, $2)", exp = "optk__exp($1)", log = "optk__log($1)",
-    -- Subnormal guards (optgen.guard; templates/optk_scalar.h.tpl).  A product
-    -- stays a product: fma() without FMA hardware is a library call.
+    -- Subnormal guards (optgen.guard; templates/optk_scalar.h.tpl).  An f32
+    -- product is taken in double; an f64 one stays a product: fma() without
+    -- FMA hardware is a library call.
     sqrt_g = "optk_sqrt" .. sfx .. "_g($1)", div_g = "optk_div" .. sfx .. "_g($1, $2)",
+    mul_g = sfx == "f" and "optk_mulf_g($1, $2)" or nil,
   }
 end
 
