@@ -155,11 +155,11 @@ OPTK_AVX2_GUARD __m256 optk_avx2_div_ps(__m256 a, __m256 b)
  * is the quotient q = RN((a 2^128) / b); then r = RN(q 2^-128).  Both
  * scalings are FMAs with -0: a subnormal r costs nothing (Zen 4's FMA has
  * no subnormal penalty), and MULPD's result from a subnormal a would slow
- * the DIVPD that consumes it (optk_avx2_div_ps).  Where r is normal it is q 2^-128 exactly, and scaling by a
- * power of two commutes with rounding: r is DIVPD's result.  Where r is
- * subnormal (the quotient of a subnormal m by 1 - u_t in Nadam), rounding
- * twice (to q's 53 bits, then to the subnormal grid) differs from rounding
- * once only when q 2^-128 lands exactly halfway between two subnormals
+ * the DIVPD that consumes it (optk_avx2_div_ps).  Where r is normal it is
+ * q 2^-128 exactly, and scaling by a power of two commutes with rounding:
+ * r is DIVPD's result.  Where r is subnormal (the quotient of a subnormal
+ * m by 1 - u_t in Nadam), rounding twice (to q's 53 bits, then to the
+ * subnormal grid) differs from rounding once only when q 2^-128 lands exactly halfway between two subnormals
  * while a / b does not: e = r 2^128 - q (exact: both are multiples of q's
  * ulp, and |e| is at most half the grid's spacing) tells, being that half
  * spacing, 2^-1075 2^128, only there.  Then the remainder rem = a 2^128 -
