@@ -399,19 +399,26 @@ void tu_prob_fill(tu_prob *pr, int cls, tu_rng *r)
   }
 }
 
+/* Whether bytes [from, to) of array a's buffer still hold their canaries;
+ * the first that does not goes to *byte. */
+static int canaries_intact(const tu_prob *pr, int a, size_t from, size_t to, size_t *byte)
+{
+  for (size_t j = from; j < to; j++)
+    if (pr->buf[a][j] != canary_byte(a, j)) {
+      *byte = j;
+      return 0;
+    }
+  return 1;
+}
+
 int tu_prob_canaries_ok(const tu_prob *pr, int *arr, size_t *byte)
 {
   for (int a = 0; a < pr->narr; a++) {
     size_t es = tu_esize(tu_arr_type(pr, a));
     size_t lo = pr->off * es, hi = (pr->off + pr->n) * es;
-    for (size_t j = 0; j < pr->bytes[a]; j++) {
-      if (j >= lo && j < hi)
-        continue;
-      if (pr->buf[a][j] != canary_byte(a, j)) {
-        *arr = a;
-        *byte = j;
-        return 0;
-      }
+    if (!canaries_intact(pr, a, 0, lo, byte) || !canaries_intact(pr, a, hi, pr->bytes[a], byte)) {
+      *arr = a;
+      return 0;
     }
   }
   return 1;
@@ -421,6 +428,8 @@ size_t tu_prob_diff(const tu_prob *x, const tu_prob *y, int *arr)
 {
   for (int a = 0; a < x->narr; a++) {
     optk_dtype t = tu_arr_type(x, a);
+    if (memcmp(x->arr[a], y->arr[a], x->n * tu_esize(t)) == 0)
+      continue; /* the same bits: the common case, without the per-element walk */
     for (size_t i = 0; i < x->n; i++)
       if (!tu_same_elem(t, x->arr[a], y->arr[a], i)) {
         *arr = a;

@@ -10,6 +10,16 @@
 
 #include <check.h>
 
+/* A passing assertion that costs only its test.  Check's ck_assert_msg (and
+ * ck_assert, ck_assert_int_eq, ... built on it) records every passing one's
+ * file and line with a write() to its message file, so that a test crashing
+ * in fork mode can name the last.  The suites pass millions of assertions in
+ * loops: 4.8 million writes in the state suite alone, most of its time
+ * natively and more under qemu.  A failing assertion reports as before. */
+#undef ck_assert_msg
+#define ck_assert_msg(expr, ...) \
+  ((expr) ? (void)0 : _ck_assert_failed(__FILE__, __LINE__, "Assertion '" #expr "' failed", ##__VA_ARGS__))
+
 #include "elems.h"
 #include "optkern.h"
 #include "optk_internal.h"

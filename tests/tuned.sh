@@ -4,6 +4,7 @@
 # tested: the Check suites, the cross-ISA digests and the thread test.  The
 # main build compiles only this CPU's profile (scripts/gen), so without this
 # a machine of another model would never run the other profiles' variants.
+# The profile the main build used is not built twice.
 # ISAs this CPU lacks are skipped by the tests themselves.
 set -eu
 cd "$(dirname "$0")/.."
@@ -12,15 +13,22 @@ if ! command -v luajit >/dev/null 2>&1; then
   echo "optkern: skipped the tuned builds: luajit not found"
   exit 0
 fi
+# The profile the main build compiled (scripts/gen: $OPTK_PROFILE, or this
+# CPU's) has had its tests in test-c-gcc, test-digests and test-threads.
+own=${OPTK_PROFILE:-$(luajit generator/optgen tune --profile-path)}
 found=no
 for profile in generator/tuning/*.lua; do
   [ -f "$profile" ] || continue
   found=yes
+  if [ -f "$own" ] && [ "$(cd "$(dirname "$own")" && pwd)/$(basename "$own")" = "$PWD/$profile" ]; then
+    echo "optkern: $profile is this CPU's: the main build's tests ran its kernels"
+    continue
+  fi
   bd=build/tuned/$(basename "$profile" .lua)
   luajit generator/optgen generate --profile "$profile" --out "$bd/gen" >/dev/null
   scripts/build-variant "$bd/gen" "$bd" "$bd/optk_tests" "$bd/optk_digest" "$bd/optk_threads_test"
   echo "optkern: the kernels tuned by $profile:"
-  "$bd/optk_tests"
+  CK_FORK=${CK_FORK:-no} "$bd/optk_tests" # one process, as build.ninja's test-c-gcc says why
   "$bd/optk_digest" tests/digests/trajectory.txt
   "$bd/optk_threads_test"
 done
