@@ -35,29 +35,6 @@ OPTK_AVX512_FN __m256i optk_avx512_to_bf16(__m512 v)
   return _mm512_castsi512_si256(_mm512_permutexvar_epi16(odd, _mm512_mask_mov_epi32(rounded, nan, quiet)));
 }
 
-/* x^y lane by lane through the scalar baseline's pow (runtime/ieee_math.c),
- * so every ISA gives its bits; only specs with a per-element power (Ftrl)
- * use these. */
-OPTK_AVX512_FN __m512 optk_avx512_pow_ps(__m512 x, __m512 y)
-{
-  float a[16], b[16];
-  _mm512_storeu_ps(a, x);
-  _mm512_storeu_ps(b, y);
-  for (int i = 0; i < 16; i++)
-    a[i] = optk__powf(a[i], b[i]);
-  return _mm512_loadu_ps(a);
-}
-
-OPTK_AVX512_FN __m512d optk_avx512_pow_pd(__m512d x, __m512d y)
-{
-  double a[8], b[8];
-  _mm512_storeu_pd(a, x);
-  _mm512_storeu_pd(b, y);
-  for (int i = 0; i < 8; i++)
-    a[i] = optk__pow(a[i], b[i]);
-  return _mm512_loadu_pd(a);
-}
-
 /* Subnormal guards (generator/lib/optgen/guard.lua): as in optk_avx2.h.tpl,
  * with mask registers.  The square roots scale without a branch: every lane
  * below the smallest normal, zeros and negative numbers included (their
@@ -78,6 +55,34 @@ OPTK_AVX512_GUARD __m512d optk_avx512_sqrt_pd(__m512d x)
   const __mmask8 s = _mm512_cmp_pd_mask(x, _mm512_set1_pd(0x1p-1022), _CMP_LT_OQ);
   const __m512d r = _mm512_sqrt_pd(_mm512_mask_fmadd_pd(x, s, _mm512_set1_pd(0x1p128), _mm512_set1_pd(-0.0)));
   return _mm512_mask_mul_pd(r, s, r, _mm512_set1_pd(0x1p-64));
+}
+
+/* As optk_avx2_pow_ps and optk_avx2_pow_pd: the exponent 0.5 a vector at a
+ * time, any other lane by lane. */
+OPTK_AVX512_FN __m512 optk_avx512_pow_ps(__m512 x, __m512 y)
+{
+  if (_mm512_cmp_ps_mask(y, _mm512_set1_ps(0.5f), _CMP_EQ_OQ) == 0xffff)
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ),
+                                _mm512_castsi512_ps(_mm512_set1_epi32(0x7fc00000)), optk_avx512_sqrt_ps(x));
+  float a[16], b[16];
+  _mm512_storeu_ps(a, x);
+  _mm512_storeu_ps(b, y);
+  for (int i = 0; i < 16; i++)
+    a[i] = optk__powf(a[i], b[i]);
+  return _mm512_loadu_ps(a);
+}
+
+OPTK_AVX512_FN __m512d optk_avx512_pow_pd(__m512d x, __m512d y)
+{
+  if (_mm512_cmp_pd_mask(y, _mm512_set1_pd(0.5), _CMP_EQ_OQ) == 0xff)
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GE_OQ),
+                                _mm512_castsi512_pd(_mm512_set1_epi64(0x7ff8000000000000LL)), optk_avx512_sqrt_pd(x));
+  double a[8], b[8];
+  _mm512_storeu_pd(a, x);
+  _mm512_storeu_pd(b, y);
+  for (int i = 0; i < 8; i++)
+    a[i] = optk__pow(a[i], b[i]);
+  return _mm512_loadu_pd(a);
 }
 
 /* As optk_avx2_div_ps. */

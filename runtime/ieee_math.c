@@ -324,8 +324,15 @@ double optk__pow(double x, double y)
     const int64_t e = (int64_t)y;
     return e > 0 ? powi(x, (uint64_t)e) : 1.0 / powi(x, (uint64_t)-e);
   }
-  if (y == 0.5 && x >= 0)
-    return sqrt(x); /* correctly rounded by IEEE 754: the same everywhere */
+  if (y == 0.5 && x >= 0) {
+    /* Correctly rounded by IEEE 754: the same everywhere.  A subnormal x is
+     * m 2^-1074, m its bits, so sqrt(x) = sqrt(m) 2^-537, exactly (the root
+     * is normal): SQRTSD never sees the subnormal it is slow on (Ftrl's
+     * accumulator on idle rows; docs/subnormal.md). */
+    if (x > 0 && x < 0x1p-1022)
+      return sqrt((double)(int64_t)bits_of(x)) * 0x1p-537;
+    return sqrt(x);
+  }
   if (x < 0)
     return NAN; /* a negative base needs an integral exponent */
   if (x == 0)

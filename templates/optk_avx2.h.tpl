@@ -33,29 +33,6 @@ OPTK_AVX2_FN void optk_avx2_store_bf16(uint16_t *p, __m256 v)
   _mm_storeu_si128((__m128i *)p, _mm256_castsi256_si128(packed));
 }
 
-/* x^y lane by lane through the scalar baseline's pow (runtime/ieee_math.c),
- * so every ISA gives its bits; only specs with a per-element power (Ftrl)
- * use these. */
-OPTK_AVX2_FN __m256 optk_avx2_pow_ps(__m256 x, __m256 y)
-{
-  float a[8], b[8];
-  _mm256_storeu_ps(a, x);
-  _mm256_storeu_ps(b, y);
-  for (int i = 0; i < 8; i++)
-    a[i] = optk__powf(a[i], b[i]);
-  return _mm256_loadu_ps(a);
-}
-
-OPTK_AVX2_FN __m256d optk_avx2_pow_pd(__m256d x, __m256d y)
-{
-  double a[4], b[4];
-  _mm256_storeu_pd(a, x);
-  _mm256_storeu_pd(b, y);
-  for (int i = 0; i < 4; i++)
-    a[i] = optk__pow(a[i], b[i]);
-  return _mm256_loadu_pd(a);
-}
-
 /* Subnormal guards (generator/lib/optgen/guard.lua, docs/subnormal.md): the
  * bits of the plain instruction, without handing it the subnormal operands
  * or results it is slow on.  Each tests the vector with a few integer
@@ -104,6 +81,40 @@ OPTK_AVX2_GUARD __m256d optk_avx2_sqrt_pd(__m256d x)
   const __m256d r = _mm256_sqrt_pd(
       _mm256_fmadd_pd(x, _mm256_blendv_pd(one, _mm256_set1_pd(0x1p128), s), _mm256_set1_pd(-0.0)));
   return _mm256_mul_pd(r, _mm256_blendv_pd(one, _mm256_set1_pd(0x1p-64), s));
+}
+
+/* x^y through the scalar baseline's pow (runtime/ieee_math.c), so every ISA
+ * gives its bits; only specs with a per-element power (Ftrl) use these.  An
+ * exponent of 0.5 in every lane (Ftrl's default lr_power, -0.5) is optk__pow's
+ * own square-root case, taken a vector at a time: sqrt(x) for x >= 0 (-0
+ * included), correctly rounded in float as in double (rounding twice is
+ * innocuous for sqrt when 53 >= 2 * 24 + 2), through the subnormal guard, and
+ * the quiet NaN that optk__pow returns for a NaN or negative x.  Any other
+ * exponent goes lane by lane. */
+OPTK_AVX2_FN __m256 optk_avx2_pow_ps(__m256 x, __m256 y)
+{
+  if (_mm256_movemask_ps(_mm256_cmp_ps(y, _mm256_set1_ps(0.5f), _CMP_EQ_OQ)) == 0xff)
+    return _mm256_blendv_ps(_mm256_castsi256_ps(_mm256_set1_epi32(0x7fc00000)), optk_avx2_sqrt_ps(x),
+                            _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+  float a[8], b[8];
+  _mm256_storeu_ps(a, x);
+  _mm256_storeu_ps(b, y);
+  for (int i = 0; i < 8; i++)
+    a[i] = optk__powf(a[i], b[i]);
+  return _mm256_loadu_ps(a);
+}
+
+OPTK_AVX2_FN __m256d optk_avx2_pow_pd(__m256d x, __m256d y)
+{
+  if (_mm256_movemask_pd(_mm256_cmp_pd(y, _mm256_set1_pd(0.5), _CMP_EQ_OQ)) == 0xf)
+    return _mm256_blendv_pd(_mm256_castsi256_pd(_mm256_set1_epi64x(0x7ff8000000000000LL)), optk_avx2_sqrt_pd(x),
+                            _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GE_OQ));
+  double a[4], b[4];
+  _mm256_storeu_pd(a, x);
+  _mm256_storeu_pd(b, y);
+  for (int i = 0; i < 4; i++)
+    a[i] = optk__pow(a[i], b[i]);
+  return _mm256_loadu_pd(a);
 }
 
 /* a / b where a is nonzero and below 2^-120 in magnitude (a subnormal

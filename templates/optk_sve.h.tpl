@@ -34,11 +34,16 @@ OPTK_SVE_FN svuint32_t optk_sve_to_bf16(svfloat32_t v)
   return svsel_u32(svcmpuo_f32(all, v, v), quiet, rounded);
 }
 
-/* x^y lane by lane through the scalar baseline's pow (runtime/ieee_math.c),
- * so every ISA gives its bits; only specs with a per-element power (Ftrl)
- * use these.  2048 bits is SVE's largest vector. */
+/* x^y through the scalar baseline's pow (runtime/ieee_math.c), so every ISA
+ * gives its bits; only specs with a per-element power (Ftrl) use these.  The
+ * exponent 0.5 in every lane is optk__pow's square-root case a vector at a
+ * time (templates/optk_avx2.h.tpl says why the bits are the same), any other
+ * goes lane by lane.  2048 bits is SVE's largest vector. */
 OPTK_SVE_FN svfloat32_t optk_sve_pow_f32(svfloat32_t x, svfloat32_t y)
 {
+  const svbool_t all = svptrue_b32();
+  if (!svptest_any(all, svcmpne_n_f32(all, y, 0.5f)))
+    return svsel_f32(svcmpge_n_f32(all, x, 0.0f), svsqrt_f32_x(all, x), svreinterpret_f32_u32(svdup_n_u32(0x7fc00000)));
   float a[64], b[64];
   svst1_f32(svptrue_b32(), a, x);
   svst1_f32(svptrue_b32(), b, y);
@@ -49,6 +54,10 @@ OPTK_SVE_FN svfloat32_t optk_sve_pow_f32(svfloat32_t x, svfloat32_t y)
 
 OPTK_SVE_FN svfloat64_t optk_sve_pow_f64(svfloat64_t x, svfloat64_t y)
 {
+  const svbool_t all = svptrue_b64();
+  if (!svptest_any(all, svcmpne_n_f64(all, y, 0.5)))
+    return svsel_f64(svcmpge_n_f64(all, x, 0.0), svsqrt_f64_x(all, x),
+                     svreinterpret_f64_u64(svdup_n_u64(0x7ff8000000000000ull)));
   double a[32], b[32];
   svst1_f64(svptrue_b64(), a, x);
   svst1_f64(svptrue_b64(), b, y);

@@ -1,10 +1,13 @@
 /* The subnormal guards (generator/lib/optgen/guard.lua; the helpers of
  * templates/optk_*.h.tpl) give the plain instruction's bits: every 4th f32
- * subnormal of either sign and millions of random bit patterns through sqrt, random
- * pairs weighted towards tiny magnitudes through division, and the product
- * spelled as an FMA with -0 against the product.  NaNs must be NaNs (their
- * payloads are free, as in the bit-exactness suite).  The AVX-512 checks run
- * where the CPU has AVX-512; on other architectures only the scalar ones. */
+ * subnormal of either sign and millions of random bit patterns through sqrt,
+ * random pairs weighted towards tiny magnitudes through division, and the
+ * product spelled as an FMA with -0 against the product.  The vector pows
+ * (their square-root path for the exponent 0.5) give optk__pow's bits lane
+ * by lane.  NaNs must be NaNs (their payloads are free, as in the
+ * bit-exactness suite), except the pows', which are optk__pow's NaN.  The
+ * AVX-512 checks run where the CPU has AVX-512; on other architectures only
+ * the scalar ones. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,6 +82,14 @@ static void fill(tu_rng *r, int subnormals)
             : i % 8 == 0    ? (double)(1 + tu_below(r, 16)) * (tu_below(r, 2) ? -1.0 : 1.0)
                             : ldexp(1.0 + (double)(tu_next(r) >> 12) * 0x1p-52, (int)tu_below(r, 20) - 8);
   }
+  /* Among random operands, the special values (every 97th): signed zeros,
+   * infinities, NaNs, the smallest subnormal, +-1. */
+  static const double special[] = { 0.0, -0.0, INFINITY, -INFINITY, NAN, -NAN, 0x1p-1074, -0x1p-1074, 1.0, -1.0 };
+  const int n_special = (int)(sizeof special / sizeof special[0]);
+  for (uint32_t i = 0; !all_subnormals && i < N; i += 97) {
+    xa[i] = (float)special[i % n_special];
+    da[i] = special[(i / 7) % n_special];
+  }
 }
 
 static void check_scalar(void)
@@ -94,8 +105,30 @@ static void check_scalar(void)
       fail64("optk_sqrt_g", da[i], optk_sqrt_g(da[i]), sqrt(da[i]));
     if (!same64(optk_div_g(da[i], db[i]), da[i] / db[i]))
       fail64("optk_div_g", da[i], optk_div_g(da[i], db[i]), da[i] / db[i]);
+    const double p = da[i] >= 0 ? sqrt(da[i]) : NAN;
+    if (tu_f64_bits(optk__pow(da[i], 0.5)) != tu_f64_bits(p))
+      fail64("optk__pow(x, 0.5)", da[i], optk__pow(da[i], 0.5), p);
   }
 }
+
+/* The vector pows against optk__pow lane by lane, to the bit (NaNs too: the
+ * exponent-0.5 path makes optk__pow's NaN itself): y = 0.5 in every lane
+ * (the vector square-root path), and in all lanes but one (lane by lane). */
+static int pow_y_half(uint32_t i, int j) { return (i / 64) % 2 == 0 || j != (int)(i / 128) % 4; }
+
+#define CHECK_POW(what, lanes, type, elem, bits, load, store, pow, x, i)        \
+  do {                                                                        \
+    type y_[lanes], g_[lanes];                                                \
+    for (int j_ = 0; j_ < (lanes); j_++)                                      \
+      y_[j_] = pow_y_half(i, j_) ? (type)0.5 : (type)0.25;                     \
+    store(g_, pow(load(x + i), load(y_)));                                    \
+    for (int j_ = 0; j_ < (lanes); j_++) {                                    \
+      const type w_ = elem(x[i + j_], y_[j_]);                                \
+      if (bits(g_[j_]) != bits(w_) && ++failures <= 20)                       \
+        fprintf(stderr, "FAIL %s(%a, %a) = %a, want %a\n", what, (double)x[i + j_], (double)y_[j_], \
+                (double)g_[j_], (double)w_);                                  \
+    }                                                                         \
+  } while (0)
 
 #if defined(__x86_64__)
 OPTK_AVX2_TARGET static void check_avx2(void)
@@ -134,6 +167,12 @@ OPTK_AVX2_TARGET static void check_avx2(void)
       if (!same64(g[j], w[j]))
         fail64("optk_avx2_div_pd", da[i + j], g[j], w[j]);
   }
+  for (uint32_t i = 0; i < N; i += 8)
+    CHECK_POW("optk_avx2_pow_ps", 8, float, optk__powf, tu_f32_bits, _mm256_loadu_ps, _mm256_storeu_ps,
+              optk_avx2_pow_ps, xa, i);
+  for (uint32_t i = 0; i < N; i += 4)
+    CHECK_POW("optk_avx2_pow_pd", 4, double, optk__pow, tu_f64_bits, _mm256_loadu_pd, _mm256_storeu_pd,
+              optk_avx2_pow_pd, da, i);
 }
 
 OPTK_AVX512_TARGET static void check_avx512(void)
@@ -167,6 +206,12 @@ OPTK_AVX512_TARGET static void check_avx512(void)
       if (!same64(g[j], w[j]))
         fail64("optk_avx512_div_pd", da[i + j], g[j], w[j]);
   }
+  for (uint32_t i = 0; i < N; i += 16)
+    CHECK_POW("optk_avx512_pow_ps", 16, float, optk__powf, tu_f32_bits, _mm512_loadu_ps, _mm512_storeu_ps,
+              optk_avx512_pow_ps, xa, i);
+  for (uint32_t i = 0; i < N; i += 8)
+    CHECK_POW("optk_avx512_pow_pd", 8, double, optk__pow, tu_f64_bits, _mm512_loadu_pd, _mm512_storeu_pd,
+              optk_avx512_pow_pd, da, i);
 }
 #endif
 

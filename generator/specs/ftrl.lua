@@ -6,8 +6,8 @@ l2_reg = l2 + beta / (2 lr); grad_to_use = g + 2 l2_shrinkage p; new_accum = acc
 linear += grad_to_use - (new_accum^(-lr_power) - accumulator^(-lr_power)) / lr * p;
 quadratic = new_accum^(-lr_power) / lr + 2 l2_reg;
 p = (clip(linear, -l1, l1) - linear) / quadratic; accumulator = new_accum.
-The power is per element: the runtime's pow (exact square root for lr_power = -0.5), lane by
-lane.  lr and initial_accumulator_value must be positive: lr divides, and a zero accumulator with
+The power is per element: the runtime's pow, lane by lane, or for lr_power = -0.5 the
+correctly rounded square root a vector at a time (the same bits).  lr and initial_accumulator_value must be positive: lr divides, and a zero accumulator with
 a zero gradient would make quadratic zero when l2 and beta are.]],
   variants = { { "ftrl" } },
   hparams = {
