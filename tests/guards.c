@@ -116,19 +116,19 @@ static void check_scalar(void)
  * (the vector square-root path), and in all lanes but one (lane by lane). */
 static int pow_y_half(uint32_t i, int j) { return (i / 64) % 2 == 0 || j != (int)(i / 128) % 4; }
 
-#define CHECK_POW(what, lanes, type, elem, bits, load, store, pow, x, i)        \
-  do {                                                                        \
-    type y_[lanes], g_[lanes];                                                \
-    for (int j_ = 0; j_ < (lanes); j_++)                                      \
-      y_[j_] = pow_y_half(i, j_) ? (type)0.5 : (type)0.25;                     \
-    store(g_, pow(load(x + i), load(y_)));                                    \
-    for (int j_ = 0; j_ < (lanes); j_++) {                                    \
-      const type w_ = elem(x[i + j_], y_[j_]);                                \
-      if (bits(g_[j_]) != bits(w_) && ++failures <= 20)                       \
-        fprintf(stderr, "FAIL %s(%a, %a) = %a, want %a\n", what, (double)x[i + j_], (double)y_[j_], \
-                (double)g_[j_], (double)w_);                                  \
-    }                                                                         \
-  } while (0)
+#define CHECK_POW(what, lanes, type, elem, bits, load, store, pow, x)                                      \
+  for (uint32_t i_ = 0; i_ < N; i_ += (lanes)) {                                                          \
+    type y_[lanes], g_[lanes];                                                                            \
+    for (int j_ = 0; j_ < (lanes); j_++)                                                                  \
+      y_[j_] = pow_y_half(i_, j_) ? (type)0.5 : (type)0.25;                                               \
+    store(g_, pow(load(x + i_), load(y_)));                                                               \
+    for (int j_ = 0; j_ < (lanes); j_++) {                                                                \
+      const type w_ = elem(x[i_ + j_], y_[j_]);                                                           \
+      if (bits(g_[j_]) != bits(w_) && ++failures <= 20)                                                   \
+        fprintf(stderr, "FAIL %s(%a, %a) = %a, want %a\n", what, (double)x[i_ + j_], (double)y_[j_],      \
+                (double)g_[j_], (double)w_);                                                              \
+    }                                                                                                     \
+  }
 
 #if defined(__x86_64__)
 OPTK_AVX2_TARGET static void check_avx2(void)
@@ -167,12 +167,10 @@ OPTK_AVX2_TARGET static void check_avx2(void)
       if (!same64(g[j], w[j]))
         fail64("optk_avx2_div_pd", da[i + j], g[j], w[j]);
   }
-  for (uint32_t i = 0; i < N; i += 8)
-    CHECK_POW("optk_avx2_pow_ps", 8, float, optk__powf, tu_f32_bits, _mm256_loadu_ps, _mm256_storeu_ps,
-              optk_avx2_pow_ps, xa, i);
-  for (uint32_t i = 0; i < N; i += 4)
-    CHECK_POW("optk_avx2_pow_pd", 4, double, optk__pow, tu_f64_bits, _mm256_loadu_pd, _mm256_storeu_pd,
-              optk_avx2_pow_pd, da, i);
+  CHECK_POW("optk_avx2_pow_ps", 8, float, optk__powf, tu_f32_bits, _mm256_loadu_ps, _mm256_storeu_ps,
+            optk_avx2_pow_ps, xa);
+  CHECK_POW("optk_avx2_pow_pd", 4, double, optk__pow, tu_f64_bits, _mm256_loadu_pd, _mm256_storeu_pd,
+            optk_avx2_pow_pd, da);
 }
 
 OPTK_AVX512_TARGET static void check_avx512(void)
@@ -206,12 +204,10 @@ OPTK_AVX512_TARGET static void check_avx512(void)
       if (!same64(g[j], w[j]))
         fail64("optk_avx512_div_pd", da[i + j], g[j], w[j]);
   }
-  for (uint32_t i = 0; i < N; i += 16)
-    CHECK_POW("optk_avx512_pow_ps", 16, float, optk__powf, tu_f32_bits, _mm512_loadu_ps, _mm512_storeu_ps,
-              optk_avx512_pow_ps, xa, i);
-  for (uint32_t i = 0; i < N; i += 8)
-    CHECK_POW("optk_avx512_pow_pd", 8, double, optk__pow, tu_f64_bits, _mm512_loadu_pd, _mm512_storeu_pd,
-              optk_avx512_pow_pd, da, i);
+  CHECK_POW("optk_avx512_pow_ps", 16, float, optk__powf, tu_f32_bits, _mm512_loadu_ps, _mm512_storeu_ps,
+            optk_avx512_pow_ps, xa);
+  CHECK_POW("optk_avx512_pow_pd", 8, double, optk__pow, tu_f64_bits, _mm512_loadu_pd, _mm512_storeu_pd,
+            optk_avx512_pow_pd, da);
 }
 #endif
 
