@@ -7,8 +7,9 @@ linear += grad_to_use - (new_accum^(-lr_power) - accumulator^(-lr_power)) / lr *
 quadratic = new_accum^(-lr_power) / lr + 2 l2_reg;
 p = (clip(linear, -l1, l1) - linear) / quadratic; accumulator = new_accum.
 The power is per element: the runtime's pow, lane by lane, or for lr_power = -0.5 the
-correctly rounded square root a vector at a time (the same bits).  lr and initial_accumulator_value must be positive: lr divides, and a zero accumulator with
-a zero gradient would make quadratic zero when l2 and beta are.]],
+correctly rounded square root a vector at a time (the same bits).  lr and
+initial_accumulator_value must be positive: lr divides, and a zero accumulator with a zero
+gradient would make quadratic zero when l2 and beta are.]],
   variants = { { "ftrl" } },
   hparams = {
     { "lr", 0.001, "(0, inf)" },
