@@ -248,7 +248,8 @@ w()
 w("## Per-call overhead (n = 16, f32)")
 w()
 w("`direct`: the kernel function with precomputed constants; `optk_step`: the public call, same kernel, same t " ..
-  "(many tensors in one training step); `optk_step-new-t`: a new t every call (per-call constants recomputed).")
+  "(many tensors in one training step); `optk_step-new-t`: a new t every call (per-call constants recomputed); " ..
+  "`prep-new-t`: the per-call code alone, a new t every call.")
 w()
 w("| optimizer | ISA | variant | ns/call |")
 w("|---|---|---|---|")
