@@ -21,7 +21,7 @@ for profile in generator/tuning/*.lua; do
   [ -f "$profile" ] || continue
   found=yes
   if [ -f "$own" ] && [ "$(cd "$(dirname "$own")" && pwd)/$(basename "$own")" = "$PWD/$profile" ]; then
-    echo "optkern: $profile is this CPU's: the main build's tests ran its kernels"
+    echo "optkern: skipped $profile: the main build compiled it (this CPU's, or OPTK_PROFILE), and its tests ran them"
     continue
   fi
   bd=build/tuned/$(basename "$profile" .lua)
