@@ -37,9 +37,9 @@ variant build/asan "$asan" build/asan/optk_tests build/asan/optk_threads_test bu
 # detect_leaks=0: the thread pool lives as long as the process by design.
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "sanitize: ASan+UBSan (clang): Check suites"
-# CK_FORK=no: one process (a fork per test under ASan costs minutes here);
-# the first report aborts the run.
-CK_FORK=no build/asan/optk_tests
+# One process (tests/check_main.c: a fork per test under ASan costs
+# minutes here); the first report aborts the run.
+build/asan/optk_tests
 echo "sanitize: ASan+UBSan (clang): threads, digests, CPU fallback"
 build/asan/optk_threads_test | tail -n 1
 build/asan/optk_digest tests/digests/trajectory.txt

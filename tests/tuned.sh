@@ -13,14 +13,15 @@ if ! command -v luajit >/dev/null 2>&1; then
   echo "optkern: skipped the tuned builds: luajit not found"
   exit 0
 fi
-# The profile the main build compiled (scripts/gen: $OPTK_PROFILE, or this
-# CPU's) has had its tests in test-c-gcc, test-digests and test-threads.
+# The profile the main build compiled, chosen as scripts/gen chooses it
+# ($OPTK_PROFILE, or this CPU's), has had its tests in test-c-gcc,
+# test-digests and test-threads.
 own=${OPTK_PROFILE:-$(luajit generator/optgen tune --profile-path)}
 found=no
 for profile in generator/tuning/*.lua; do
   [ -f "$profile" ] || continue
   found=yes
-  if [ -f "$own" ] && [ "$(cd "$(dirname "$own")" && pwd)/$(basename "$own")" = "$PWD/$profile" ]; then
+  if [ -f "$own" ] && [ "$(realpath "$own")" = "$(realpath "$profile")" ]; then
     echo "optkern: skipped $profile: the main build compiled it (this CPU's, or OPTK_PROFILE), and its tests ran them"
     continue
   fi
@@ -28,7 +29,7 @@ for profile in generator/tuning/*.lua; do
   luajit generator/optgen generate --profile "$profile" --out "$bd/gen" >/dev/null
   scripts/build-variant "$bd/gen" "$bd" "$bd/optk_tests" "$bd/optk_digest" "$bd/optk_threads_test"
   echo "optkern: the kernels tuned by $profile:"
-  CK_FORK=${CK_FORK:-no} "$bd/optk_tests" # one process, as build.ninja's test-c-gcc says why
+  "$bd/optk_tests"
   "$bd/optk_digest" tests/digests/trajectory.txt
   "$bd/optk_threads_test"
 done
