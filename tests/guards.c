@@ -84,11 +84,12 @@ static void fill(tu_rng *r, int subnormals)
   }
   /* Among random operands, the special values (every 97th): signed zeros,
    * infinities, NaNs, the smallest subnormal, +-1. */
-  static const double special[] = { 0.0, -0.0, INFINITY, -INFINITY, NAN, -NAN, 0x1p-1074, -0x1p-1074, 1.0, -1.0 };
-  const int n_special = (int)(sizeof special / sizeof special[0]);
+  static const float special32[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, 0x1p-149f, -0x1p-149f, 1.0f, -1.0f };
+  static const double special64[] = { 0.0, -0.0, INFINITY, -INFINITY, NAN, -NAN, 0x1p-1074, -0x1p-1074, 1.0, -1.0 };
+  enum { NSPECIAL = sizeof special64 / sizeof special64[0] };
   for (uint32_t i = 0; !all_subnormals && i < N; i += 97) {
-    xa[i] = (float)special[i % n_special];
-    da[i] = special[(i / 7) % n_special];
+    xa[i] = special32[i % NSPECIAL];
+    da[i] = special64[(i / 7) % NSPECIAL];
   }
 }
 
