@@ -80,25 +80,19 @@ void bench_overhead(void)
     /* Interleave to share the machine's noise; keep each one's best median
      * (the new t too: the report takes its difference from optk_step's). */
     struct prep_ctx pc = { k, sc.hp, 1, { 0 } };
-    struct stat3 best_d = { 1e30, 0, 0 }, best_s = { 1e30, 0, 0 }, best_nt = { 1e30, 0, 0 },
-                 best_p = { 1e30, 0, 0 };
-    for (int round = 0; round < 3; round++) {
-      struct stat3 d = measure(direct_body, &dc, 1), s = measure(step_default_body, &sc, 1),
-                   nt = measure(step_new_t_body, &sc, 1), p = measure(prep_new_t_body, &pc, 1);
-      if (d.med < best_d.med)
-        best_d = d;
-      if (s.med < best_s.med)
-        best_s = s;
-      if (nt.med < best_nt.med)
-        best_nt = nt;
-      if (p.med < best_p.med)
-        best_p = p;
-    }
-    row("overhead", picks[pi], "f32", optk_isa_name(isa), "direct", 1, n, 0, best_d);
-    row("overhead", picks[pi], "f32", optk_isa_name(isa), "optk_step", 1, n, 0, best_s);
-    row("overhead", picks[pi], "f32", optk_isa_name(isa), "optk_step-new-t", 1, n, 0, best_nt);
-    row("overhead", picks[pi], "f32", optk_isa_name(isa), "prep-new-t", 1, n, 0, best_p);
-    fprintf(stderr, "overhead %s f32 n=16: kernel %.1f ns, optk_step %.1f ns\n", picks[pi], best_d.med,
-            best_s.med);
+    static const char *const variants[] = { "direct", "optk_step", "optk_step-new-t", "prep-new-t" };
+    static const body_fn bodies[] = { direct_body, step_default_body, step_new_t_body, prep_new_t_body };
+    void *const ctxs[] = { &dc, &sc, &sc, &pc };
+    struct stat3 best[4];
+    for (int round = 0; round < 3; round++)
+      for (int b = 0; b < 4; b++) {
+        struct stat3 m = measure(bodies[b], ctxs[b], 1);
+        if (round == 0 || m.med < best[b].med)
+          best[b] = m;
+      }
+    for (int b = 0; b < 4; b++)
+      row("overhead", picks[pi], "f32", optk_isa_name(isa), variants[b], 1, n, 0, best[b]);
+    fprintf(stderr, "overhead %s f32 n=16: kernel %.1f ns, optk_step %.1f ns\n", picks[pi], best[0].med,
+            best[1].med);
   }
 }
