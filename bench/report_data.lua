@@ -80,8 +80,8 @@ function M.targets(rows, add_target)
   if wt then
     add_target(string.format("A new t adds at most %d ns to an optk_step call", TARGET_NEW_T),
       string.format("+%.1f ns worst (%s f32, n = 16)", worst_t, wt), worst_t <= TARGET_NEW_T,
-      (wprep and string.format("the per-call code alone takes %.1f ns a call with a new t (beta^t stepped on in " ..
-        "the per-thread power cache, a dependent chain, then square roots and divisions); ", wprep.med) or "") ..
+      (wprep and string.format("the per-call code alone takes %.1f ns a call with a new t (beta^t as the " ..
+        "per-thread power cache computed it the call before, then square roots and divisions); ", wprep.med) or "") ..
       "per-call scalars: binary powering and IEEE sqrt (runtime/ieee_math.c)")
   end
   local fw, cp, fk

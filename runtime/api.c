@@ -216,25 +216,34 @@ int optk_init_state(const optk_kernel *k, size_t n, void *const *state, const do
  * match, they are known good without a look at the domains, and where t
  * matches too, the constants are reused.  inf_hp caches any_inf_hp(), ok
  * whether the constants passed derived_ok. */
-static __thread struct { /* __thread, not _Thread_local: the vendored file is C99 */
+struct consts_cache {
   const optk_kernel *k;
   int64_t t;
   int inf_hp, ok;
   uint64_t hp[OPTK_MAX_HPARAMS];
   double c[OPTK_MAX_CONSTS];
   float cf[OPTK_MAX_CONSTS];
-} consts_cache;
+};
+static __thread struct consts_cache consts_cache; /* __thread, not _Thread_local: the vendored file is C99 */
+
+/* This thread's entry, its address computed once per step. */
+static inline struct consts_cache *this_cache(void)
+{
+  struct consts_cache *cc = &consts_cache;
+  OPTK_TLS_ONCE(cc);
+  return cc;
+}
 
 /* Whether hp holds, bit for bit, the hyperparameters cached for k (a
  * comparison of bits, not values: -0 and 0, or NaNs, are not confused). */
-static int same_hp(const optk_kernel *k, const double *hp)
+static int same_hp(const struct consts_cache *cc, const optk_kernel *k, const double *hp)
 {
-  if (consts_cache.k != k)
+  if (cc->k != k)
     return 0;
   for (int i = 0; i < k->nhparams; i++) {
     uint64_t b;
     memcpy(&b, &hp[i], sizeof b);
-    if (b != consts_cache.hp[i])
+    if (b != cc->hp[i])
       return 0;
   }
   return 1;
@@ -244,24 +253,24 @@ static int same_hp(const optk_kernel *k, const double *hp)
  * cache: double for f64 kernels, float for the others; ok as derived_ok
  * would find them (one pass, since a new t every step puts this on the
  * caller's path). */
-static void fill_consts(const optk_kernel *k, const double *hp, int64_t t, int inf_hp)
+static void fill_consts(struct consts_cache *cc, const optk_kernel *k, const double *hp, int64_t t, int inf_hp)
 {
-  k->prep(hp, t, consts_cache.c);
+  k->prep(hp, t, cc->c);
   int bad = 0;
   if (k->dtype == OPTK_F64) {
     for (int i = 0; i < k->nconsts; i++) {
-      const double v = consts_cache.c[i];
+      const double v = cc->c[i];
       bad |= inf_hp ? v != v : !(fabs(v) <= DBL_MAX);
     }
   } else {
     for (int i = 0; i < k->nconsts; i++) {
-      const float v = (float)consts_cache.c[i];
-      consts_cache.cf[i] = v;
+      const float v = (float)cc->c[i];
+      cc->cf[i] = v;
       bad |= inf_hp ? v != v : !(fabsf(v) <= FLT_MAX);
     }
   }
-  consts_cache.ok = !bad;
-  consts_cache.t = t;
+  cc->ok = !bad;
+  cc->t = t;
 }
 
 /* Checks k's hyperparameters (skipped where the cache holds them) and
@@ -270,25 +279,26 @@ static void fill_consts(const optk_kernel *k, const double *hp, int64_t t, int i
  * a constant is not finite (see derived_ok). */
 static const void *consts(const optk_kernel *k, const double *hp, int64_t t, int *err)
 {
+  struct consts_cache *const cc = this_cache();
   *err = OPTK_EINVAL;
-  if (!same_hp(k, hp)) {
-    consts_cache.k = NULL;
+  if (!same_hp(cc, k, hp)) {
+    cc->k = NULL;
     if (check(k, 0, NULL, hp) != OPTK_OK)
       return NULL;
     const int inf_hp = any_inf_hp(k, hp);
-    fill_consts(k, hp, t, inf_hp);
+    fill_consts(cc, k, hp, t, inf_hp);
     if (k->nhparams <= OPTK_MAX_HPARAMS) {
-      memcpy(consts_cache.hp, hp, (size_t)k->nhparams * sizeof *hp);
-      consts_cache.inf_hp = inf_hp;
-      consts_cache.k = k;
+      memcpy(cc->hp, hp, (size_t)k->nhparams * sizeof *hp);
+      cc->inf_hp = inf_hp;
+      cc->k = k;
     }
-  } else if (consts_cache.t != t) {
-    fill_consts(k, hp, t, consts_cache.inf_hp);
+  } else if (cc->t != t) {
+    fill_consts(cc, k, hp, t, cc->inf_hp);
   }
-  if (!consts_cache.ok)
+  if (!cc->ok)
     return NULL;
   *err = OPTK_OK;
-  return k->dtype == OPTK_F64 ? (const void *)consts_cache.c : (const void *)consts_cache.cf;
+  return k->dtype == OPTK_F64 ? (const void *)cc->c : (const void *)cc->cf;
 }
 
 const void *optk__step_consts(const optk_kernel *k, const double *hp, int64_t t)

@@ -171,7 +171,7 @@ static double powi_canonical(double x, uint64_t e, double *hi, double *lo)
  * or by steps of one multiplication from an earlier e: at most about
  * 2^-103 per multiplication, and squaring doubles an error, so below e
  * times that, with room to spare. */
-static inline double pow_error(uint64_t e) { return ((double)e * 2 + 64) * 0x1p-100; }
+static inline double pow_error(uint64_t e) { return ((double)(int64_t)e * 2 + 64) * 0x1p-100; } /* e <= 2^53 + 1 */
 
 /* Whether hi + lo (within pow_error(e) of the exact power) lies so far from
  * a rounding boundary of hi that the exact power and any other estimate
@@ -186,36 +186,45 @@ static inline int decided(double hi, double lo, uint64_t e)
   return fabs(lo) < half - 2 * pow_error(e) * fabs(hi);
 }
 
+/* Whether a step's hi + lo for x^e is kept: in the double-double range and
+ * decided(), by a shorter test where it implies decided(): for e <= 2^31,
+ * 2 pow_error(e) |hi| < 2^-13 ulp (|hi| < 2^53 ulp), so where hi is not a
+ * power of two (a boundary half an ulp away), |lo| < (1/2 - 2^-13) ulp
+ * suffices.  The common case (one step per new t) then costs a few
+ * instructions. */
+static inline int step_kept(double hi, double lo, uint64_t e)
+{
+  const uint64_t b = bits_of(fabs(hi)), lo_b = 0x0370000000000000u /* 2^-968 */,
+                 hi_b = 0x7e20000000000000u /* 2^995 */;
+  if (b - lo_b > hi_b - lo_b) /* NaN too */
+    return 0;
+  if ((b & 0x000fffffffffffffu) == 0 || e > (uint64_t)1 << 31)
+    return decided(hi, lo, e);
+  return fabs(lo) < of_bits(b & 0x7ff0000000000000u) * (0x1p-53 - 0x1p-65);
+}
+
 /* Training asks for beta^t, then beta^(t+1): each thread keeps the last few
- * powers, and a power one step on is one multiplication, kept only when
- * decided() proves it equals the binary powering's.  So the bits never
- * depend on the cache, and a new t costs a few nanoseconds. */
+ * powers, and with each the next one, x^(e+1), one multiplication on,
+ * where decided() proves that it equals the binary powering's.  So the bits
+ * never depend on the cache.  A new t then returns a value the previous
+ * call computed and steps on for the next: the step's dependent chain (the
+ * product, its error, the sum, the test) is off the caller's path, and a new
+ * t costs a few nanoseconds. */
 #define POW_CACHE 4
 struct pow_slot {
-  uint64_t xbits, e; /* e = 0: empty */
-  double hi, lo, result;
+  uint64_t xbits, e; /* result = x^e; e = 0: empty */
+  double result;
+  double nhi, nlo; /* x^(e+1) as a double-double, */
+  int next_kept;   /* where step_kept(): nhi is then x^(e+1), correctly rounded */
 };
-static __thread struct pow_slot pow_cache[POW_CACHE];
-static __thread unsigned long pow_steps; /* powers the step gave, for the tests */
-static __thread unsigned pow_next;
-
-/* The cache's step: slot's power times x, as dd_mul(&hi, &lo, x, 0.0)
- * computes it, kept (and returned in *r) when in range and decided() for
- * e, the slot's e + 1.  Inline throughout: a new t every call puts this on
- * the caller's path. */
 typedef struct pow_slot pow_slot;
-static inline __attribute__((always_inline)) int pow_keep(pow_slot *s, double hi, double lo, uint64_t e, double *r)
-{
-  if (!(fabs(hi) >= 0x1p-968 && fabs(hi) <= 0x1p995 && decided(hi, lo, e)))
-    return 0;
-  s->e = e;
-  s->hi = hi;
-  s->lo = lo;
-  s->result = hi;
-  *r = hi;
-  pow_steps++;
-  return 1;
-}
+/* One thread-local object, so that a hit finds it with one address
+ * computation (OPTK_TLS_ONCE). */
+static __thread struct pow_tls {
+  pow_slot slot[POW_CACHE];
+  unsigned long steps; /* powers the step gave, for the tests */
+  unsigned turn;        /* the slot a new x takes */
+} pow_cache;
 
 /* Where the CPU has FMA, the product's error term is one fused multiply-add.
  * That is the exact error, as Dekker's product is in this range, so both
@@ -232,78 +241,144 @@ static inline __attribute__((always_inline)) int pow_keep(pow_slot *s, double hi
 #define OPTK_POW_FMA 0
 #endif
 
-#if OPTK_POW_FMA != 1
-static int pow_step_dekker(pow_slot *s, double x, uint64_t e, double *r)
+/* Slot s now holds x^e = r, and (hi + lo) x as x^(e+1): as dd_mul(&hi, &lo,
+ * x, 0.0) computes it, or with fma the same bits (its error term is exact
+ * either way), with whether it is in range and decided(). */
+static inline __attribute__((always_inline)) void pow_set(pow_slot *s, double x, uint64_t e, double r, double hi,
+                                                          double lo, int fma)
 {
-  double hi = s->hi, lo = s->lo;
-  dd_mul(&hi, &lo, x, 0.0);
-  return pow_keep(s, hi, lo, e, r);
-}
-#endif
-
+  if (fma) {
 #if OPTK_POW_FMA != 0
-OPTK_POW_FMA_ATTR static int pow_step_fma(pow_slot *s, double x, uint64_t e, double *r)
-{
-  const double p = s->hi * x;
-  double err = __builtin_fma(s->hi, x, -p);
-  err += s->hi * 0.0 + s->lo * x; /* dd_mul's e += rh * xl + rl * xh, xl = 0 */
-  const double hi = p + err;
-  return pow_keep(s, hi, err - (hi - p), e, r);
-}
+    const double p = hi * x;
+    double err = __builtin_fma(hi, x, -p);
+    err += hi * 0.0 + lo * x; /* dd_mul's e += rh * xl + rl * xh, xl = 0 */
+    hi = p + err;
+    lo = err - (hi - p);
 #endif
+  } else {
+    dd_mul(&hi, &lo, x, 0.0);
+  }
+  s->e = e;
+  s->result = r;
+  s->nhi = hi; /* the flag apart: the next step's chain runs through hi, not the test */
+  s->nlo = lo;
+  s->next_kept = step_kept(hi, lo, e + 1);
+}
+
+/* The cache's hit for x^e, e in [1, 2^53]: as a slot holds it, or as its
+ * next power (then the slot steps on).  NaN where there is none (a power
+ * the cache holds is never NaN). */
+static inline __attribute__((always_inline)) double pow_hit(double x, uint64_t e, int fma)
+{
+  const uint64_t xb = bits_of(x);
+  struct pow_tls *c = &pow_cache;
+  OPTK_TLS_ONCE(c);
+  for (int i = 0; i < POW_CACHE; i++) {
+    pow_slot *s = &c->slot[i];
+    if (s->xbits != xb)
+      continue;
+    if (s->e == e)
+      return s->result;
+    if (s->e + 1 != e || !s->next_kept)
+      continue;
+    const double r = s->nhi;
+    pow_set(s, x, e, r, r, s->nlo, fma);
+    c->steps++;
+    return r;
+  }
+  return NAN;
+}
+
+static double powi_miss(double x, uint64_t e);
+
+/* optk__pow_t's body, instantiated once per flavour below: the cache, for t
+ * in its domain (a NaN x is in no slot), then binary powering, or pow's
+ * general path outside [1, 2^53]. */
+static inline __attribute__((always_inline)) double pow_t(double x, int64_t t, int fma)
+{
+  const uint64_t e = (uint64_t)t;
+  if (e - 1 < (uint64_t)1 << 53) {
+    const double r = pow_hit(x, e, fma);
+    if (r == r)
+      return r;
+    if (x == x)
+      return powi_miss(x, e);
+  }
+  return optk__pow(x, (double)t);
+}
 
 #if OPTK_POW_FMA == 2
 static int pow_has_fma = -1; /* every thread computes the same value: a benign race, kept atomic */
 
 void optk__pow_use_fma(int on) { __atomic_store_n(&pow_has_fma, on, __ATOMIC_RELAXED); }
 
-static int pow_step(pow_slot *s, double x, uint64_t e, double *r)
+static __attribute__((noinline)) int pow_fma_probe(void)
 {
-  int f = __atomic_load_n(&pow_has_fma, __ATOMIC_RELAXED);
-  if (f < 0) {
-    unsigned a, b, c, d;
-    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-    f = (int)(c >> 12 & 1); /* CPUID.1:ECX.FMA; its registers are AVX's, which the OS saves where FMA runs */
-    __atomic_store_n(&pow_has_fma, f, __ATOMIC_RELAXED);
-  }
-  return f ? pow_step_fma(s, x, e, r) : pow_step_dekker(s, x, e, r);
+  unsigned a, b, c, d;
+  __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+  const int f = (int)(c >> 12 & 1); /* CPUID.1:ECX.FMA; its registers are AVX's, which the OS saves where FMA runs */
+  __atomic_store_n(&pow_has_fma, f, __ATOMIC_RELAXED);
+  return f;
+}
+
+static inline int pow_fma(void)
+{
+  const int f = __atomic_load_n(&pow_has_fma, __ATOMIC_RELAXED);
+  return f >= 0 ? f : pow_fma_probe();
+}
+
+/* One function per flavour, each whole, so that a new t is one call from
+ * optk__pow_t (a jump) into straight-line code. */
+OPTK_POW_FMA_ATTR static __attribute__((noinline)) double pow_t_fma(double x, int64_t t) { return pow_t(x, t, 1); }
+static __attribute__((noinline)) double pow_t_dekker(double x, int64_t t) { return pow_t(x, t, 0); }
+
+double optk__pow_t(double x, int64_t t) { return pow_fma() ? pow_t_fma(x, t) : pow_t_dekker(x, t); }
+
+OPTK_POW_FMA_ATTR static void pow_set_fma(pow_slot *s, double x, uint64_t e, double r, double hi, double lo)
+{
+  pow_set(s, x, e, r, hi, lo, 1);
+}
+static void pow_set_dekker(pow_slot *s, double x, uint64_t e, double r, double hi, double lo)
+{
+  pow_set(s, x, e, r, hi, lo, 0);
+}
+static void pow_set_any(pow_slot *s, double x, uint64_t e, double r, double hi, double lo)
+{
+  if (pow_fma())
+    pow_set_fma(s, x, e, r, hi, lo);
+  else
+    pow_set_dekker(s, x, e, r, hi, lo);
 }
 #else
 void optk__pow_use_fma(int on) { (void)on; }
 
-static int pow_step(pow_slot *s, double x, uint64_t e, double *r)
+double optk__pow_t(double x, int64_t t) { return pow_t(x, t, OPTK_POW_FMA); }
+
+static void pow_set_any(pow_slot *s, double x, uint64_t e, double r, double hi, double lo)
 {
-#if OPTK_POW_FMA == 1
-  return pow_step_fma(s, x, e, r);
-#else
-  return pow_step_dekker(s, x, e, r);
-#endif
+  pow_set(s, x, e, r, hi, lo, OPTK_POW_FMA);
 }
 #endif
 
-static double powi(double x, uint64_t e)
+/* x^e for an integer e in [1, 2^53] and a non-NaN x: what optk__pow_t
+ * computes there. */
+static double powi(double x, uint64_t e) { return optk__pow_t(x, (int64_t)e); }
+
+/* x^e, e in [1, 2^53], where the cache has no hit: by binary powering,
+ * then kept in the slot of the same x, or the next in turn. */
+static double powi_miss(double x, uint64_t e)
 {
   const uint64_t xb = bits_of(x);
   int slot = -1;
-  double r;
-  for (int i = 0; i < POW_CACHE; i++) {
-    if (pow_cache[i].e == 0 || pow_cache[i].xbits != xb)
-      continue;
-    if (pow_cache[i].e == e)
-      return pow_cache[i].result;
-    if (pow_cache[i].e + 1 == e && pow_cache[i].hi != 0 && pow_step(&pow_cache[i], x, e, &r))
-      return r;
-    slot = i;
-  }
+  for (int i = 0; i < POW_CACHE && slot < 0; i++)
+    if (pow_cache.slot[i].xbits == xb && pow_cache.slot[i].e != 0)
+      slot = i;
   if (slot < 0)
-    slot = (int)(pow_next++ % POW_CACHE);
+    slot = (int)(pow_cache.turn++ % POW_CACHE);
   double hi, lo;
-  r = powi_canonical(x, e, &hi, &lo);
-  pow_cache[slot].xbits = xb;
-  pow_cache[slot].e = e;
-  pow_cache[slot].hi = hi;
-  pow_cache[slot].lo = lo;
-  pow_cache[slot].result = r;
+  const double r = powi_canonical(x, e, &hi, &lo); /* hi = 0 out of range: its next is not decided */
+  pow_cache.slot[slot].xbits = xb;
+  pow_set_any(&pow_cache.slot[slot], x, e, r, hi, lo);
   return r;
 }
 
@@ -344,13 +419,6 @@ double optk__pow(double x, double y)
   return optk__exp(y * optk__log(x));
 }
 
-unsigned long optk__pow_steps(void) { return pow_steps; }
-
-double optk__pow_t(double x, int64_t t)
-{
-  if (x != x || t < 1 || t > ((int64_t)1 << 53))
-    return optk__pow(x, (double)t);
-  return powi(x, (uint64_t)t);
-}
+unsigned long optk__pow_steps(void) { return pow_cache.steps; }
 
 float optk__powf(float x, float y) { return (float)optk__pow((double)x, (double)y); }

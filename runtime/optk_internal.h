@@ -42,6 +42,13 @@
 #define OPTK_MAX_HPARAMS 32
 #define OPTK_MAX_CONSTS 16
 
+/* Keeps the address p of a thread-local object in a register for the rest
+ * of the function.  A compiler computes such an address again at each use,
+ * and in position-independent code (the shared library) each computation is
+ * a call to the C library's __tls_get_addr: the per-call code of a step
+ * (api.c's constants, ieee_math.c's powers) takes it once. */
+#define OPTK_TLS_ONCE(p) __asm__("" : "+r"(p))
+
 /* Per storage type (OPTK_DTYPE_LIST): the bytes of a stored element, and
  * the type (and its bytes) of the arithmetic and the state.  0 for a value
  * that is no optk_dtype. */

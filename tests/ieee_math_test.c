@@ -182,6 +182,22 @@ int main(void)
       }
     }
   }
+  /* Long runs of steps far out, where the cache's keep test is decided()
+   * itself rather than its shortcut (e > 2^31), and across 2^31; bases
+   * whose powers stay in range there. */
+  static const double far_x[] = { 0.9999999999, 1.0 - 0x1p-40, 1.0 + 0x1p-45, 0.99999999999999989 };
+  static const int64_t far_e[] = { ((int64_t)1 << 31) - 300, (int64_t)1 << 40, ((int64_t)1 << 53) - 300 };
+  for (int pi = 0; pi < 2; pi++) {
+    optk__pow_use_fma(pi == 0);
+    for (size_t xi = 0; xi < sizeof far_x / sizeof far_x[0]; xi++)
+      for (size_t ei = 0; ei < sizeof far_e / sizeof far_e[0]; ei++)
+        for (int64_t e = far_e[ei]; e < far_e[ei] + 600 && e <= ((int64_t)1 << 53); e++) {
+          const double got = optk__pow_t(far_x[xi], e), want = optk__pow_uncached(far_x[xi], (double)e);
+          if (!same(got, want))
+            fail("pow_t far", far_x[xi], (double)e, got, want);
+          calls++;
+        }
+  }
   const unsigned long stepped = optk__pow_steps() - steps0;
   printf("ieee_math: pow_t %ld calls, %lu by the cache's step\n", calls, stepped);
   if (stepped < (unsigned long)calls / 4) { /* out-of-range bases and jumps take the full powering */
