@@ -243,7 +243,7 @@ static __thread struct pow_tls {
 
 /* Slot s now holds x^e = r, and (hi + lo) x as x^(e+1): as dd_mul(&hi, &lo,
  * x, 0.0) computes it, or with fma the same bits (its error term is exact
- * either way), with whether it is in range and decided(). */
+ * either way), with step_kept() for it. */
 static inline __attribute__((always_inline)) void pow_set(pow_slot *s, double x, uint64_t e, double r, double hi,
                                                           double lo, int fma)
 {
