@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fpenv.h"
 #include "optk_internal.h"
 
 const optk_kernel *optk_find(const char *name, optk_dtype dtype)
@@ -309,8 +310,9 @@ const void *optk__step_consts(const optk_kernel *k, const double *hp, int64_t t)
 
 /* optk_step_isa; available: isa is known to run on this CPU (optk_step's
  * active ISA, chosen among the available ones). */
-static inline int step(const optk_kernel *k, optk_isa isa, int available, size_t n, void *param, const void *grad,
-                       void *const *state, const double *hp, int64_t t)
+static inline __attribute__((always_inline)) int step(const optk_kernel *k, optk_isa isa, int available, size_t n,
+                                                      void *param, const void *grad, void *const *state,
+                                                      const double *hp, int64_t t)
 {
   if (k == NULL || hp == NULL || (unsigned)isa >= OPTK_ISA_COUNT || t < 1)
     return OPTK_EINVAL;

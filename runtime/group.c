@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpenv.h"
 #include "optk_internal.h"
 #include "optk_scalar.h"
 

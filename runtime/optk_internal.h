@@ -177,12 +177,9 @@ unsigned long optk__pool_wakes(int worker);
 unsigned long optk__pool_runs(int worker);
 float optk__split_cost(const optk_kernel *k, optk_kernel_fn fn, const void *consts);
 
-/* The floating-point environment of a step (fpenv.c): enter saves the
- * caller's and sets the IEEE default, leave restores it with the flags
- * raised meanwhile (and those raised elsewhere: raised); a worker resets its
- * own before a part and reports the flags the part raised. */
-unsigned optk__fpenv_enter(void);
-void optk__fpenv_leave(unsigned saved, unsigned raised);
+/* The floating-point environment of a step: enter and leave, inline, in
+ * fpenv.h; a worker resets its own before a part and reports the flags the
+ * part raised (fpenv.c). */
 void optk__fpenv_worker_begin(void);
 unsigned optk__fpenv_worker_flags(void);
 /* Runs task(arg, part) for every part in [0, nparts) across the pool, the

@@ -178,6 +178,7 @@ function M.assemble(root, o, argv)
     '#include "' .. prefix .. 'optk.h"',
     piece(gen["optk_tables.h"]),
     piece(read(root .. "/runtime/optk_internal.h")),
+    piece(read(root .. "/runtime/fpenv.h")),
     piece(gen["optk_kernels.h"]),
   }
   for _, be in ipairs(bes) do
