@@ -365,20 +365,17 @@ static void pow_set_any(pow_slot *s, double x, uint64_t e, double r, double hi, 
 static double powi(double x, uint64_t e) { return optk__pow_t(x, (int64_t)e); }
 
 /* x^e, e in [1, 2^53], where the cache has no hit: by binary powering,
- * then kept in the slot of the same x, or the next in turn. */
+ * then kept in the slot next in turn, the oldest.  Not in a slot of the
+ * same x: a per-call code may ask for one base at two exponents (Nadam's
+ * 0.96^t and 0.96^(t+1)), and each then keeps a slot of its own that
+ * steps on from call to call. */
 static double powi_miss(double x, uint64_t e)
 {
-  const uint64_t xb = bits_of(x);
-  int slot = -1;
-  for (int i = 0; i < POW_CACHE && slot < 0; i++)
-    if (pow_cache.slot[i].xbits == xb && pow_cache.slot[i].e != 0)
-      slot = i;
-  if (slot < 0)
-    slot = (int)(pow_cache.turn++ % POW_CACHE);
+  pow_slot *s = &pow_cache.slot[pow_cache.turn++ % POW_CACHE];
   double hi, lo;
   const double r = powi_canonical(x, e, &hi, &lo); /* hi = 0 out of range: its next is not decided */
-  pow_cache.slot[slot].xbits = xb;
-  pow_set_any(&pow_cache.slot[slot], x, e, r, hi, lo);
+  s->xbits = bits_of(x);
+  pow_set_any(s, x, e, r, hi, lo);
   return r;
 }
 

@@ -198,6 +198,28 @@ int main(void)
           calls++;
         }
   }
+  /* One base at two exponents per call, as Nadam's per-call code asks
+   * (0.96^(t+1), then 0.96^t twice): after the first call, each exponent
+   * steps on in a slot of its own, two steps a call and no binary powering. */
+  {
+    const double x = 0.96;
+    (void)optk__pow_t(x, 5001);
+    (void)optk__pow_t(x, 5000);
+    const unsigned long before = optk__pow_steps();
+    for (int64_t t = 5001; t <= 6000; t++) {
+      const int64_t es[3] = { t + 1, t, t };
+      for (int j = 0; j < 3; j++) {
+        const double got = optk__pow_t(x, es[j]), want = optk__pow_uncached(x, (double)es[j]);
+        if (!same(got, want))
+          fail("pow_t two exponents", x, (double)es[j], got, want);
+      }
+    }
+    const unsigned long two = optk__pow_steps() - before;
+    if (two != 2000) {
+      printf("ieee_math: one base at two exponents: %lu of 2000 powers by the step\n", two);
+      failures++;
+    }
+  }
   const unsigned long stepped = optk__pow_steps() - steps0;
   printf("ieee_math: pow_t %ld calls, %lu by the cache's step\n", calls, stepped);
   if (stepped < (unsigned long)calls / 4) { /* out-of-range bases and jumps take the full powering */
