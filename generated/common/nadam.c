@@ -42,42 +42,44 @@ static void nadam_prep(const double *hp, int64_t t, double *c)
   const double s7 = 0.5 * s6;
   const double s8 = 1.0 - s7;
   const double s9 = hp[1] * s8;
-  static __thread struct { int64_t t; double hp[4]; double v; } optk_prod1_cache;
+  static __thread struct optk_prod1_slot { int64_t t; double hp[4]; double v; } optk_prod1_tls;
+  struct optk_prod1_slot *optk_prod1_cache = &optk_prod1_tls;
+  OPTK_TLS_ONCE(optk_prod1_cache);
   double optk_prod1 = 1.0;
   int64_t optk_prod1_s = 1;
-  if (optk_prod1_cache.t >= 1 && optk_prod1_cache.t <= t && memcmp(optk_prod1_cache.hp, hp, sizeof(double) * 4) == 0) {
-    optk_prod1 = optk_prod1_cache.v;
-    optk_prod1_s = optk_prod1_cache.t + 1;
+  if (optk_prod1_cache->t >= 1 && optk_prod1_cache->t <= t && memcmp(optk_prod1_cache->hp, hp, sizeof(double) * 4) == 0) {
+    optk_prod1 = optk_prod1_cache->v;
+    optk_prod1_s = optk_prod1_cache->t + 1;
   }
   if (t > 4294967296)
     optk_prod1 = NAN;
   for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
-    const double s20 = optk__pow(0x1.eb851eb851eb8p-1, (double)optk_prod1_s);
-    const double s21 = 0.5 * s20;
-    const double s22 = 1.0 - s21;
-    const double s23 = hp[1] * s22;
-    optk_prod1 = optk_prod1 * s23;
+    const double s22 = optk__pow(0x1.eb851eb851eb8p-1, (double)optk_prod1_s);
+    const double s23 = 0.5 * s22;
+    const double s24 = 1.0 - s23;
+    const double s25 = hp[1] * s24;
+    optk_prod1 = optk_prod1 * s25;
   }
   if (t <= 4294967296) {
-    optk_prod1_cache.t = t;
-    memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 4);
-    optk_prod1_cache.v = optk_prod1;
+    optk_prod1_cache->t = t;
+    memcpy(optk_prod1_cache->hp, hp, sizeof(double) * 4);
+    optk_prod1_cache->v = optk_prod1;
   }
-  const double s31 = s4 * optk_prod1;
-  const double s32 = 1.0 - s31;
-  const double s33 = 1.0 - s9;
-  const double s34 = 1.0 - optk_prod1;
-  const double s35 = 1.0 - hp[2];
-  const double s36 = optk__pow_t(hp[2], t);
-  const double s37 = 1.0 - s36;
+  const double s33 = s4 * optk_prod1;
+  const double s34 = 1.0 - s33;
+  const double s35 = 1.0 - s9;
+  const double s36 = 1.0 - optk_prod1;
+  const double s37 = 1.0 - hp[2];
+  const double s38 = optk__pow_t(hp[2], t);
+  const double s39 = 1.0 - s38;
   c[0] = s5;
   c[1] = s4;
-  c[2] = s32;
-  c[3] = s33;
-  c[4] = s34;
+  c[2] = s34;
+  c[3] = s35;
+  c[4] = s36;
   c[5] = hp[0];
-  c[6] = s35;
-  c[7] = s37;
+  c[6] = s37;
+  c[7] = s39;
   c[8] = hp[3];
 }
 

@@ -51,63 +51,65 @@ static void torch_nadam_prep(const double *hp, int64_t t, double *c)
   const double s9 = 0.5 * s8;
   const double s10 = 1.0 - s9;
   const double s11 = hp[1] * s10;
-  static __thread struct { int64_t t; double hp[8]; double v; } optk_prod1_cache;
+  static __thread struct optk_prod1_slot { int64_t t; double hp[8]; double v; } optk_prod1_tls;
+  struct optk_prod1_slot *optk_prod1_cache = &optk_prod1_tls;
+  OPTK_TLS_ONCE(optk_prod1_cache);
   double optk_prod1 = 1.0;
   int64_t optk_prod1_s = 1;
-  if (optk_prod1_cache.t >= 1 && optk_prod1_cache.t <= t && memcmp(optk_prod1_cache.hp, hp, sizeof(double) * 8) == 0) {
-    optk_prod1 = optk_prod1_cache.v;
-    optk_prod1_s = optk_prod1_cache.t + 1;
+  if (optk_prod1_cache->t >= 1 && optk_prod1_cache->t <= t && memcmp(optk_prod1_cache->hp, hp, sizeof(double) * 8) == 0) {
+    optk_prod1 = optk_prod1_cache->v;
+    optk_prod1_s = optk_prod1_cache->t + 1;
   }
   if (t > 4294967296)
     optk_prod1 = NAN;
   for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
-    const double s22 = hp[5] * (double)optk_prod1_s;
-    const double s23 = optk__pow(0x1.eb851eb851eb8p-1, s22);
-    const double s24 = 0.5 * s23;
-    const double s25 = 1.0 - s24;
-    const double s26 = hp[1] * s25;
-    optk_prod1 = optk_prod1 * s26;
+    const double s24 = hp[5] * (double)optk_prod1_s;
+    const double s25 = optk__pow(0x1.eb851eb851eb8p-1, s24);
+    const double s26 = 0.5 * s25;
+    const double s27 = 1.0 - s26;
+    const double s28 = hp[1] * s27;
+    optk_prod1 = optk_prod1 * s28;
   }
   if (t <= 4294967296) {
-    optk_prod1_cache.t = t;
-    memcpy(optk_prod1_cache.hp, hp, sizeof(double) * 8);
-    optk_prod1_cache.v = optk_prod1;
+    optk_prod1_cache->t = t;
+    memcpy(optk_prod1_cache->hp, hp, sizeof(double) * 8);
+    optk_prod1_cache->v = optk_prod1;
   }
-  const double s34 = s5 * optk_prod1;
-  const double s35 = 1.0 - s34;
-  const double s36 = s6 / s35;
-  const double s37 = (-1.0) * s36;
-  const double s38 = 0.0 != hp[6];
-  const double s39 = s38 ? 0.0 : hp[4];
-  const double s40 = 0.0 != s39;
-  const double s41 = s40 ? 1.0 : 0.0;
-  const double s42 = hp[0] * hp[4];
-  const double s43 = 1.0 - s42;
-  const double s44 = s38 ? s43 : 1.0;
-  const double s45 = 0.0 != hp[7];
-  const double s46 = s45 ? 1.0 : 0.0;
-  const double s47 = 1.0 - hp[1];
-  const double s48 = 1.0 - hp[2];
-  const double s49 = optk__pow_t(hp[2], t);
-  const double s50 = 1.0 - s49;
-  const double s51 = sqrt(s50);
-  const double s52 = 1.0 - s11;
-  const double s53 = hp[0] * s52;
-  const double s54 = 1.0 - optk_prod1;
-  const double s55 = s53 / s54;
-  const double s56 = (-1.0) * s55;
-  c[0] = s41;
-  c[1] = s44;
-  c[2] = s46;
-  c[3] = s39;
+  const double s36 = s5 * optk_prod1;
+  const double s37 = 1.0 - s36;
+  const double s38 = s6 / s37;
+  const double s39 = (-1.0) * s38;
+  const double s40 = 0.0 != hp[6];
+  const double s41 = s40 ? 0.0 : hp[4];
+  const double s42 = 0.0 != s41;
+  const double s43 = s42 ? 1.0 : 0.0;
+  const double s44 = hp[0] * hp[4];
+  const double s45 = 1.0 - s44;
+  const double s46 = s40 ? s45 : 1.0;
+  const double s47 = 0.0 != hp[7];
+  const double s48 = s47 ? 1.0 : 0.0;
+  const double s49 = 1.0 - hp[1];
+  const double s50 = 1.0 - hp[2];
+  const double s51 = optk__pow_t(hp[2], t);
+  const double s52 = 1.0 - s51;
+  const double s53 = sqrt(s52);
+  const double s54 = 1.0 - s11;
+  const double s55 = hp[0] * s54;
+  const double s56 = 1.0 - optk_prod1;
+  const double s57 = s55 / s56;
+  const double s58 = (-1.0) * s57;
+  c[0] = s43;
+  c[1] = s46;
+  c[2] = s48;
+  c[3] = s41;
   c[4] = hp[1];
-  c[5] = s47;
-  c[6] = s48;
+  c[5] = s49;
+  c[6] = s50;
   c[7] = hp[2];
-  c[8] = s51;
+  c[8] = s53;
   c[9] = hp[3];
-  c[10] = s56;
-  c[11] = s37;
+  c[10] = s58;
+  c[11] = s39;
 }
 
 const optk_kernel optk_k_torch_nadam_f32 = {

@@ -92,19 +92,24 @@ function M.lines(roots, scalar, out_name, nhparams)
       used.t = true
       local p = "optk_prod" .. nprod
       local x = n.args[1]
-      lines[#lines + 1] = string.format("static __thread struct { int64_t t; double hp[%d]; double v; } %s_cache;",
-                                        math.max(nhparams, 1), p)
+      -- Per thread, its address taken once (OPTK_TLS_ONCE, optk_internal.h:
+      -- each use of a thread-local is otherwise a __tls_get_addr call in
+      -- the shared library).
+      lines[#lines + 1] = string.format(
+        "static __thread struct %s_slot { int64_t t; double hp[%d]; double v; } %s_tls;", p, math.max(nhparams, 1), p)
+      lines[#lines + 1] = string.format("struct %s_slot *%s_cache = &%s_tls;", p, p, p)
+      lines[#lines + 1] = string.format("OPTK_TLS_ONCE(%s_cache);", p)
       lines[#lines + 1] = string.format("double %s = 1.0;", p)
       lines[#lines + 1] = "int64_t " .. p .. "_s = 1;"
       if nhparams > 0 then
         used.hp = true
-        lines[#lines + 1] = string.format("if (%s_cache.t >= 1 && %s_cache.t <= t && memcmp(%s_cache.hp, hp, "
+        lines[#lines + 1] = string.format("if (%s_cache->t >= 1 && %s_cache->t <= t && memcmp(%s_cache->hp, hp, "
                                           .. "sizeof(double) * %d) == 0) {", p, p, p, nhparams)
       else
-        lines[#lines + 1] = string.format("if (%s_cache.t >= 1 && %s_cache.t <= t) {", p, p)
+        lines[#lines + 1] = string.format("if (%s_cache->t >= 1 && %s_cache->t <= t) {", p, p)
       end
-      lines[#lines + 1] = string.format("  %s = %s_cache.v;", p, p)
-      lines[#lines + 1] = string.format("  %s_s = %s_cache.t + 1;", p, p)
+      lines[#lines + 1] = string.format("  %s = %s_cache->v;", p, p)
+      lines[#lines + 1] = string.format("  %s_s = %s_cache->t + 1;", p, p)
       lines[#lines + 1] = "}"
       -- Zero stays zero (the loop stops there), and a t beyond PROD_MAX_STEPS
       -- makes the product NaN, which the runtime refuses (a non-finite
@@ -123,11 +128,11 @@ function M.lines(roots, scalar, out_name, nhparams)
       lines[#lines + 1] = "}"
       -- Only a computed product is kept (so cache.t + 1 cannot overflow).
       lines[#lines + 1] = string.format("if (t <= %d) {", M.PROD_MAX_STEPS)
-      lines[#lines + 1] = string.format("  %s_cache.t = t;", p)
+      lines[#lines + 1] = string.format("  %s_cache->t = t;", p)
       if nhparams > 0 then
-        lines[#lines + 1] = string.format("  memcpy(%s_cache.hp, hp, sizeof(double) * %d);", p, nhparams)
+        lines[#lines + 1] = string.format("  memcpy(%s_cache->hp, hp, sizeof(double) * %d);", p, nhparams)
       end
-      lines[#lines + 1] = string.format("  %s_cache.v = %s;", p, p)
+      lines[#lines + 1] = string.format("  %s_cache->v = %s;", p, p)
       lines[#lines + 1] = "}"
       ref[n] = p
     else
