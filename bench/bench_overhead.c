@@ -59,8 +59,10 @@ static void prep_new_t_body(void *ctx, long reps)
 
 void bench_overhead(void)
 {
-  static const char *const picks[] = { "sgd", "adam" };
-  for (size_t pi = 0; pi < 2; pi++) {
+  /* SGD (no per-call powers), Adam (two), Nadam (one base at two
+   * exponents, and a product over the steps). */
+  static const char *const picks[] = { "sgd", "adam", "nadam" };
+  for (size_t pi = 0; pi < sizeof picks / sizeof picks[0]; pi++) {
     const optk_kernel *k = optk_find(picks[pi], OPTK_F32);
     if (!kernel_passes(k))
       continue;

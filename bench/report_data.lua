@@ -44,7 +44,7 @@ local function ratio(g)
   if g.normal and g.subnormal and g.normal.lo > 0 then return g.subnormal.lo / g.normal.lo end
 end
 
-function M.targets(rows, add_target)
+function M.targets(rows, add_target, overhead_opts)
   local worst, wk, nmet, ntot, misses = 0, nil, 0, 0, {}
   for _, g in ipairs(data_groups(rows)) do
     local x = ratio(g)
@@ -66,7 +66,7 @@ function M.targets(rows, add_target)
         ". What stays slow and why: docs/subnormal.md"))
   end
   local worst_t, wt, wprep = -math.huge, nil, nil
-  for _, opt in ipairs({ "sgd", "adam" }) do
+  for _, opt in ipairs(overhead_opts) do
     local same, new, prep
     for _, r in ipairs(rows) do
       if r.section == "overhead" and r.optimizer == opt then

@@ -35,6 +35,18 @@ local function find(pred)
   end
 end
 
+-- The optimizers the overhead section measured (bench/bench_overhead.c), in
+-- its order: the per-call and new-t targets take the worst of them.
+local function overhead_optimizers(rs)
+  local out, seen = {}, {}
+  for _, r in ipairs(rs or rows) do
+    if r.section == "overhead" and not seen[r.optimizer] then
+      out[#out + 1], seen[r.optimizer] = r.optimizer, true
+    end
+  end
+  return out
+end
+
 -- ---- kernels, their best ISA, op counts ------------------------------------
 -- The ISAs in optk_isa order, each ranked by its steps above scalar on its
 -- fallback chain (the best of a kernel's ISAs ranks highest); the storage
@@ -140,6 +152,7 @@ R.kernel_time = kernel_time
 R.kernels = kernels
 R.naive_time = naive_time
 R.ops_of = ops_of
+R.overhead_optimizers = overhead_optimizers
 R.rows = rows
 R.select_rows = select_rows
 R.sizes = sizes

@@ -130,7 +130,7 @@ end
 -- 6. overhead.
 do
   local worst, wk = -math.huge, nil
-  for _, opt in ipairs({ "sgd", "adam" }) do
+  for _, opt in ipairs(R.overhead_optimizers()) do
     local d = find(function(x) return x.section == "overhead" and x.optimizer == opt and x.variant == "direct" end)
     local s = find(function(x) return x.section == "overhead" and x.optimizer == opt and x.variant == "optk_step" end)
     if d and s and s.med - d.med > worst then worst, wk = s.med - d.med, opt end
@@ -192,7 +192,7 @@ end
 
 -- 8. subnormal data, a new t, array placement (bench/report_data.lua).
 local report_data = dofile((arg[0]:match("^(.*[/\\])") or "") .. "report_data.lua")
-report_data.targets(rows, add_target)
+report_data.targets(rows, add_target, R.overhead_optimizers())
 -- 8. the whole training step (bench/group.c): the group call against the
 -- loop of optk_step with separate unscale, inf-check, norm and clip passes.
 local function group_row(variant, threads)
