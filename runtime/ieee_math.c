@@ -167,6 +167,53 @@ static double powi_canonical(double x, uint64_t e, double *hi, double *lo)
   return rh;
 }
 
+/* powi_canonical's plain powering alone: its result r, bit for bit.  Far
+ * out its last products are subnormal, which the FPU would take tens of
+ * nanoseconds over (x86): optk__mul_exact keeps them off it. */
+static double powi_plain(double x, uint64_t e)
+{
+  /* Without branches on e's bits, which a new e would mispredict: a clear
+   * bit multiplies by 1, which changes no bit of r. */
+  double r = 1.0, b = x;
+  for (uint64_t k = e; k != 0;) {
+    const uint64_t take = (uint64_t)0 - (k & 1);
+    r = optk__mul_exact(r, of_bits((bits_of(b) & take) | (0x3ff0000000000000u & ~take)));
+    k >>= 1;
+    if (k != 0)
+      b = optk__mul_exact(b, b);
+  }
+  return r;
+}
+
+/* Whether powi_canonical(x, e) returns the plain powering r for certain,
+ * its double-double being out of range, seen from r alone: so a miss far
+ * out (beta^t below 2^-968: 0.9^t for t > 6368, 0.999^t for t > 670,000)
+ * costs the plain powering only.  For e <= 2^45, r is within a relative
+ * 2e 2^-53 <= 2^-7 of x^e while its operations stay normal; where one
+ * leaves the normal range, x^e is below 2^-1021 or beyond 2^1023.  The
+ * double-double is within 2^-40 of x^e.  So |r| < 2^-975 or |r| > 2^1000
+ * (inf too) puts it outside [2^-968, 2^995]. */
+static int plain_out_of_range(double r, uint64_t e)
+{
+  return e <= (uint64_t)1 << 45 && !(fabs(r) >= 0x1p-975 && fabs(r) <= 0x1p1000);
+}
+
+/* For 0 < x < 1: the least 2^J whose power is +0 with every larger
+ * exponent.  The plain squarings b_k = x^(2^k) decrease to b_J = +0; an e
+ * >= 2^J has a set bit k >= J, so r takes the factor +0 and stays +0, and
+ * the double-double, as small (its factors at most 1), is out of range:
+ * powi_canonical returns +0.  Then a run far out steps on for free. */
+static uint64_t zero_from_of(double x)
+{
+  double b = x;
+  int j = 0;
+  while (b != 0 && j < 63) {
+    b = optk__mul_exact(b, b); /* powi_plain's squarings */
+    j++;
+  }
+  return b == 0 ? (uint64_t)1 << j : UINT64_MAX;
+}
+
 /* A bound on the relative error of x^e's double-double, by binary powering
  * or by steps of one multiplication from an earlier e: at most about
  * 2^-103 per multiplication, and squaring doubles an error, so below e
@@ -214,8 +261,9 @@ static inline int step_kept(double hi, double lo, uint64_t e)
 struct pow_slot {
   uint64_t xbits, e; /* result = x^e; e = 0: empty */
   double result;
-  double nhi, nlo; /* x^(e+1) as a double-double, */
-  int next_kept;   /* where step_kept(): nhi is then x^(e+1), correctly rounded */
+  double nhi, nlo;    /* x^(e+1) as a double-double, */
+  int next_kept;      /* where step_kept(): nhi is then x^(e+1), correctly rounded */
+  uint64_t zero_from; /* x^e' = +0 for every e' >= zero_from (zero_from_of); else UINT64_MAX */
 };
 typedef struct pow_slot pow_slot;
 /* One thread-local object, so that a hit finds it with one address
@@ -263,6 +311,11 @@ static inline __attribute__((always_inline)) void pow_set(pow_slot *s, double x,
   s->nhi = hi; /* the flag apart: the next step's chain runs through hi, not the test */
   s->nlo = lo;
   s->next_kept = step_kept(hi, lo, e + 1);
+  if (e + 1 >= s->zero_from) { /* where the powers are +0 for good: a training run's beta^t, t in the 10^4s */
+    s->nhi = 0.0;
+    s->nlo = 0.0;
+    s->next_kept = 1;
+  }
 }
 
 /* The cache's hit for x^e, e in [1, 2^53]: as a slot holds it, or as its
@@ -371,10 +424,24 @@ static double powi(double x, uint64_t e) { return optk__pow_t(x, (int64_t)e); }
  * steps on from call to call. */
 static double powi_miss(double x, uint64_t e)
 {
+  const uint64_t xb = bits_of(x);
+  uint64_t zero_from = UINT64_MAX;
+  for (int i = 0; i < POW_CACHE; i++) /* a slot of the same base may know it already */
+    if (pow_cache.slot[i].xbits == xb && pow_cache.slot[i].e != 0 && pow_cache.slot[i].zero_from < zero_from)
+      zero_from = pow_cache.slot[i].zero_from;
+  double hi = 0.0, lo = 0.0, r;
+  if (e >= zero_from) {
+    r = 0.0;
+  } else {
+    r = powi_plain(x, e);
+    if (!plain_out_of_range(r, e))
+      r = powi_canonical(x, e, &hi, &lo); /* hi = 0 out of range: its next is not decided */
+    if (r == 0 && x > 0 && x < 1 && zero_from == UINT64_MAX)
+      zero_from = zero_from_of(x);
+  }
   pow_slot *s = &pow_cache.slot[pow_cache.turn++ % POW_CACHE];
-  double hi, lo;
-  const double r = powi_canonical(x, e, &hi, &lo); /* hi = 0 out of range: its next is not decided */
-  s->xbits = bits_of(x);
+  s->xbits = xb;
+  s->zero_from = zero_from;
   pow_set_any(s, x, e, r, hi, lo);
   return r;
 }
@@ -384,6 +451,47 @@ double optk__pow_uncached(double x, double y)
 {
   double hi, lo;
   return powi_canonical(x, (uint64_t)y, &hi, &lo);
+}
+
+/* x^y = exp(y log x) for a finite x > 0, x != 1, and a y that is not an
+ * integer: PyTorch's NAdam asks for 0.96^(0.004 t) and 0.96^(0.004 (t+1)).
+ * Each thread keeps the last logarithms and the last powers: the
+ * per-call code's base is a constant, and this call's y for t + 1 is the
+ * next call's y for t (the same double), so a new t takes one exp, not
+ * three exps and three logs.  A pure function of (x, y): the bits never
+ * depend on the cache. */
+#define POW_MEMO 4
+static __thread struct pow_memo {
+  struct { uint64_t xb; double lx; } log[2];
+  struct { uint64_t xb, yb; double r; } pow[POW_MEMO]; /* xb = 0: empty (x = +0 never comes here) */
+  unsigned log_turn, pow_turn;
+} pow_memo;
+
+static double pow_general(double x, double y)
+{
+  struct pow_memo *m = &pow_memo;
+  OPTK_TLS_ONCE(m);
+  const uint64_t xb = bits_of(x), yb = bits_of(y);
+  for (int i = 0; i < POW_MEMO; i++)
+    if (m->pow[i].xb == xb && m->pow[i].yb == yb)
+      return m->pow[i].r;
+  double lx;
+  if (m->log[0].xb == xb) {
+    lx = m->log[0].lx;
+  } else if (m->log[1].xb == xb) {
+    lx = m->log[1].lx;
+  } else {
+    lx = optk__log(x);
+    const unsigned i = m->log_turn++ % 2;
+    m->log[i].xb = xb;
+    m->log[i].lx = lx;
+  }
+  const double r = optk__exp(y * lx);
+  const unsigned i = m->pow_turn++ % POW_MEMO;
+  m->pow[i].xb = xb;
+  m->pow[i].yb = yb;
+  m->pow[i].r = r;
+  return r;
 }
 
 double optk__pow(double x, double y)
@@ -413,7 +521,99 @@ double optk__pow(double x, double y)
     return 1.0;
   if (x == INFINITY)
     return y > 0 ? INFINITY : 0.0;
-  return optk__exp(y * optk__log(x));
+  return pow_general(x, y);
+}
+
+/* ---- products and sums with subnormal operands or results ----
+ * The operands as m 2^k with m in [1, 2) taken from their bits (a
+ * subnormal's integer significand converts exactly), so that the FPU sees
+ * normal numbers only, and IEEE's rounding done by hand where the result is
+ * subnormal.  tests/ieee_math_test.c compares both with the FPU on tens of
+ * millions of operands. */
+static double sig_exp(double x, int *k) /* |x| = m 2^k, m in [1, 2); x finite, nonzero */
+{
+  uint64_t b = bits_of(x) & 0x7fffffffffffffffu;
+  int bias = 1023;
+  if (b >> 52 == 0) { /* subnormal: b 2^-1074, and b < 2^52 converts exactly */
+    b = bits_of((double)(int64_t)b);
+    bias += 1074;
+  }
+  *k = (int)(b >> 52) - bias;
+  return of_bits((b & 0x000fffffffffffffu) | 0x3ff0000000000000u);
+}
+
+/* m 2^k for m in [1, 4), where that is a normal number. */
+static double times_pow2(double m, int k) { return of_bits(bits_of(m) + ((uint64_t)(int64_t)k << 52)); }
+
+/* |m 2^k + l 2^k| rounded to the multiple of 2^-1074 IEEE's nearest-even
+ * gives, as a double's bits, for m 2^k below 2^-1022: q = m 2^(k + 1074)
+ * is exact, and the remainder l only decides a tie (q is a multiple of a
+ * half at most a half-ulp from the exact value). */
+static uint64_t subnormal_bits(double m, double l, int k)
+{
+  if (k + 1074 < -3) /* q < 1/2 */
+    return 0;
+  const double q = times_pow2(m, k + 1074), r = (q + 0x1p52) - 0x1p52, d = q - r;
+  if ((d == 0.5 || d == -0.5) && l != 0)
+    return (uint64_t)(l > 0 ? q + 0.5 : q - 0.5);
+  return (uint64_t)r;
+}
+
+/* Whether a subnormal s = m 2^-1074 times f is s itself: for f in [1/2, 2],
+ * f - 1 is exact, and m |f - 1| < 1/2 puts m f nearest to m (the rounded
+ * product is below 1/2 exactly where the exact one is: 1/2 is a double).
+ * The case of a product over the steps stuck at the bottom (Nadam's, of
+ * factors near 0.9, at 5 2^-1074 from t = 7000 on), whose next value then
+ * takes no arithmetic: from one call's product to the next is a move. */
+static int keeps(double s, double f)
+{
+  return f >= 0.5 && f <= 2 && (double)(int64_t)(bits_of(s) & 0x000fffffffffffffu) * fabs(f - 1.0) < 0.5;
+}
+
+double optk__mul_slow(double a, double b)
+{
+  if (optk__subnormal(bits_of(a)) && keeps(a, b))
+    return a;
+  if (optk__subnormal(bits_of(b)) && keeps(b, a))
+    return b;
+  if (a == 0 || b == 0 || a - a != 0 || b - b != 0) /* zeros, infinities, NaNs: no subnormal involved */
+    return a * b;
+  const uint64_t sign = (bits_of(a) ^ bits_of(b)) & 0x8000000000000000u;
+  int ka, kb;
+  const double ma = sig_exp(a, &ka), mb = sig_exp(b, &kb);
+  double p, l;
+  two_prod(ma, mb, &p, &l); /* exact: p + l = ma mb in [1, 4) */
+  const int k = ka + kb, e = k + (p >= 2); /* the product's exponent */
+  if (e > 1023)
+    return of_bits(sign | 0x7ff0000000000000u);
+  if (e >= -1022) /* normal: p 2^k is the rounded product */
+    return of_bits(sign | bits_of(times_pow2(p, k)));
+  return of_bits(sign | subnormal_bits(p, l, k));
+}
+
+double optk__add_slow(double a, double b)
+{
+  /* One operand is subnormal.  Against one of at least 2^-968 it is below
+   * a quarter ulp: the sum rounds to that one.  Against a zero it is the
+   * sum. */
+  if (!(fabs(a) < 0x1p-968) || b == 0)
+    return a - a != 0 ? a + b : a;
+  if (!(fabs(b) < 0x1p-968) || a == 0)
+    return b - b != 0 ? a + b : b;
+  /* Both below 2^-968, so both multiples of 2^-1074: scaled by 2^600 they
+   * are normal and their sum is the scaled sum, rounded the same where it
+   * is normal, exact (a multiple of 2^-1074) where it is not. */
+  int ka, kb;
+  const double ma = sig_exp(a, &ka), mb = sig_exp(b, &kb);
+  const double sa = of_bits((bits_of(a) & 0x8000000000000000u) | bits_of(times_pow2(ma, ka + 600)));
+  const double sb = of_bits((bits_of(b) & 0x8000000000000000u) | bits_of(times_pow2(mb, kb + 600)));
+  const double s = sa + sb;
+  if (s == 0)
+    return 0.0;
+  const uint64_t sign = bits_of(s) & 0x8000000000000000u;
+  if (fabs(s) >= 0x1p-422) /* 2^-1022 scaled */
+    return of_bits(bits_of(s) - ((uint64_t)600 << 52));
+  return of_bits(sign | (uint64_t)(fabs(s) * 0x1p474)); /* an integer below 2^52: the significand */
 }
 
 unsigned long optk__pow_steps(void) { return pow_cache.steps; }

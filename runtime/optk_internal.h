@@ -3,6 +3,8 @@
 #ifndef OPTK_INTERNAL_H
 #define OPTK_INTERNAL_H
 
+#include <string.h>
+
 #include "optkern.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -287,5 +289,34 @@ float optk__powf(float x, float y); /* the kernels' per-element pow, via optk__p
 double optk__pow_uncached(double x, double y); /* tests: x^y, y a positive integer, no cache */
 unsigned long optk__pow_steps(void); /* tests: powers this thread's cache gave by one multiplication */
 void optk__pow_use_fma(int on);        /* tests: the cache's step with FMA (1) or Dekker's product (0), where both exist */
+
+/* a * b and a + b, IEEE's bits, for per-call values that may be subnormal
+ * (prod() of factors above 1/2 ends at 2^-1074 and stays there): such an
+ * operand or product never reaches the FPU, where it costs a microcode
+ * assist of tens of nanoseconds on x86.  The common case is one test. */
+double optk__mul_slow(double a, double b);
+double optk__add_slow(double a, double b);
+#if defined(__GNUC__)
+#define OPTK_MAYBE_UNUSED __attribute__((unused)) /* a vendored file without the optimizers that use them */
+#else
+#define OPTK_MAYBE_UNUSED
+#endif
+OPTK_MAYBE_UNUSED static inline uint64_t optk__bits(double x)
+{
+  uint64_t b;
+  memcpy(&b, &x, sizeof b);
+  return b;
+}
+OPTK_MAYBE_UNUSED static inline int optk__subnormal(uint64_t b) { return (b << 1) - 1 < ((uint64_t)1 << 53) - 1; }
+OPTK_MAYBE_UNUSED static inline double optk__mul_exact(double a, double b)
+{
+  const uint64_t ea = optk__bits(a) >> 52 & 0x7ff, eb = optk__bits(b) >> 52 & 0x7ff;
+  return ea != 0 && eb != 0 && ea + eb >= 1025 ? a * b : optk__mul_slow(a, b); /* |a b| >= 2^-1021 */
+}
+OPTK_MAYBE_UNUSED static inline double optk__add_exact(double a, double b)
+{
+  return optk__subnormal(optk__bits(a)) || optk__subnormal(optk__bits(b)) ? optk__add_slow(a, b) : a + b;
+}
+OPTK_MAYBE_UNUSED static inline double optk__sub_exact(double a, double b) { return optk__add_exact(a, -b); }
 
 #endif

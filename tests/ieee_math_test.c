@@ -71,6 +71,44 @@ static double wide_powi(double x, uint64_t u)
   return (double)r;
 }
 
+/* Nadam's per-call code (a prod() over the steps, its per-thread cache,
+ * one step on from the call before without the loop) against the product
+ * taken from s = 1 in the test: t one on, repeated, jumping on and back,
+ * beta1 changed and changed back, lr changed (which the product does not
+ * read).  c[4] is 1 - u_product_t, c[2] is 1 - u_product_t u_{t+1}. */
+static void prod_cases(tu_rng *r)
+{
+  const optk_kernel *k = optk_find("nadam", OPTK_F64);
+  double hp[4] = { 1e-3, 0.9, 0.999, 1e-7 }, c[OPTK_MAX_CONSTS];
+  int64_t t = 0;
+  for (int i = 0; i < 6000; i++) {
+    const unsigned pick = tu_below(r, 100);
+    if (pick < 80)
+      t++;
+    else if (pick < 85)
+      t += 1 + tu_below(r, 50);
+    else if (pick < 90 && t > 1)
+      t -= 1 + tu_below(r, (uint32_t)(t - 1));
+    else if (pick < 93)
+      hp[1] = hp[1] == 0.9 ? 0.95 : 0.9;
+    else if (pick < 96)
+      hp[0] *= 1.5;
+    if (t < 1)
+      t = 1;
+    if (t > 400)
+      t = 1 + tu_below(r, 20);
+    k->prep(hp, t, c);
+    double prod = 1.0;
+    for (int64_t s = 1; s <= t; s++)
+      prod *= hp[1] * (1.0 - 0.5 * optk__pow(0.96, (double)s));
+    const double u_next = hp[1] * (1.0 - 0.5 * optk__pow(0.96, (double)(t + 1)));
+    if (!same(c[4], 1.0 - prod))
+      fail("nadam 1 - u_product", hp[1], (double)t, c[4], 1.0 - prod);
+    if (!same(c[2], 1.0 - u_next * prod))
+      fail("nadam 1 - u_product u_next", hp[1], (double)t, c[2], 1.0 - u_next * prod);
+  }
+}
+
 int main(void)
 {
   tu_rng r;
@@ -198,6 +236,118 @@ int main(void)
           calls++;
         }
   }
+  /* Training far out: beta^t below the double-double's range (a miss then
+   * takes the plain powering alone) and, for 0 < x < 1, the exponents
+   * from 2^J on where the power is +0 for good and the cache steps on for
+   * free.  Runs of t across both boundaries, each base's power compared
+   * with the uncached one; then the zero region must be stepped through. */
+  {
+    /* 0x1p-300: x^3 is normal, x^4 (= 2^J) is +0 */
+    static const double far_out[] = { 0.9,     0.96,          0.999, 0.5,     0.75, 1e-10, 0x1p-600, 0x1p-300, 0x1.8p-301,
+                                      0.99999, 1.0 - 0x1p-20, -0.9 };
+    for (int pi = 0; pi < 2; pi++) {
+      optk__pow_use_fma(pi == 0);
+      for (size_t xi = 0; xi < sizeof far_out / sizeof far_out[0]; xi++) {
+        const double x = far_out[xi];
+        /* where x^e leaves the double-double's range (about 2^-968) and
+         * where plain squaring reaches +0 */
+        const double lx = log2(fabs(x));
+        int64_t band = (int64_t)(-968.0 / lx), zero = 1;
+        for (double b = fabs(x); b != 0 && zero < ((int64_t)1 << 52); b *= b)
+          zero *= 2;
+        const int64_t starts[] = { band - 200, zero - 200, zero * 3 + 7 };
+        for (size_t si = 0; si < 3; si++)
+          for (int64_t e = starts[si] < 1 ? 1 : starts[si]; e < starts[si] + 400; e++) {
+            const double got = optk__pow_t(x, e), want = optk__pow_uncached(x, (double)e);
+            if (!same(got, want))
+              fail("pow_t far out", x, (double)e, got, want);
+          }
+        for (int i = 0; i < 2000; i++) { /* random exponents, in and out of the regions */
+          const int64_t e = (int64_t)(tu_next(&r) % (uint64_t)(zero * 4)) + 1;
+          const double got = optk__pow_t(x, e), want = optk__pow_uncached(x, (double)e);
+          if (!same(got, want))
+            fail("pow_t far out, random", x, (double)e, got, want);
+        }
+      }
+    }
+    /* 0.9^t is +0 from t = 2^13 on: 1,000 new t there are 1,000 steps. */
+    (void)optk__pow_t(0.9, 100000);
+    const unsigned long before = optk__pow_steps();
+    for (int64_t t = 100001; t <= 101000; t++)
+      if (!same(optk__pow_t(0.9, t), 0.0))
+        fail("pow_t zero region", 0.9, (double)t, optk__pow_t(0.9, t), 0.0);
+    if (optk__pow_steps() - before != 1000) {
+      printf("ieee_math: 0.9^t past 2^13: %lu of 1000 powers by the step\n", optk__pow_steps() - before);
+      failures++;
+    }
+  }
+  /* pow's exp-log path keeps the last logarithms and powers per thread:
+   * PyTorch NAdam's pattern (one base, y for t + 1 then for t, calls on),
+   * mixed with other bases and exponents, each result as computed afresh. */
+  for (int i = 0; i < 300000; i++) {
+    const int64_t t = i / 3 + 1;
+    const double x = i % 7 == 6 ? 0.5 + tu_uniform(&r) : i % 11 == 10 ? 0.9 : 0.96;
+    const double y = i % 3 == 0 ? 0.004 * (1.0 + (double)t) : i % 3 == 1 ? 0.004 * (double)t : tu_uniform(&r) * 50;
+    const double got = optk__pow(x, y), want = y == (double)(int64_t)y ? got : optk__exp(y * optk__log(x));
+    if (!same(got, want))
+      fail("pow exp-log memo", x, y, got, want);
+  }
+  /* Products and sums with subnormal operands or results (the per-call
+   * code's values after a prod()): IEEE's bits, as the FPU gives them.
+   * Operands drawn mostly from the bottom of the range, where exponents
+   * meet the subnormal boundary, with zeros, infinities and NaNs. */
+  {
+    long checked = 0;
+    for (int i = 0; i < 6000000; i++) {
+      double v[2];
+      for (int j = 0; j < 2; j++) {
+        uint64_t b = tu_next(&r);
+        const unsigned kind = (unsigned)(b >> 60) & 7, e = (unsigned)(b >> 40) & 0xfff;
+        b &= 0x800fffffffffffffu;
+        if (kind < 3)
+          b |= 0; /* subnormal (or zero) */
+        else if (kind < 5)
+          b |= (uint64_t)(1 + e % 120) << 52; /* just above: products and sums near 2^-1022 */
+        else if (kind < 7)
+          b |= (uint64_t)(900 + e % 300) << 52; /* around 1: a product that lands below */
+        else
+          b = (e & 3) == 0 ? 0x7ff0000000000000u : (e & 3) == 1 ? 0x7ff8000000000000u : (e & 3) == 2 ? 0 : b | ((uint64_t)0x7fe << 52);
+        memcpy(&v[j], &b, 8);
+      }
+      if (!same(optk__mul_exact(v[0], v[1]), v[0] * v[1]))
+        fail("mul_exact", v[0], v[1], optk__mul_exact(v[0], v[1]), v[0] * v[1]);
+      if (!same(optk__add_exact(v[0], v[1]), v[0] + v[1]))
+        fail("add_exact", v[0], v[1], optk__add_exact(v[0], v[1]), v[0] + v[1]);
+      if (!same(optk__sub_exact(v[0], v[1]), v[0] - v[1]))
+        fail("sub_exact", v[0], v[1], optk__sub_exact(v[0], v[1]), v[0] - v[1]);
+      checked += 3;
+    }
+    /* Ties: a subnormal significand times 1 + 2^-k lands halfway, with and
+     * without a remainder below. */
+    for (int i = 0; i < 200000; i++) {
+      const uint64_t m = tu_next(&r) & 0x000fffffffffffffu;
+      double a, b = 1.0 + ldexp(1.0, -(int)tu_below(&r, 53)) + (i & 1 ? 0x1p-52 : 0), c = 0.5 + b * 0.25;
+      memcpy(&a, &m, 8);
+      if (!same(optk__mul_exact(a, c), a * c))
+        fail("mul_exact tie", a, c, optk__mul_exact(a, c), a * c);
+      if (!same(optk__mul_exact(a, b * 0.5), a * (b * 0.5)))
+        fail("mul_exact tie", a, b * 0.5, optk__mul_exact(a, b * 0.5), a * (b * 0.5));
+      checked += 2;
+    }
+    /* A product over the steps at the bottom: m 2^-1074 times factors
+     * near 1, m |f - 1| on both sides of 1/2 and at it. */
+    for (int i = 0; i < 400000; i++) {
+      const uint64_t m = 1 + tu_below(&r, i % 2 ? 16 : 1u << 20);
+      double a, f = i % 3 ? 1.0 + (tu_uniform(&r) - 0.5) / (double)m * 1.2 : 1.0 - 0.5 / (double)m;
+      memcpy(&a, &m, 8);
+      if (!same(optk__mul_exact(a, f), a * f))
+        fail("mul_exact near 1", a, f, optk__mul_exact(a, f), a * f);
+      if (!same(optk__mul_exact(f, -a), f * -a))
+        fail("mul_exact near 1", f, -a, optk__mul_exact(f, -a), f * -a);
+      checked += 2;
+    }
+    printf("ieee_math: %ld products and sums with subnormals, against the FPU\n", checked);
+  }
   /* One base at two exponents per call, as Nadam's per-call code asks
    * (0.96^(t+1), then 0.96^t twice): after the first call, each exponent
    * steps on in a slot of its own, two steps a call and no binary powering. */
@@ -236,6 +386,7 @@ int main(void)
     if (!same(optk__pow(x, 0.5), sqrt(x)))
       fail("pow", x, 0.5, optk__pow(x, 0.5), sqrt(x));
   }
+  prod_cases(&r);
   printf("ieee_math: worst exp %.0f ulp, worst log %.0f ulp against the C library; %d failures\n", worst_exp,
          worst_log, failures);
   return failures != 0;
