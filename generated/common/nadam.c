@@ -33,7 +33,7 @@ static void nadam_state_init(const double *hp, double *init)
 static void nadam_prep(const double *hp, int64_t t, double *c)
 {
   const double s0 = 1.0 + (double)t;
-  const double s1 = optk__pow(0x1.eb851eb851eb8p-1, s0);
+  const double s1 = t <= ((int64_t)1 << 53) - 1 ? optk__pow_t(0x1.eb851eb851eb8p-1, t + 1) : optk__pow(0x1.eb851eb851eb8p-1, s0);
   const double s2 = 0.5 * s1;
   const double s3 = 1.0 - s2;
   const double s4 = hp[1] * s3;
@@ -42,44 +42,50 @@ static void nadam_prep(const double *hp, int64_t t, double *c)
   const double s7 = 0.5 * s6;
   const double s8 = 1.0 - s7;
   const double s9 = hp[1] * s8;
-  static __thread struct optk_prod1_slot { int64_t t; double hp[4]; double v; } optk_prod1_tls;
+  static __thread struct optk_prod1_slot { int64_t t; double hp[1]; double v; } optk_prod1_tls;
   struct optk_prod1_slot *optk_prod1_cache = &optk_prod1_tls;
   OPTK_TLS_ONCE(optk_prod1_cache);
-  double optk_prod1 = 1.0;
-  int64_t optk_prod1_s = 1;
-  if (optk_prod1_cache->t >= 1 && optk_prod1_cache->t <= t && memcmp(optk_prod1_cache->hp, hp, sizeof(double) * 4) == 0) {
-    optk_prod1 = optk_prod1_cache->v;
-    optk_prod1_s = optk_prod1_cache->t + 1;
-  }
-  if (t > 4294967296)
-    optk_prod1 = NAN;
-  for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
-    const double s22 = optk__pow(0x1.eb851eb851eb8p-1, (double)optk_prod1_s);
-    const double s23 = 0.5 * s22;
-    const double s24 = 1.0 - s23;
-    const double s25 = hp[1] * s24;
-    optk_prod1 = optk_prod1 * s25;
+  const int optk_prod1_same = optk_prod1_cache->t >= 1 && memcmp(&optk_prod1_cache->hp[0], &hp[1], sizeof(double)) == 0;
+  double optk_prod1;
+  if (optk_prod1_same && optk_prod1_cache->t + 1 == t && t <= 4294967296) {
+    optk_prod1 = optk_prod1_cache->v != 0 ? optk__mul_exact(optk_prod1_cache->v, s9) : optk_prod1_cache->v;
+  } else {
+    optk_prod1 = 1.0;
+    int64_t optk_prod1_s = 1;
+    if (optk_prod1_same && optk_prod1_cache->t <= t) {
+      optk_prod1 = optk_prod1_cache->v;
+      optk_prod1_s = optk_prod1_cache->t + 1;
+    }
+    if (t > 4294967296)
+      optk_prod1 = NAN;
+    for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
+      const double s27 = optk__pow(0x1.eb851eb851eb8p-1, (double)optk_prod1_s);
+      const double s28 = 0.5 * s27;
+      const double s29 = 1.0 - s28;
+      const double s30 = hp[1] * s29;
+      optk_prod1 = optk__mul_exact(optk_prod1, s30);
+    }
   }
   if (t <= 4294967296) {
     optk_prod1_cache->t = t;
-    memcpy(optk_prod1_cache->hp, hp, sizeof(double) * 4);
+    memcpy(&optk_prod1_cache->hp[0], &hp[1], sizeof(double));
     optk_prod1_cache->v = optk_prod1;
   }
-  const double s33 = s4 * optk_prod1;
-  const double s34 = 1.0 - s33;
-  const double s35 = 1.0 - s9;
-  const double s36 = 1.0 - optk_prod1;
-  const double s37 = 1.0 - hp[2];
-  const double s38 = optk__pow_t(hp[2], t);
-  const double s39 = 1.0 - s38;
+  const double s39 = optk__mul_exact(s4, optk_prod1);
+  const double s40 = optk__sub_exact(1.0, s39);
+  const double s41 = 1.0 - s9;
+  const double s42 = optk__sub_exact(1.0, optk_prod1);
+  const double s43 = 1.0 - hp[2];
+  const double s44 = optk__pow_t(hp[2], t);
+  const double s45 = 1.0 - s44;
   c[0] = s5;
   c[1] = s4;
-  c[2] = s34;
-  c[3] = s35;
-  c[4] = s36;
+  c[2] = s40;
+  c[3] = s41;
+  c[4] = s42;
   c[5] = hp[0];
-  c[6] = s37;
-  c[7] = s39;
+  c[6] = s43;
+  c[7] = s45;
   c[8] = hp[3];
 }
 

@@ -51,65 +51,72 @@ static void torch_nadam_prep(const double *hp, int64_t t, double *c)
   const double s9 = 0.5 * s8;
   const double s10 = 1.0 - s9;
   const double s11 = hp[1] * s10;
-  static __thread struct optk_prod1_slot { int64_t t; double hp[8]; double v; } optk_prod1_tls;
+  static __thread struct optk_prod1_slot { int64_t t; double hp[2]; double v; } optk_prod1_tls;
   struct optk_prod1_slot *optk_prod1_cache = &optk_prod1_tls;
   OPTK_TLS_ONCE(optk_prod1_cache);
-  double optk_prod1 = 1.0;
-  int64_t optk_prod1_s = 1;
-  if (optk_prod1_cache->t >= 1 && optk_prod1_cache->t <= t && memcmp(optk_prod1_cache->hp, hp, sizeof(double) * 8) == 0) {
-    optk_prod1 = optk_prod1_cache->v;
-    optk_prod1_s = optk_prod1_cache->t + 1;
-  }
-  if (t > 4294967296)
-    optk_prod1 = NAN;
-  for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
-    const double s24 = hp[5] * (double)optk_prod1_s;
-    const double s25 = optk__pow(0x1.eb851eb851eb8p-1, s24);
-    const double s26 = 0.5 * s25;
-    const double s27 = 1.0 - s26;
-    const double s28 = hp[1] * s27;
-    optk_prod1 = optk_prod1 * s28;
+  const int optk_prod1_same = optk_prod1_cache->t >= 1 && memcmp(&optk_prod1_cache->hp[0], &hp[1], sizeof(double)) == 0 && memcmp(&optk_prod1_cache->hp[1], &hp[5], sizeof(double)) == 0;
+  double optk_prod1;
+  if (optk_prod1_same && optk_prod1_cache->t + 1 == t && t <= 4294967296) {
+    optk_prod1 = optk_prod1_cache->v != 0 ? optk__mul_exact(optk_prod1_cache->v, s11) : optk_prod1_cache->v;
+  } else {
+    optk_prod1 = 1.0;
+    int64_t optk_prod1_s = 1;
+    if (optk_prod1_same && optk_prod1_cache->t <= t) {
+      optk_prod1 = optk_prod1_cache->v;
+      optk_prod1_s = optk_prod1_cache->t + 1;
+    }
+    if (t > 4294967296)
+      optk_prod1 = NAN;
+    for (; optk_prod1_s <= t && t <= 4294967296 && optk_prod1 != 0; optk_prod1_s++) {
+      const double s29 = hp[5] * (double)optk_prod1_s;
+      const double s30 = optk__pow(0x1.eb851eb851eb8p-1, s29);
+      const double s31 = 0.5 * s30;
+      const double s32 = 1.0 - s31;
+      const double s33 = hp[1] * s32;
+      optk_prod1 = optk__mul_exact(optk_prod1, s33);
+    }
   }
   if (t <= 4294967296) {
     optk_prod1_cache->t = t;
-    memcpy(optk_prod1_cache->hp, hp, sizeof(double) * 8);
+    memcpy(&optk_prod1_cache->hp[0], &hp[1], sizeof(double));
+    memcpy(&optk_prod1_cache->hp[1], &hp[5], sizeof(double));
     optk_prod1_cache->v = optk_prod1;
   }
-  const double s36 = s5 * optk_prod1;
-  const double s37 = 1.0 - s36;
-  const double s38 = s6 / s37;
-  const double s39 = (-1.0) * s38;
-  const double s40 = 0.0 != hp[6];
-  const double s41 = s40 ? 0.0 : hp[4];
-  const double s42 = 0.0 != s41;
-  const double s43 = s42 ? 1.0 : 0.0;
-  const double s44 = hp[0] * hp[4];
-  const double s45 = 1.0 - s44;
-  const double s46 = s40 ? s45 : 1.0;
-  const double s47 = 0.0 != hp[7];
-  const double s48 = s47 ? 1.0 : 0.0;
-  const double s49 = 1.0 - hp[1];
-  const double s50 = 1.0 - hp[2];
-  const double s51 = optk__pow_t(hp[2], t);
+  const double s43 = optk__mul_exact(s5, optk_prod1);
+  const double s44 = optk__sub_exact(1.0, s43);
+  const double s45 = s6 / s44;
+  const double s46 = optk__mul_exact((-1.0), s45);
+  const double s47 = 0.0 != hp[6];
+  const double s48 = s47 ? 0.0 : hp[4];
+  const double s49 = 0.0 != s48;
+  const double s50 = s49 ? 1.0 : 0.0;
+  const double s51 = hp[0] * hp[4];
   const double s52 = 1.0 - s51;
-  const double s53 = sqrt(s52);
-  const double s54 = 1.0 - s11;
-  const double s55 = hp[0] * s54;
-  const double s56 = 1.0 - optk_prod1;
-  const double s57 = s55 / s56;
-  const double s58 = (-1.0) * s57;
-  c[0] = s43;
-  c[1] = s46;
-  c[2] = s48;
-  c[3] = s41;
+  const double s53 = s47 ? s52 : 1.0;
+  const double s54 = 0.0 != hp[7];
+  const double s55 = s54 ? 1.0 : 0.0;
+  const double s56 = 1.0 - hp[1];
+  const double s57 = 1.0 - hp[2];
+  const double s58 = optk__pow_t(hp[2], t);
+  const double s59 = 1.0 - s58;
+  const double s60 = sqrt(s59);
+  const double s61 = 1.0 - s11;
+  const double s62 = hp[0] * s61;
+  const double s63 = optk__sub_exact(1.0, optk_prod1);
+  const double s64 = s62 / s63;
+  const double s65 = optk__mul_exact((-1.0), s64);
+  c[0] = s50;
+  c[1] = s53;
+  c[2] = s55;
+  c[3] = s48;
   c[4] = hp[1];
-  c[5] = s49;
-  c[6] = s50;
+  c[5] = s56;
+  c[6] = s57;
   c[7] = hp[2];
-  c[8] = s53;
+  c[8] = s60;
   c[9] = hp[3];
-  c[10] = s58;
-  c[11] = s39;
+  c[10] = s65;
+  c[11] = s46;
 }
 
 const optk_kernel optk_k_torch_nadam_f32 = {

@@ -72,8 +72,8 @@ local function join(lines) return table.concat(lines, "\n") end
 
 -- Per-call code (optgen.percall): C lines computing the roots' invariant
 -- nodes in double, then out[i] = root i.
-local function percall(roots, scalar, out_name, nhparams)
-  return percall_mod.lines(roots, scalar, out_name, nhparams or 0)
+local function percall(roots, scalar, out_name)
+  return percall_mod.lines(roots, scalar, out_name)
 end
 
 -- phase: nil, or "_p2" for the second phase of a two-phase kernel.
@@ -163,10 +163,10 @@ local function common_file(kir, backends, dtypes, variant, scalar, tdir, dispatc
   end
   local snames = {}
   for _, s in ipairs(k.state) do snames[#snames + 1] = '"' .. s.name .. '", ' end
-  local init, iused = percall(kir.inits, scalar, "init", #k.hparams)
+  local init, iused = percall(kir.inits, scalar, "init")
   if #kir.inits == 0 then init[#init + 1] = "(void)init;" end
   if not iused.hp then table.insert(init, 1, "(void)hp;") end
-  local prep, pused = percall(kir.sched.slots, scalar, "c", #k.hparams)
+  local prep, pused = percall(kir.sched.slots, scalar, "c")
   if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
   if not pused.t then table.insert(prep, 1, "(void)t;") end
   if not pused.hp then table.insert(prep, 1, "(void)hp;") end
@@ -177,7 +177,7 @@ local function common_file(kir, backends, dtypes, variant, scalar, tdir, dispatc
     for i = 0, kir.nscratch - 1 do where["n" .. i] = #k.state + i end
     local idx = {}
     for i, a in ipairs(kir.norms) do idx[i] = tostring(where[a]) end
-    local prep2 = percall(kir.phase2.sched.slots, scalar, "c", #k.hparams)
+    local prep2 = percall(kir.phase2.sched.slots, scalar, "c")
     phase2 = string.format("/* Two phases (optgen.phases): the arrays whose norms phase 2 uses (-1: param,\n"
       .. " * then state and scratch), and phase 2's constants from them. */\n"
       .. "static const signed char %s_norm_arrays[] = { %s };\n\n"

@@ -49,7 +49,7 @@ end
 -- cands, syms } per unit of candidates) and the baselines' symbols by dtype.
 function M.sources(dir, kir, backends, by_isa, dtypes, isas, quick, root)
   local scalar = backends[1]
-  local prep = emit.percall(kir.sched.slots, scalar, "c", #kir.spec.hparams)
+  local prep = emit.percall(kir.sched.slots, scalar, "c")
   if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
   local shim = { "#include <math.h>", "#include <stdint.h>", "#include <string.h>",
                  "double optk__pow(double x, double y);", "double optk__pow_t(double x, int64_t t);",
