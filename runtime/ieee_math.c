@@ -173,13 +173,25 @@ static double powi_canonical(double x, uint64_t e, double *hi, double *lo)
 static double powi_plain(double x, uint64_t e)
 {
   /* Without branches on e's bits, which a new e would mispredict: a clear
-   * bit multiplies by 1, which changes no bit of r. */
+   * bit multiplies by 1, which changes no bit of r.  The FPU's products
+   * while they are normal, with no call in the loop (every xmm register is
+   * the callee's to clobber: r and b would go through memory); from the
+   * first that is not, optk__mul_exact. */
   double r = 1.0, b = x;
-  for (uint64_t k = e; k != 0;) {
+  uint64_t k = e;
+  for (; k != 0; k >>= 1) {
+    const uint64_t take = (uint64_t)0 - (k & 1);
+    const double f = of_bits((bits_of(b) & take) | (0x3ff0000000000000u & ~take));
+    if (!optk__product_normal(r, f) || (k > 1 && !optk__product_normal(b, b)))
+      break;
+    r *= f;
+    if (k > 1)
+      b *= b;
+  }
+  for (; k != 0; k >>= 1) {
     const uint64_t take = (uint64_t)0 - (k & 1);
     r = optk__mul_exact(r, of_bits((bits_of(b) & take) | (0x3ff0000000000000u & ~take)));
-    k >>= 1;
-    if (k != 0)
+    if (k > 1)
       b = optk__mul_exact(b, b);
   }
   return r;
@@ -559,23 +571,8 @@ static uint64_t subnormal_bits(double m, double l, int k)
   return (uint64_t)r;
 }
 
-/* Whether a subnormal s = m 2^-1074 times f is s itself: for f in [1/2, 2],
- * f - 1 is exact, and m |f - 1| < 1/2 puts m f nearest to m (the rounded
- * product is below 1/2 exactly where the exact one is: 1/2 is a double).
- * The case of a product over the steps stuck at the bottom (Nadam's, of
- * factors near 0.9, at 5 2^-1074 from t = 7000 on), whose next value then
- * takes no arithmetic: from one call's product to the next is a move. */
-static int keeps(double s, double f)
-{
-  return f >= 0.5 && f <= 2 && (double)(int64_t)(bits_of(s) & 0x000fffffffffffffu) * fabs(f - 1.0) < 0.5;
-}
-
 double optk__mul_slow(double a, double b)
 {
-  if (optk__subnormal(bits_of(a)) && keeps(a, b))
-    return a;
-  if (optk__subnormal(bits_of(b)) && keeps(b, a))
-    return b;
   if (a == 0 || b == 0 || a - a != 0 || b - b != 0) /* zeros, infinities, NaNs: no subnormal involved */
     return a * b;
   const uint64_t sign = (bits_of(a) ^ bits_of(b)) & 0x8000000000000000u;

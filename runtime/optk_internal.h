@@ -308,14 +308,45 @@ OPTK_MAYBE_UNUSED static inline uint64_t optk__bits(double x)
   return b;
 }
 OPTK_MAYBE_UNUSED static inline int optk__subnormal(uint64_t b) { return (b << 1) - 1 < ((uint64_t)1 << 53) - 1; }
-OPTK_MAYBE_UNUSED static inline double optk__mul_exact(double a, double b)
+/* Whether a and b are normal (or infinite, or NaN) and |a b| >= 2^-1021. */
+OPTK_MAYBE_UNUSED static inline int optk__product_normal(double a, double b)
 {
   const uint64_t ea = optk__bits(a) >> 52 & 0x7ff, eb = optk__bits(b) >> 52 & 0x7ff;
-  return ea != 0 && eb != 0 && ea + eb >= 1025 ? a * b : optk__mul_slow(a, b); /* |a b| >= 2^-1021 */
+  return ea != 0 && eb != 0 && ea + eb >= 1025;
 }
+/* Whether a subnormal s = m 2^-1074 times f is s itself: for f in [1/2, 2],
+ * f - 1 is exact, and m |f - 1| < 1/2 puts m f nearest to m (the rounded
+ * product is below 1/2 exactly where the exact one is: 1/2 is a double).
+ * The case of a product over the steps stuck at the bottom (Nadam's, of
+ * factors near 0.9, at 5 2^-1074 from t = 7000 on): its next value and its
+ * products with factors near 1 take no arithmetic and no call. */
+OPTK_MAYBE_UNUSED static inline int optk__keeps(double s, double f)
+{
+  const double m = (double)(int64_t)(optk__bits(s) & 0x000fffffffffffffu);
+  return f >= 0.5 && f <= 2 && m * (f >= 1 ? f - 1.0 : 1.0 - f) < 0.5;
+}
+OPTK_MAYBE_UNUSED static inline double optk__mul_exact(double a, double b)
+{
+  if (optk__product_normal(a, b))
+    return a * b;
+  if (optk__subnormal(optk__bits(a)) && optk__keeps(a, b))
+    return a;
+  if (optk__subnormal(optk__bits(b)) && optk__keeps(b, a))
+    return b;
+  return optk__mul_slow(a, b);
+}
+/* A subnormal against a number of at least 2^-968 is below a quarter of
+ * its ulp: the sum is that number (the common case, 1 - u_product). */
 OPTK_MAYBE_UNUSED static inline double optk__add_exact(double a, double b)
 {
-  return optk__subnormal(optk__bits(a)) || optk__subnormal(optk__bits(b)) ? optk__add_slow(a, b) : a + b;
+  const int sa = optk__subnormal(optk__bits(a)), sb = optk__subnormal(optk__bits(b));
+  if (!sa && !sb)
+    return a + b;
+  if (sb && a - a == 0 && (a >= 0x1p-968 || a <= -0x1p-968))
+    return a;
+  if (sa && b - b == 0 && (b >= 0x1p-968 || b <= -0x1p-968))
+    return b;
+  return optk__add_slow(a, b);
 }
 OPTK_MAYBE_UNUSED static inline double optk__sub_exact(double a, double b) { return optk__add_exact(a, -b); }
 
