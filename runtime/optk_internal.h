@@ -273,6 +273,9 @@ unsigned optk__tp_step(const struct optk_tp *r, int mode, size_t n, void *param,
 void optk__tp_fail_allocs(int count);
 
 /* optk_step_group on a given ISA (tests); OPTK_ENOTSUP where not here. */
+#if defined(__GNUC__)
+__attribute__((visibility("default"))) /* exported: the LuaJIT binding's forced-ISA group step */
+#endif
 int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,
                          const double *hp, int64_t t, const optk_group_opts *opts,
                          optk_group_result *result);

@@ -19,6 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The shared library exports what this header declares and nothing else
+ * (the build compiles with -fvisibility=hidden): the runtime's own calls,
+ * to the per-call pow for instance, are then direct, not through the PLT. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -207,5 +214,9 @@ int optk_get_num_threads(void);
 #endif
 
 #include "optkern_generated.h"
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif
