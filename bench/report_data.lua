@@ -82,7 +82,8 @@ function M.targets(rows, add_target, overhead_opts)
       string.format("+%.1f ns worst (%s f32, n = 16)", worst_t, wt), worst_t <= TARGET_NEW_T,
       (wprep and string.format("the per-call code alone takes %.1f ns a call with a new t (beta^t as the " ..
         "per-thread power cache computed it the call before, then square roots and divisions); ", wprep.med) or "") ..
-      "per-call scalars: binary powering and IEEE sqrt (runtime/ieee_math.c)")
+      "t counts up from 1 to about 10^6, as in training; per-call scalars: binary powering and IEEE sqrt " ..
+      "(runtime/ieee_math.c)")
   end
   local fw, cp, fk
   for _, r in ipairs(rows) do

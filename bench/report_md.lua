@@ -248,8 +248,9 @@ w()
 w("## Per-call overhead (n = 16, f32)")
 w()
 w("`direct`: the kernel function with precomputed constants; `optk_step`: the public call, same kernel, same t " ..
-  "(many tensors in one training step); `optk_step-new-t`: a new t every call (per-call constants recomputed); " ..
-  "`prep-new-t`: the per-call code alone, a new t every call.")
+  "(many tensors in one training step); `optk_step-new-t`: a new t every call (per-call constants " ..
+  "recomputed), t counting up from 1 to about 10^6 over the section as in training, never back; " ..
+  "`prep-new-t`: the per-call code alone, continuing that count.")
 w()
 w("| optimizer | ISA | variant | ns/call |")
 w("|---|---|---|---|")
