@@ -131,9 +131,12 @@ function M.lines(roots, scalar, out_name)
       local c = p .. "_cache"
       -- The product depends on t and on the hyperparameters x reads (the
       -- translator refuses a prod() of a norm): the cache keeps those.
-      local hps = {}
+      local hps, seen = {}, {}
       for _, m in ipairs(reachable({ x })) do
-        if m.op == "hparam" then hps[#hps + 1] = m.value end
+        if m.op == "hparam" and not seen[m.value] then
+          seen[m.value] = true
+          hps[#hps + 1] = m.value
+        end
       end
       table.sort(hps)
       if #hps > 0 then used.hp = true end
