@@ -23,6 +23,16 @@
  * OPTK_ISA_COUNT, OPTK_DTYPE_LIST. */
 #include "optk_tables.h"
 
+/* The shared library exports optkern.h's API and these few internal entry
+ * points, which tools reach through it by LuaJIT's FFI: optgen tune's split
+ * threshold and pool hooks (tune_split.lua) and the binding's forced-ISA
+ * group step (optkern.lua).  Everything else is hidden (-fvisibility=hidden). */
+#if defined(__GNUC__)
+#define OPTK_TOOL_API __attribute__((visibility("default")))
+#else
+#define OPTK_TOOL_API
+#endif
+
 /* Static dispatch: building with -DOPTK_STATIC_ISA=<name> (a name of
  * OPTK_ISA_LIST) compiles only the scalar baseline and that ISA's kernels,
  * for a known target (the vendored file's mode); dispatch still checks the
@@ -168,13 +178,13 @@ int optk__cgroup_cpus(const char *proc_cgroup, const char *sysfs);
  * the workers started, the jobs worker i (1..) was woken for and the parts
  * it ran (the step runs those a late worker has not started), and a kernel
  * function's measured in-cache ns per element. */
-void optk__set_split_min_part_ns(unsigned long ns);
+OPTK_TOOL_API void optk__set_split_min_part_ns(unsigned long ns);
 unsigned long optk__split_min_part_ns(void);
-unsigned long optk__split_default_ns(void); /* the tuned threshold, else OPTK_SPLIT_MIN_PART_NS */
+OPTK_TOOL_API unsigned long optk__split_default_ns(void); /* the tuned threshold, else OPTK_SPLIT_MIN_PART_NS */
 void optk__set_spin_ns(unsigned long ns);
 int optk__pool_workers(void);
 int optk__pool_settled(void); /* every worker has seen its last wake */
-int optk__pool_settle(void);  /* waits up to 2 s for that; returns optk__pool_settled() */
+OPTK_TOOL_API int optk__pool_settle(void); /* waits up to 2 s for that; returns optk__pool_settled() */
 unsigned long optk__pool_wakes(int worker);
 unsigned long optk__pool_runs(int worker);
 float optk__split_cost(const optk_kernel *k, optk_kernel_fn fn, const void *consts);
@@ -273,10 +283,7 @@ unsigned optk__tp_step(const struct optk_tp *r, int mode, size_t n, void *param,
 void optk__tp_fail_allocs(int count);
 
 /* optk_step_group on a given ISA (tests); OPTK_ENOTSUP where not here. */
-#if defined(__GNUC__)
-__attribute__((visibility("default"))) /* exported: the LuaJIT binding's forced-ISA group step */
-#endif
-int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,
+OPTK_TOOL_API int optk__step_group_isa(const optk_kernel *k, optk_isa isa, size_t count, const optk_tensor *tensors,
                          const double *hp, int64_t t, const optk_group_opts *opts,
                          optk_group_result *result);
 

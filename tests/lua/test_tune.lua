@@ -207,6 +207,19 @@ return {
     h.eq(status, 0, "generate from it:\n" .. out)
     h.rm(d)
   end },
+  { "a kernel whose per-call code has a prod() (Nadam) compiles and is tuned", function()
+    -- Its per-call code calls the runtime's optk__pow_t and the inline
+    -- optk__mul_exact / optk__sub_exact of optk_internal.h.
+    local runnable = tune.cpu_isas(tune.cpu(), backends)[1]
+    if not runnable or os.execute("command -v cc >/dev/null 2>&1") ~= 0 then return end
+    local d = h.dir()
+    local status, out = sh(optgen .. " tune --quick --optim nadam --dtype f32 --isa " .. runnable
+                           .. " --sizes 256,1024,4096 --no-split --out " .. fs.quote(d .. "/p.lua"))
+    h.eq(status, 0, "status:\n" .. out)
+    has(out, "1/1 nadam/f32/" .. runnable, "progress")
+    h.eq(tune.load_profile(d .. "/p.lua").kernels["nadam/f32/" .. runnable] ~= nil, true, "tuned")
+    h.rm(d)
+  end },
   { "a two-phase kernel (LAMB) is tuned with its scratch arrays", function()
     local runnable = tune.cpu_isas(tune.cpu(), backends)[1]
     if not runnable or os.execute("command -v cc >/dev/null 2>&1") ~= 0 then return end

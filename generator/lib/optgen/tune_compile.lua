@@ -51,9 +51,9 @@ function M.sources(dir, kir, backends, by_isa, dtypes, isas, quick, root)
   local scalar = backends[1]
   local prep = emit.percall(kir.sched.slots, scalar, "c")
   if #kir.sched.slots == 0 then prep[#prep + 1] = "(void)c;" end
-  local shim = { "#include <math.h>", "#include <stdint.h>", "#include <string.h>",
-                 "double optk__pow(double x, double y);", "double optk__pow_t(double x, int64_t t);",
-                 "double optk__exp(double x);", "double optk__log(double x);",
+  -- optk_internal.h: the runtime's libm-free pow, exp and log, and the
+  -- products and sums a prod()'s values take (optk__mul_exact, inline).
+  local shim = { "#include <math.h>", "#include <stdint.h>", "#include <string.h>", '#include "optk_internal.h"',
                  "void optk_tune_prep(const double *hp, int64_t t, double *c);",
                  "void optk_tune_prep(const double *hp, int64_t t, double *c)", "{",
                  "  (void)hp; (void)t;" }

@@ -26,7 +26,7 @@ void optk_set_num_threads(int n);
 int optk_get_num_threads(void);
 void optk__set_split_min_part_ns(unsigned long ns);
 unsigned long optk__split_default_ns(void);
-void optk__pool_settle(void);
+int optk__pool_settle(void);
 int posix_memalign(void **p, size_t align, size_t n);
 ]])
 
