@@ -26,8 +26,9 @@
 /* The shared library exports optkern.h's API and these few internal entry
  * points, which tools reach through it by LuaJIT's FFI: optgen tune's split
  * threshold and pool hooks (tune_split.lua) and the binding's forced-ISA
- * group step (optkern.lua).  Everything else is hidden (-fvisibility=hidden). */
-#if defined(__GNUC__)
+ * group step (optkern.lua).  Everything else is hidden (-fvisibility=hidden);
+ * a vendored copy (no OPTK_EXPORTS) keeps its builder's visibility. */
+#if defined(__GNUC__) && defined(OPTK_EXPORTS)
 #define OPTK_TOOL_API __attribute__((visibility("default")))
 #else
 #define OPTK_TOOL_API

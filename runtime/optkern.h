@@ -19,10 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The shared library exports what this header declares and nothing else
- * (the build compiles with -fvisibility=hidden): the runtime's own calls,
- * to the per-call pow for instance, are then direct, not through the PLT. */
-#if defined(__GNUC__)
+/* liboptkern.so exports what this header declares and nothing else (its
+ * build compiles with -fvisibility=hidden -DOPTK_EXPORTS): the runtime's
+ * own calls, to the per-call pow for instance, are then direct, not
+ * through the PLT.  A vendored copy keeps its builder's visibility. */
+#if defined(__GNUC__) && defined(OPTK_EXPORTS)
 #pragma GCC visibility push(default)
 #endif
 
@@ -215,7 +216,7 @@ int optk_get_num_threads(void);
 
 #include "optkern_generated.h"
 
-#if defined(__GNUC__)
+#if defined(__GNUC__) && defined(OPTK_EXPORTS)
 #pragma GCC visibility pop
 #endif
 
