@@ -588,15 +588,16 @@ double optk__mul_slow(double a, double b)
   return of_bits(sign | subnormal_bits(p, l, k));
 }
 
+/* optk__add_exact's rest: one operand is subnormal, and the other is not a
+ * finite number of at least 2^-968 (those optk__add_exact returns inline). */
 double optk__add_slow(double a, double b)
 {
-  /* One operand is subnormal.  Against one of at least 2^-968 it is below
-   * a quarter ulp: the sum rounds to that one.  Against a zero it is the
-   * sum. */
-  if (!(fabs(a) < 0x1p-968) || b == 0)
-    return a - a != 0 ? a + b : a;
-  if (!(fabs(b) < 0x1p-968) || a == 0)
-    return b - b != 0 ? a + b : b;
+  if (a - a != 0 || b - b != 0) /* an infinity or a NaN: no subnormal result */
+    return a + b;
+  if (b == 0) /* then a is the subnormal: the sum */
+    return a;
+  if (a == 0)
+    return b;
   /* Both below 2^-968, so both multiples of 2^-1074: scaled by 2^600 they
    * are normal and their sum is the scaled sum, rounded the same where it
    * is normal, exact (a multiple of 2^-1074) where it is not. */

@@ -304,13 +304,12 @@ int main(void)
         uint64_t b = tu_next(&r);
         const unsigned kind = (unsigned)(b >> 60) & 7, e = (unsigned)(b >> 40) & 0xfff;
         b &= 0x800fffffffffffffu;
-        if (kind < 3)
-          b |= 0; /* subnormal (or zero) */
-        else if (kind < 5)
+        /* kind 0-2: subnormal (or zero), the exponent field left 0 */
+        if (kind >= 3 && kind < 5)
           b |= (uint64_t)(1 + e % 120) << 52; /* just above: products and sums near 2^-1022 */
-        else if (kind < 7)
+        else if (kind >= 5 && kind < 7)
           b |= (uint64_t)(900 + e % 300) << 52; /* around 1: a product that lands below */
-        else
+        else if (kind == 7)
           b = (e & 3) == 0 ? 0x7ff0000000000000u : (e & 3) == 1 ? 0x7ff8000000000000u : (e & 3) == 2 ? 0 : b | ((uint64_t)0x7fe << 52);
         memcpy(&v[j], &b, 8);
       }
